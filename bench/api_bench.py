@@ -1,0 +1,97 @@
+"""API under load: /board and /series with 24 h × 50 metrics × 1 Hz stored while ingest runs.
+
+Goals: board p50 <= 20 ms; a 24 h all-metric overview p50 <= 60 ms.
+
+    python -m bench.api_bench [--hours 24] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+
+from bench.common import T0, metrics_config, night_table, summary
+from warroom.api import create_app
+from warroom.board import BoardReader, CampaignWindow, LatestValues
+from warroom.daemon import ApiServer, bind_socket
+from warroom.samples import Sample
+from warroom.scheduler import PollResult
+from warroom.store import Store
+from warroom.writer import Writer
+
+METRICS = 50
+
+
+def main() -> None:
+    """Print the figures."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hours", type=float, default=24)
+    ap.add_argument("--requests", type=int, default=200)
+    args = ap.parse_args()
+    seconds = int(args.hours * 3600)
+    end = T0 + timedelta(seconds=seconds)
+    loaded = metrics_config(METRICS, end)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "night.duckdb")
+        t0 = time.perf_counter()
+        store.append_arrow(night_table(METRICS, seconds))
+        store.roll_up(end)  # what the daemon's writer does minute by minute during the night
+        print(f"stored {seconds * METRICS:,} samples in {time.perf_counter() - t0:.1f}s")
+        now = [end]
+        latest = LatestValues()
+        writer = Writer(store, latest, tick=0.25)
+        writer.start()
+        stop = threading.Event()
+
+        def ingest() -> None:
+            # The daemon's own load while the board is read: 50 samples a second, one commit a tick.
+            while not stop.wait(1.0):
+                now[0] += timedelta(seconds=1)
+                writer.put(PollResult([Sample(now[0], f"m{i:02d}", 55.0) for i in range(METRICS)], None))
+
+        feeder = threading.Thread(target=ingest, daemon=True)
+        feeder.start()
+        reader = BoardReader(loaded.config, store, CampaignWindow("bench", None, end + timedelta(hours=1)), latest)
+        api = ApiServer(create_app(reader, lambda: now[0]), bind_socket("127.0.0.1", 0))
+        api.start()
+        base = f"http://127.0.0.1:{api.port}"
+        session = requests.Session()
+        time.sleep(1.5)
+
+        def timed(path: str, params: dict[str, object]) -> tuple[list[float], int]:
+            times, size = [], 0
+            for _ in range(args.requests):
+                t = time.perf_counter()
+                r = session.get(base + path, params=params, timeout=30)
+                times.append(time.perf_counter() - t)
+                r.raise_for_status()
+                size = len(r.content)
+            return times, size
+
+        cases = [
+            ("GET /board (live)", "/api/v1/board", {}, "(goal p50 <= 20 ms)"),
+            ("GET /board?at= (replay, 12 h ago)", "/api/v1/board",
+             {"at": (end - timedelta(hours=12)).isoformat()}, ""),
+            ("GET /series 1 metric, 2 h, 600 pts", "/api/v1/series",
+             {"metric": "m07", "from": "-2h", "points": 600}, ""),
+            ("GET /series 50 metrics, 24 h, 300 pts (overview)", "/api/v1/series",
+             {"from": "-24h", "points": 300}, "(goal p50 <= 60 ms)"),
+        ]
+        for name, path, params, goal in cases:
+            times, size = timed(path, params)
+            print(summary(name, times, goal) + f"  {size / 1024:.0f} KiB")
+        stop.set()
+        api.stop()
+        writer.stop()
+        print(f"ingest during the run: {writer.commits} commits, {writer.committed_samples} samples")
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Sources of the war-room numbers: one module per source type, listed in `registry`."""

@@ -1,0 +1,220 @@
+"""The `warroom` command: validate, collect, demo, up, replay."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from warroom import __version__
+from warroom.config import ConfigError, LoadedConfig, load_config
+
+EXIT_CONFIG = 2
+
+HELP = """\
+warroom watches the numbers of a campaign's last hours, colours them yellow / orange / red, and
+shows beside each level the person who decides. Start with:
+
+  warroom validate            check config.yaml and print a one-line summary
+  warroom up                  start the demo night (if configured), the daemon and the board
+  warroom collect             run only the daemon: poll, store, serve the API on 127.0.0.1:8765
+  warroom demo                run only the simulated campaign system of the demo night
+  warroom replay --db FILE    serve an archived night read-only, to replay it second by second
+
+Every command takes -c/--config FILE (default: config.yaml in the current folder).
+"""
+
+
+class _Masking(logging.Filter):
+    """Replaces secrets that came from the environment in every log line."""
+
+    def __init__(self, loaded: LoadedConfig):
+        super().__init__()
+        self.loaded = loaded
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.loaded.mask(record.getMessage())
+        record.args = None
+        return True
+
+
+def _logging(loaded: LoadedConfig | None, verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if loaded:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_Masking(loaded))
+
+
+def _load(path: str) -> LoadedConfig:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        print(f"warroom: config {err.source} is not valid:", file=sys.stderr)
+        for problem in err.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Exit 0 with a summary, or 2 with every problem."""
+    print(_load(args.config).summary())
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    """Run the daemon until SIGINT/SIGTERM."""
+    from warroom.daemon import Daemon, ListenError
+    from warroom.store import StoreError
+
+    loaded = _load(args.config)
+    _logging(loaded, args.verbose)
+    daemon = Daemon(loaded, db_path=args.db, port=args.port)
+    try:
+        daemon.start()
+    except (ListenError, StoreError) as err:
+        print(f"warroom collect: {err}", file=sys.stderr)
+        return 1
+    server = loaded.config.server
+    print(f"warroom collect: API on http://{server.host}:{daemon.api.port}/api/v1/board  "
+          f"(database {daemon.db_path})", flush=True)
+    daemon.wait()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Serve the simulated campaign system."""
+    from demo.server import run_demo
+
+    _logging(None, args.verbose)
+    run_demo(args.host, args.port, args.scenario, args.speed, args.loop, args.start_at)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Serve an archived database read-only through the same API."""
+    from warroom.replay import serve_replay
+
+    loaded = _load(args.config)
+    _logging(loaded, args.verbose)
+    return serve_replay(loaded, Path(args.db), args.port)
+
+
+def _spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    print(f"warroom up: starting {name}: {' '.join(argv)}", flush=True)
+    return subprocess.Popen(argv, start_new_session=True)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start demo (when configured), daemon and board as child processes and keep them running."""
+    loaded = _load(args.config)
+    cfg = loaded.config
+    exe = [sys.executable, "-m", "warroom.cli"]
+    children: dict[str, list[str]] = {}
+    if cfg.demo is not None and not args.no_demo:
+        demo = [*exe, "demo", "--host", cfg.demo.host, "--port", str(cfg.demo.port), "--speed", str(cfg.demo.speed)]
+        if cfg.demo.scenario:
+            demo += ["--scenario", str(loaded.path(cfg.demo.scenario))]
+        if cfg.demo.loop:
+            demo.append("--loop")
+        children["demo"] = demo
+    children["daemon"] = [*exe, "collect", "-c", args.config]
+    board = _board_argv(args.config)
+    if board:
+        children["board"] = board
+    procs = {name: _spawn(name, argv) for name, argv in children.items()}
+    print(f"warroom up: API http://{cfg.server.host}:{cfg.server.port}/api/v1/board"
+          + ("" if board else "  (the wall board is not installed yet)") + "  — Ctrl-C stops everything",
+          flush=True)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    restarts: dict[str, int] = {}
+    try:
+        while not stopping:
+            time.sleep(0.5)
+            for name, proc in list(procs.items()):
+                code = proc.poll()
+                if code is None:
+                    continue
+                if name == "daemon" and code == EXIT_CONFIG:
+                    return code
+                # The board or the demo dying must not end the night; the daemon neither.
+                restarts[name] = restarts.get(name, 0) + 1
+                if restarts[name] > 20:
+                    print(f"warroom up: {name} keeps exiting (code {code}); giving up", file=sys.stderr)
+                    return 1
+                print(f"warroom up: {name} exited with code {code}; restarting", file=sys.stderr, flush=True)
+                time.sleep(min(5, restarts[name]))
+                procs[name] = _spawn(name, children[name])
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+    return 0
+
+
+def _board_argv(config: str) -> list[str] | None:
+    """The Streamlit board command, once the board exists."""
+    entry = Path(__file__).resolve().parent.parent / "app" / "wall.py"
+    if not entry.exists():
+        return None
+    return [sys.executable, "-m", "warroom.cli", "board", "-c", config]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands and their options."""
+    parser = argparse.ArgumentParser(prog="warroom", description=HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"warroom {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:  # noqa: ANN001
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("-c", "--config", default="config.yaml", help="config file (default: config.yaml)")
+        p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+        p.set_defaults(func=func)
+        return p
+
+    add("validate", cmd_validate, "Check the config; exit 0 with a summary or 2 with every problem.")
+    p = add("collect", cmd_collect, "Run the daemon: poll every collector, store samples, serve the API.")
+    p.add_argument("--db", help="database file (default: server.database from the config)")
+    p.add_argument("--port", type=int, help="API port (default: server.port from the config)")
+    p = add("demo", cmd_demo, "Serve the simulated campaign night (23:00–00:30 in 10 minutes by default).")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8780)
+    p.add_argument("--speed", type=float, default=9.0, help="scenario seconds per real second (default 9)")
+    p.add_argument("--scenario", help="a night file to play instead of the built-in demo/night.yaml")
+    p.add_argument("--loop", action="store_true", help="start the night again when it ends")
+    p.add_argument("--start-at", help="scenario time to start at, e.g. 23:25:00")
+    p = add("up", cmd_up, "Start the demo (when configured), the daemon and the board together.")
+    p.add_argument("--no-demo", action="store_true", help="do not start the demo night")
+    p = add("replay", cmd_replay, "Serve an archived database read-only through the same API.")
+    p.add_argument("--db", required=True, help="the archived database file")
+    p.add_argument("--port", type=int, help="API port (default: server.port from the config)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `warroom` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,410 @@
+"""config.yaml as validated pydantic models; every error names its key path.
+
+Loading is two steps: interpolate `${ENV}` (a missing variable is an error naming it and the key
+that asked for it), then validate. Secrets that came from the environment are remembered so
+logs and API answers can mask them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from alerts.levels import Level, LevelRule
+from collectors.base import METRIC_NAME, CollectorSettings
+from warroom.durations import Duration, parse_duration
+
+ROLE_NAME = r"^[a-z][a-z0-9_]*$"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A config that must not start anything; `problems` are lines naming key paths."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  {p}" for p in problems))
+
+
+class Strict(BaseModel):
+    """Base for every config section: an unknown key is a typo that would silently do nothing."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Kpi(Strict):
+    """The number the campaign is judged by, e.g. orders against 8,000."""
+
+    metric: str = Field(pattern=METRIC_NAME)
+    target: float = Field(gt=0)
+    title: str = "KPI"
+
+
+class Campaign(Strict):
+    """Name, clock and goal of the night."""
+
+    name: str = Field(min_length=1)
+    timezone: str = "UTC"
+    start: str | None = None
+    end: str
+    kpi: Kpi | None = None
+    locale: Literal["zh-CN", "en"] = "en"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (an IANA name such as Asia/Shanghai)") from None
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _moment(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_moment(value, "UTC", datetime.now().astimezone())
+        return value
+
+    def resolve(self, started_at: datetime) -> tuple[datetime | None, datetime]:
+        """Absolute start and end; a relative `+10m` counts from `started_at` (rehearsals, the demo)."""
+        start = _parse_moment(self.start, self.timezone, started_at) if self.start else None
+        return start, _parse_moment(self.end, self.timezone, started_at)
+
+
+def _parse_moment(text: str, zone: str, started_at: datetime) -> datetime:
+    """ISO-8601 (naive means the campaign's timezone) or `+DURATION` after `started_at`."""
+    text = str(text).strip()
+    if text.startswith("+"):
+        return started_at + timedelta(seconds=parse_duration(text[1:]))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"expected an ISO-8601 time like 2024-11-11T23:59:59+08:00 or '+10m', got {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+class Person(Strict):
+    """Whoever holds a role tonight; channels are Apprise URLs used by the alerts engine."""
+
+    name: str = Field(min_length=1)
+    phone: str = ""
+    channels: list[str] = Field(default_factory=list)
+
+
+class LevelOwnership(Strict):
+    """Which role decides at a level."""
+
+    owner: str = Field(pattern=ROLE_NAME)
+
+
+class Levels(Strict):
+    """The seed's decision mechanism: yellow the technical lead, orange operations, red the GM."""
+
+    yellow: LevelOwnership = LevelOwnership(owner="tech_lead")
+    orange: LevelOwnership = LevelOwnership(owner="ops_lead")
+    red: LevelOwnership = LevelOwnership(owner="general_manager")
+
+    def owner_role(self, level: Level) -> str | None:
+        """The role that decides at `level` (None for green)."""
+        return None if level == Level.GREEN else getattr(self, level.word).owner
+
+
+class MetricOwners(Strict):
+    """Per-metric override of who decides at each level."""
+
+    yellow: str | None = Field(default=None, pattern=ROLE_NAME)
+    orange: str | None = Field(default=None, pattern=ROLE_NAME)
+    red: str | None = Field(default=None, pattern=ROLE_NAME)
+
+
+class MetricSpec(Strict):
+    """A watched number: what it is, which way is bad, and where each level starts."""
+
+    title: str = Field(min_length=1)
+    unit: str = ""
+    description: str = ""
+    direction: Literal["above", "below"] = "above"
+    yellow: float | None = None
+    orange: float | None = None
+    red: float | None = None
+    pending: Duration = Field(default=0.0, alias="for", ge=0)
+    clear: float = Field(default=0.0, ge=0)
+    owner: MetricOwners | None = None
+    stale_after: Duration | None = Field(default=None, gt=0)
+    decimals: int = Field(default=1, ge=0, le=6)
+    pushed: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MetricSpec:
+        given = [(lvl, v) for lvl, v in (("yellow", self.yellow), ("orange", self.orange), ("red", self.red))
+                 if v is not None]
+        for (low, a), (high, b) in zip(given, given[1:], strict=False):
+            worse = b >= a if self.direction == "above" else b <= a
+            if not worse:
+                cmp = ">=" if self.direction == "above" else "<="
+                raise ValueError(f"{high} ({b:g}) must be {cmp} {low} ({a:g}) for direction {self.direction}")
+        return self
+
+    def rule(self) -> LevelRule:
+        """The pure evaluation rule for alerts/levels.py."""
+        return LevelRule(self.direction, self.yellow, self.orange, self.red, self.pending, self.clear)
+
+
+class Server(Strict):
+    """Where the daemon listens and keeps its database."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    database: str = "data/warroom.duckdb"
+    tick: Duration = Field(default=0.25, gt=0, le=5)
+    token_env: str = "WARROOM_TOKEN"
+
+
+class DemoSettings(Strict):
+    """The built-in demo night that `warroom up` starts when configured."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8780, ge=1, le=65535)
+    speed: float = Field(default=9.0, gt=0)
+    scenario: str | None = None
+    loop: bool = False
+
+
+class WarroomConfig(Strict):
+    """The whole config.yaml."""
+
+    campaign: Campaign
+    people: dict[str, Person]
+    levels: Levels = Levels()
+    collectors: list[Any]
+    metrics: dict[str, MetricSpec]
+    server: Server = Server()
+    demo: DemoSettings | None = None
+
+    @field_validator("people")
+    @classmethod
+    def _role_names(cls, people: dict[str, Person]) -> dict[str, Person]:
+        for role in people:
+            if not re.match(ROLE_NAME, role):
+                raise ValueError(f"role {role!r} must be lower_snake_case")
+        return people
+
+    @field_validator("metrics")
+    @classmethod
+    def _metric_names(cls, metrics: dict[str, MetricSpec]) -> dict[str, MetricSpec]:
+        for name in metrics:
+            if not re.match(METRIC_NAME, name):
+                raise ValueError(f"metric name {name!r} must be lower_snake_case, dots between parts")
+        return metrics
+
+    def collector(self, name: str) -> CollectorSettings:
+        """The collector section called `name`."""
+        return next(c for c in self.collectors if c.name == name)
+
+    def owner_role(self, metric: str, level: Level) -> str | None:
+        """Who decides for `metric` at `level`: the metric's override, else the level's owner."""
+        if level == Level.GREEN:
+            return None
+        override = self.metrics[metric].owner if metric in self.metrics else None
+        if override is not None and getattr(override, level.word):
+            return getattr(override, level.word)
+        return self.levels.owner_role(level)
+
+    def feeders(self) -> dict[str, CollectorSettings]:
+        """Metric name → the collector that writes it."""
+        return {m: c for c in self.collectors for m in c.produces()}
+
+    def stale_after(self, metric: str) -> float:
+        """Seconds after which a value is no longer live: configured, else 3 polls plus one timeout."""
+        spec = self.metrics.get(metric)
+        if spec and spec.stale_after:
+            return spec.stale_after
+        feeder = self.feeders().get(metric)
+        if feeder is None:
+            return 60.0
+        return max(10.0, feeder.interval * 3 + feeder.timeout)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def interpolate_env(node: Any, env: dict[str, str], path: str, secrets: set[str], problems: list[str]) -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string; record a problem per missing variable."""
+    if isinstance(node, dict):
+        return {k: interpolate_env(v, env, f"{path}.{k}" if path else str(k), secrets, problems)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [interpolate_env(v, env, f"{path}[{i}]", secrets, problems) for i, v in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env and env[name] != "":
+            if len(env[name]) >= 4:
+                secrets.add(env[name])
+            return env[name]
+        if default is not None:
+            return default
+        problems.append(f"{path}: environment variable {name} is not set")
+        return ""
+
+    return _ENV_REF.sub(substitute, node)
+
+
+def _collector_union(kinds: Iterable[type[CollectorSettings]]) -> Any:
+    return Annotated[Union[tuple(kinds)], Field(discriminator="type")]  # noqa: UP007
+
+
+def _where(loc: tuple[Any, ...], raw: dict[str, Any]) -> str:
+    """A pydantic location as a key path: `collectors[2] (http "checkout"): url`."""
+    parts: list[str] = []
+    items = list(loc)
+    i = 0
+    while i < len(items):
+        key = items[i]
+        if key == "collectors" and i + 1 < len(items) and isinstance(items[i + 1], int):
+            index = items[i + 1]
+            entry = (raw.get("collectors") or [])[index] if index < len(raw.get("collectors") or []) else {}
+            label = f'{entry.get("type", "?")} "{entry.get("name", "?")}"' if isinstance(entry, dict) else "?"
+            parts.append(f"collectors[{index}] ({label}):")
+            i += 2
+            if i < len(items) and isinstance(entry, dict) and items[i] == entry.get("type"):
+                i += 1  # pydantic puts the discriminator tag in the path; people never wrote it
+            continue
+        if isinstance(key, int):
+            parts[-1:] = [f"{parts[-1]}[{key}]" if parts else f"[{key}]"]
+        else:
+            parts.append(str(key))
+        i += 1
+    text = ".".join(parts).replace(":.", ": ")
+    return text or "(top level)"
+
+
+def _cross_check(cfg: WarroomConfig) -> list[str]:
+    """Problems pydantic cannot see: references between sections."""
+    problems: list[str] = []
+    names: dict[str, int] = {}
+    produced: dict[str, str] = {}
+    for i, c in enumerate(cfg.collectors):
+        where = f'collectors[{i}] ({c.type} "{c.name}")'
+        if c.name in names:
+            problems.append(f"{where}: name: duplicate of collectors[{names[c.name]}]")
+        names.setdefault(c.name, i)
+        for metric in c.produces():
+            if metric in produced and produced[metric] != c.name:
+                problems.append(f"{where}: writes {metric!r}, which collector {produced[metric]!r} also writes")
+            produced.setdefault(metric, c.name)
+    for level in ("yellow", "orange", "red"):
+        role = getattr(cfg.levels, level).owner
+        if role not in cfg.people:
+            problems.append(f"levels.{level}.owner: role {role!r} is not in people ({', '.join(cfg.people)})")
+    for name, spec in cfg.metrics.items():
+        if spec.yellow is None and spec.orange is None and spec.red is None and name != _kpi(cfg):
+            problems.append(f"metrics.{name}: no yellow, orange or red threshold (an unwatched tile)")
+        if spec.owner:
+            for level in ("yellow", "orange", "red"):
+                role = getattr(spec.owner, level)
+                if role and role not in cfg.people:
+                    problems.append(f"metrics.{name}.owner.{level}: role {role!r} is not in people")
+        if not spec.pushed and name not in produced:
+            problems.append(f"metrics.{name}: no collector writes it (add one, or set pushed: true)")
+    kpi = _kpi(cfg)
+    if kpi and not (kpi in produced or kpi in cfg.metrics):
+        problems.append(f"campaign.kpi.metric: no collector writes {kpi!r}")
+    return problems
+
+
+def _kpi(cfg: WarroomConfig) -> str | None:
+    return cfg.campaign.kpi.metric if cfg.campaign.kpi else None
+
+
+def parse_config(raw: Any, source: str = "config", env: dict[str, str] | None = None) -> LoadedConfig:
+    """Validate an already-read YAML tree; raises ConfigError listing every problem."""
+    from collectors.registry import COLLECTORS
+
+    if not isinstance(raw, dict):
+        raise ConfigError(source, ["(top level): expected a mapping of sections (campaign, people, ...)"])
+    secrets: set[str] = set()
+    problems: list[str] = []
+    raw = interpolate_env(raw, dict(os.environ if env is None else env), "", secrets, problems)
+    if problems:
+        raise ConfigError(source, problems)
+
+    union = _collector_union(cls.settings_model for cls in COLLECTORS.values())
+    model = create_model("Config", __base__=WarroomConfig, collectors=(list[union], ...))
+    try:
+        cfg = model.model_validate(raw)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors(include_url=False):
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{_where(e['loc'], raw)}: {msg}")
+        raise ConfigError(source, lines) from None
+    problems = _cross_check(cfg)
+    if problems:
+        raise ConfigError(source, problems)
+    return LoadedConfig(cfg, source, secrets)
+
+
+def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None) -> LoadedConfig:
+    """Read and validate a config file; ConfigError names the file and every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(str(path), [f"cannot read: {err.strerror}"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(str(path), [f"{where}not valid YAML: {getattr(err, 'problem', err)}"]) from None
+    loaded = parse_config(raw, str(path), env)
+    loaded.base_dir = path.resolve().parent
+    return loaded
+
+
+class LoadedConfig:
+    """A validated config with where it came from and which strings are secrets."""
+
+    def __init__(self, config: WarroomConfig, source: str, secrets: set[str]):
+        self.config = config
+        self.source = source
+        self.secrets = secrets
+        self.base_dir = Path.cwd()
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret from the environment replaced by ***."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def path(self, relative: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        p = Path(relative)
+        return p if p.is_absolute() else self.base_dir / p
+
+    def summary(self) -> str:
+        """One line for `warroom validate`."""
+        c = self.config
+        return (f"{self.source}: ok — campaign {c.campaign.name!r}, {len(c.collectors)} collectors, "
+                f"{len(c.metrics)} metrics, {len(c.people)} people; API on {c.server.host}:{c.server.port}")

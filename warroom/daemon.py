@@ -1,0 +1,201 @@
+"""`warroom collect`: the one process that owns the live database, polls, stores and serves the API."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from collectors.base import CollectError, Collector, CollectorContext
+from collectors.registry import collector_class
+from warroom.api import create_app
+from warroom.board import LOOKBACK_S, BoardReader, CampaignWindow, LatestValues
+from warroom.config import LoadedConfig, WarroomConfig
+from warroom.history import last_runs_at, latest_at
+from warroom.samples import utc_now
+from warroom.scheduler import PollResult, Scheduler
+from warroom.store import RunRecord, Store, to_db_ts
+from warroom.writer import Writer
+
+log = logging.getLogger("warroom.daemon")
+
+
+class ListenError(Exception):
+    """The API address cannot be bound; names the address."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before starting uvicorn so a busy port is a clear error in the main thread."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must say TCP: asyncio sets TCP_NODELAY on accepted sockets only when it does, and
+    # without it every reply waits ~40 ms for a delayed ACK (measured in bench/api_bench.py).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port}: {err.strerror} "
+                          "(is another warroom daemon running? set server.port)") from None
+    sock.listen(128)
+    return sock
+
+
+class ApiServer:
+    """uvicorn in a background thread on an already-bound socket."""
+
+    def __init__(self, app: FastAPI, sock: socket.socket):
+        self.sock = sock
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                                    timeout_graceful_shutdown=2))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
+                                       name="api", daemon=True)
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when configured as 0 in tests)."""
+        return self.sock.getsockname()[1]
+
+    def start(self, wait_s: float = 10.0) -> None:
+        """Start serving and wait until uvicorn says it is up."""
+        self.thread.start()
+        deadline = time.monotonic() + wait_s
+        while not self.server.started and time.monotonic() < deadline and self.thread.is_alive():
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for it."""
+        self.server.should_exit = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def build_collectors(cfg: WarroomConfig, context: CollectorContext) -> list[Collector]:
+    """One instance per configured collector, through the explicit registry."""
+    return [collector_class(s.type)(s, context) for s in cfg.collectors]
+
+
+class Daemon:
+    """Wires store, writer, scheduler and API together; `start()` then `wait()` or `stop()`."""
+
+    def __init__(self, loaded: LoadedConfig, db_path: str | Path | None = None,
+                 clock: Callable[[], datetime] = utc_now, context: CollectorContext | None = None,
+                 port: int | None = None):
+        self.loaded = loaded
+        self.cfg = loaded.config
+        self.db_path = Path(db_path) if db_path else loaded.path(self.cfg.server.database)
+        self.clock = clock
+        self.context = context or CollectorContext(clock=clock)
+        self.port = self.cfg.server.port if port is None else port
+        self.stopped = threading.Event()
+        self.started_at: datetime | None = None
+        self.listeners: list[Callable[[PollResult], None]] = []
+
+    def start(self) -> None:
+        """Open the store, reload the last values, start polling and serving."""
+        sock = bind_socket(self.cfg.server.host, self.port)
+        self.store = Store(self.db_path)
+        self.started_at = self.clock()
+        start, end = self.cfg.campaign.resolve(self.started_at)
+        self.window = CampaignWindow(self.cfg.campaign.name, start, end)
+        kpi = self.cfg.campaign.kpi
+        self.store.execute(
+            "INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [to_db_ts(self.started_at), self.window.name, to_db_ts(start) if start else None, to_db_ts(end),
+             self.cfg.campaign.timezone, kpi.metric if kpi else None, kpi.target if kpi else None,
+             self.loaded.source])
+        self.latest = LatestValues()
+        # After a restart the wall shows the last values with their true age, not empty tiles.
+        cur = self.store.reader()
+        self.latest.update(latest_at(cur, self.started_at, LOOKBACK_S),
+                           list(last_runs_at(cur, self.started_at, LOOKBACK_S).values()))
+        self.writer = Writer(self.store, self.latest, tick=self.cfg.server.tick)
+        self.collectors = build_collectors(self.cfg, self.context)
+        for collector in self.collectors:
+            self._check(collector)
+        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest)
+        self.app = create_app(self.reader, self.clock, self.status)
+        self.writer.start()
+        self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
+        self.scheduler.start()
+        self.api = ApiServer(self.app, sock)
+        self.api.start()
+        log.info("collecting %d collectors into %s; API on http://%s:%d", len(self.collectors), self.db_path,
+                 self.cfg.server.host, self.api.port)
+
+    def _check(self, collector: Collector) -> None:
+        """A target that is down at start is recorded, not fatal: it may come up during the night."""
+        t0 = time.monotonic()
+        try:
+            collector.check()
+        except CollectError as err:
+            self.writer.put(PollResult([], RunRecord(self.clock(), collector.name, False,
+                                                     time.monotonic() - t0, 0, f"check: {err.reason}")))
+            log.warning("collector %s: check failed: %s", collector.name, self.loaded.mask(err.reason))
+        except Exception as err:  # noqa: BLE001 - a collector bug must not stop the other collectors
+            self.writer.put(PollResult([], RunRecord(self.clock(), collector.name, False, 0.0, 0,
+                                                     f"check: {type(err).__name__}: {err}")))
+            log.exception("collector %s: check crashed", collector.name)
+
+    def deliver(self, result: PollResult) -> None:
+        """Every poll result: listeners (the alert engine) first, then the writer queue."""
+        if result.run and result.run.error:
+            result.run = RunRecord(result.run.ts, result.run.collector, False, result.run.duration_s,
+                                   result.run.samples, self.loaded.mask(result.run.error))
+        for listener in self.listeners:
+            try:
+                listener(result)
+            except Exception:  # noqa: BLE001 - a listener bug must not lose the samples
+                log.exception("listener failed on a poll result")
+        self.writer.put(result)
+
+    def status(self) -> dict[str, Any]:
+        """Health of collectors, writer and scheduler for /health and /metrics."""
+        _, runs = self.latest.snapshot()
+        return {
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "database": str(self.db_path),
+            "collectors": {c.name: ({"ok": runs[c.name].ok, "ts": runs[c.name].ts.isoformat(),
+                                     "duration_s": runs[c.name].duration_s, "error": runs[c.name].error}
+                                    if c.name in runs else {"ok": None, "ts": None, "duration_s": None,
+                                                            "error": "no poll finished yet"})
+                           for c in self.collectors},
+            "tick_lag_s": self.scheduler.last_lag,
+            "commits": self.writer.commits,
+            "committed_samples": self.writer.committed_samples,
+            "queue": self.writer.queue.qsize(),
+            "writer_error": self.writer.last_error,
+        }
+
+    def stop(self) -> None:
+        """Stop polling, flush the last batch, close the database (checkpointed)."""
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        self.api.stop()
+        self.scheduler.stop()
+        self.writer.stop()
+        for collector in self.collectors:
+            try:
+                collector.close()
+            except Exception:  # noqa: BLE001
+                log.exception("collector %s failed to close", collector.name)
+        self.store.close()
+
+    def wait(self) -> None:
+        """Block until SIGINT or SIGTERM, then stop cleanly."""
+        wake = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: wake.set())
+        while not wake.wait(1.0):
+            pass
+        self.stop()
