@@ -172,7 +172,7 @@ class Server(Strict):
     """Where the daemon listens and keeps its database."""
 
     host: str = "127.0.0.1"
-    port: int = Field(default=8765, ge=1, le=65535)
+    port: int = Field(default=8765, ge=0, le=65535, description="0 picks a free port (tests).")
     database: str = "data/warroom.duckdb"
     tick: Duration = Field(default=0.25, gt=0, le=5)
     token_env: str = "WARROOM_TOKEN"

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from warroom.store import RunRecord, from_db_ts, to_db_ts
+from warroom.store import RunRecord, first_row, from_db_ts, to_db_ts
 
 Point = tuple[datetime, float]
 
@@ -27,10 +27,10 @@ def latest_at(
 
 def value_at(cur: duckdb.DuckDBPyConnection, metric: str, at: datetime, lookback_s: float) -> Point | None:
     """The last value of one metric at or before `at` within the lookback."""
-    row = cur.execute(
+    row = first_row(cur.execute(
         "SELECT max(ts), arg_max(value, ts) FROM samples WHERE metric = ? AND ts > ? AND ts <= ?",
         [metric, to_db_ts(at - timedelta(seconds=lookback_s)), to_db_ts(at)],
-    ).fetchone()
+    ))
     return None if row is None or row[0] is None else (from_db_ts(row[0]), row[1])
 
 
@@ -117,5 +117,5 @@ def last_runs_at(cur: duckdb.DuckDBPyConnection, at: datetime, lookback_s: float
 
 def sample_bounds(cur: duckdb.DuckDBPyConnection) -> tuple[datetime | None, datetime | None]:
     """First and last sample time in the file (for replay of an archive)."""
-    lo, hi = cur.execute("SELECT min(ts), max(ts) FROM samples").fetchone()
+    lo, hi = first_row(cur.execute("SELECT min(ts), max(ts) FROM samples"))
     return from_db_ts(lo), from_db_ts(hi)

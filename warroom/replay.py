@@ -9,14 +9,14 @@ from warroom.board import BoardReader, CampaignWindow
 from warroom.config import LoadedConfig
 from warroom.daemon import ApiServer, bind_socket
 from warroom.history import sample_bounds
-from warroom.store import Store, from_db_ts
+from warroom.store import Store, first_row, from_db_ts
 
 
 def open_archive(loaded: LoadedConfig, db: Path) -> tuple[Store, BoardReader, datetime | None]:
     """A read-only store and board reader; the campaign window is the one recorded in the file."""
     store = Store(db, read_only=True)
-    row = store.reader().execute(
-        "SELECT name, start_ts, end_ts FROM campaigns ORDER BY started_at DESC LIMIT 1").fetchone()
+    row = first_row(store.reader().execute(
+        "SELECT name, start_ts, end_ts FROM campaigns ORDER BY started_at DESC LIMIT 1"))
     _, last = sample_bounds(store.reader())
     if row:
         window = CampaignWindow(row[0], from_db_ts(row[1]), from_db_ts(row[2]))

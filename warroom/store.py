@@ -76,6 +76,16 @@ def _timestamps(values: Iterable[datetime]) -> pa.Array:
     return pa.array([_epoch_us(t) for t in values], pa.int64()).cast(pa.timestamp("us"))
 
 
+def first_row(cur: duckdb.DuckDBPyConnection) -> tuple | None:
+    """The first row of the last result, draining the rest.
+
+    DuckDB 2 refuses further work on a cursor whose result was not read to the end, and the
+    cursors here are reused per thread, so fetchone() is never used on them.
+    """
+    rows = cur.fetchall()
+    return rows[0] if rows else None
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One poll of one collector: the row that explains a stale tile."""
@@ -115,7 +125,7 @@ class Store:
 
     def _create_schema(self) -> None:
         self.con.execute(SCHEMA)
-        if self.con.execute("SELECT count(*) FROM schema_info").fetchone()[0] == 0:
+        if first_row(self.con.execute("SELECT count(*) FROM schema_info"))[0] == 0:
             self.con.execute("INSERT INTO schema_info VALUES (?, ?)", [SCHEMA_VERSION, to_db_ts(datetime.now(UTC))])
 
     def reader(self) -> duckdb.DuckDBPyConnection:
@@ -171,7 +181,7 @@ class Store:
     def rolled_until(self) -> datetime | None:
         """End of the last minute folded into samples_1m (aware UTC), or None; cached after the first read."""
         if self._rolled_until is None:
-            row = self.reader().execute("SELECT max(minute) FROM samples_1m").fetchone()
+            row = first_row(self.reader().execute("SELECT max(minute) FROM samples_1m"))
             self._rolled_until = None if row[0] is None else from_db_ts(row[0]) + timedelta(minutes=1)
         return self._rolled_until
 
@@ -185,7 +195,7 @@ class Store:
         until = until.replace(second=0, microsecond=0)
         since = self.rolled_until()
         if since is None:
-            first = cur.execute("SELECT min(ts) FROM samples").fetchone()[0]
+            first = first_row(cur.execute("SELECT min(ts) FROM samples"))[0]
             if first is None:
                 return 0
             since = from_db_ts(first).replace(second=0, microsecond=0)

@@ -1,0 +1,156 @@
+"""The real daemon as a process: against the demo night, SIGKILL while ingesting, failing targets."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from tests.collectors.conftest import LocalWeb, answer, huge, late
+from tests.daemon_kit import (
+    api_base,
+    demo_config,
+    start_collect,
+    start_demo,
+    stop,
+    wait_for,
+    write_config,
+)
+from tests.realparts import free_port
+from warroom.config import parse_config
+from warroom.daemon import Daemon
+from warroom.store import Store
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo():
+    night = start_demo("23:29:00")
+    yield night
+    night.shutdown()
+
+
+def board_tiles(base: str) -> dict[str, dict]:
+    return {t["metric"]: t for t in requests.get(f"{base}/api/v1/board", timeout=5).json()["tiles"]}
+
+
+def test_collect_against_the_demo_night(demo, tmp_path):
+    raw = demo_config(demo.url, tmp_path / "night.duckdb")
+    cfg, log = write_config(raw, tmp_path / "config.yaml"), tmp_path / "collect.log"
+    proc = start_collect(cfg, log)
+    base = api_base(raw)
+    try:
+        wanted = ("response_time", "server_cpu", "db_connections", "order_success", "pickup_rate", "orders_total")
+
+        def all_live():
+            tiles = board_tiles(base)
+            return tiles if all(tiles[m]["value"] is not None and not tiles[m]["stale"] for m in wanted) else None
+
+        tiles = wait_for(all_live, 30, "every demo tile to be live", proc, log)
+        # 23:29 on the seed's night: the page waits past the 3 s timeout, the pool is past 85 %, success is falling
+        assert tiles["response_time"]["value"] == pytest.approx(3.0, abs=0.3)
+        assert tiles["response_time"]["level"] == "yellow"
+        assert tiles["response_time"]["owner"]["name"] == "张伟 · 技术负责人"
+        assert tiles["db_connections"]["level"] in ("orange", "red")
+        assert tiles["order_success"]["level"] in ("orange", "red")
+        assert tiles["order_success"]["owner"]["role"] in ("ops_lead", "general_manager")
+        assert 7856 <= tiles["orders_total"]["value"] <= 8127
+        health = requests.get(f"{base}/api/v1/health", timeout=5).json()
+        assert health["commits"] > 0 and health["collectors"]["orders"]["ok"] is True
+        # the h5 probe's timeouts are recorded as failed runs with their reason
+        runs = requests.get(f"{base}/api/v1/runs", params={"collector": "h5_order_page"}, timeout=5).json()["runs"]
+        assert runs and all(not r["ok"] and "timed out after 3s" in r["error"] for r in runs), runs
+        series = requests.get(f"{base}/api/v1/series", params={"metric": "server_cpu", "from": "-5m"}, timeout=5)
+        assert series.status_code == 200 and series.json()["series"]["server_cpu"]
+        assert "warroom_metric_level" in requests.get(f"{base}/metrics", timeout=5).text
+    finally:
+        assert stop(proc) == 0, log.read_text()
+
+
+def test_sigkill_while_ingesting_loses_no_committed_sample(demo, tmp_path):
+    db = tmp_path / "night.duckdb"
+    raw = demo_config(demo.url, db)
+    cfg, log = write_config(raw, tmp_path / "config.yaml"), tmp_path / "collect.log"
+    base = api_base(raw)
+    proc = start_collect(cfg, log)
+    try:
+        committed = wait_for(
+            lambda: (h := requests.get(f"{base}/api/v1/health", timeout=5).json())["committed_samples"] >= 60
+            and h["committed_samples"], 30, "60 committed samples", proc, log)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    store = Store(db)
+    try:
+        kept = store.reader().execute("SELECT count(*) FROM samples").fetchall()[0][0]
+    finally:
+        store.close()
+    assert kept >= committed
+
+    # A restart reopens the same file and goes on: old values are there at once, new ones follow.
+    proc = start_collect(cfg, log)
+    try:
+        tiles = wait_for(lambda: board_tiles(base), 20, "the restarted API", proc, log)
+        assert tiles["server_cpu"]["value"] is not None
+        wait_for(lambda: requests.get(f"{base}/api/v1/health", timeout=5).json()["committed_samples"] > 10,
+                 20, "new commits after restart", proc, log)
+    finally:
+        assert stop(proc) == 0
+    store = Store(db)
+    try:
+        assert store.reader().execute("SELECT count(*) FROM samples").fetchall()[0][0] > kept
+    finally:
+        store.close()
+
+
+def test_failing_targets_leave_reasons_and_never_delay_the_others(tmp_path):
+    web = LocalWeb()
+    web.route("/ok", answer(200, '{"v": 42}', "application/json"))
+    web.route("/slow", late(2.5, 200, '{"v": 1}'))
+    web.route("/500", answer(503, "overloaded"))
+    web.route("/notjson", answer(200, "<html>", "application/json"))
+    web.route("/missing", answer(200, '{"w": 1}', "application/json"))
+    web.route("/text", answer(200, '{"v": "abc"}', "application/json"))
+    web.route("/huge", huge(10_000_000))
+    closed = free_port()
+    faulty = {"slow": "/slow", "http5xx": "/500", "notjson": "/notjson", "missing": "/missing", "text": "/text",
+              "huge": "/huge"}
+    collectors = [{"type": "json", "name": "healthy", "interval": "250ms", "timeout": "1s",
+                   "url": web.url("/ok"), "fields": {"healthy_v": "v"}},
+                  {"type": "json", "name": "refused", "interval": "250ms", "timeout": "1s",
+                   "url": f"http://127.0.0.1:{closed}/x", "fields": {"refused_v": "v"}}]
+    collectors += [{"type": "json", "name": name, "interval": "250ms", "timeout": "500ms",
+                    "url": web.url(path), "fields": {f"{name}_v": "v"}} for name, path in faulty.items()]
+    metrics = {c["name"] + "_v": {"title": c["name"], "yellow": 100, "stale_after": "2s"} for c in collectors}
+    raw = {"campaign": {"name": "faults", "end": "+1h"},
+           "people": {"tech_lead": {"name": "T"}, "ops_lead": {"name": "O"}, "general_manager": {"name": "G"}},
+           "collectors": collectors, "metrics": metrics,
+           "server": {"port": 0, "database": str(tmp_path / "f.duckdb"), "tick": "100ms"}}
+    daemon = Daemon(parse_config(raw, env={}))
+    daemon.start()
+    started = datetime.now(UTC)
+    try:
+        time.sleep(3.5)
+        base = f"http://127.0.0.1:{daemon.api.port}"
+        tiles = board_tiles(base)
+        assert tiles["healthy_v"]["value"] == 42 and tiles["healthy_v"]["level"] == "green"
+        expected = {"refused": "connection refused", "http5xx": "503", "notjson": "not JSON",
+                    "missing": "missing", "text": "not a number", "huge": "capped", "slow": "timed out"}
+        for name, words in expected.items():
+            tile = tiles[f"{name}_v"]
+            assert tile["stale"] and tile["level"] == "stale", (name, tile)
+            assert words.lower() in (tile["error"] or "").lower(), (name, tile["error"])
+        runs = requests.get(f"{base}/api/v1/runs", params={"collector": "healthy", "limit": 100}, timeout=5).json()
+        times = sorted(datetime.fromisoformat(r["ts"]) for r in runs["runs"] if r["ok"])
+        # 250 ms polling for ~3.5 s while seven targets fail or hang: no gap in the healthy one
+        assert len(times) >= 10
+        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+        assert max(gaps) < 0.6, gaps
+        assert times[0] - started < timedelta(seconds=1)
+    finally:
+        daemon.stop()
+        web.stop()
