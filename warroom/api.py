@@ -124,7 +124,9 @@ def create_app(
     @app.get("/api/v1/health")
     def health() -> dict[str, Any]:
         """Is the daemon alive, and how is each collector doing."""
-        return {"status": "ok", "version": __version__, "now": clock().isoformat(), **status()}
+        # extra_families are prometheus_client objects meant for /metrics only
+        body = {k: v for k, v in status().items() if k != "extra_families"}
+        return {"status": "ok", "version": __version__, "now": clock().isoformat(), **body}
 
     @app.get("/api/v1/board")
     def board(at: str | None = Query(None, description="ISO-8601 moment, 'now' or '-2h'")) -> dict[str, Any]:

@@ -105,6 +105,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return serve_replay(loaded, Path(args.db), args.port)
 
 
+def cmd_board(args: argparse.Namespace) -> int:
+    """Run the Streamlit wall board against the daemon's API (it never opens the database)."""
+    loaded = _load(args.config)
+    server = loaded.config.server
+    api = args.api or f"http://{server.host}:{server.port}"
+    entry = Path(__file__).resolve().parent.parent / "app" / "wall.py"
+    argv = [sys.executable, "-m", "streamlit", "run", str(entry),
+            "--server.address", args.host, "--server.port", str(args.port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--", "--api", api, "--config", str(Path(args.config).resolve())]
+    print(f"warroom board: http://{args.host}:{args.port}/?kiosk=1  (API {api})", flush=True)
+    return subprocess.call(argv)
+
+
 def _spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
     print(f"warroom up: starting {name}: {' '.join(argv)}", flush=True)
     return subprocess.Popen(argv, start_new_session=True)
@@ -204,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start-at", help="scenario time to start at, e.g. 23:25:00")
     p = add("up", cmd_up, "Start the demo (when configured), the daemon and the board together.")
     p.add_argument("--no-demo", action="store_true", help="do not start the demo night")
+    p = add("board", cmd_board, "Run the wall board (Streamlit) that reads the daemon's API.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--api", help="the daemon's API base URL (default: from the config's server section)")
     p = add("replay", cmd_replay, "Serve an archived database read-only through the same API.")
     p.add_argument("--db", required=True, help="the archived database file")
     p.add_argument("--port", type=int, help="API port (default: server.port from the config)")

@@ -57,6 +57,20 @@ class Kpi(Strict):
     title: str = "KPI"
 
 
+class RunSheetStep(Strict):
+    """One line of the campaign's run sheet, e.g. 23:59:59 close the entry (owner: ops_lead)."""
+
+    at: str = Field(description="When: ISO-8601, or '+6m40s' after the daemon starts.")
+    action: str = Field(min_length=1)
+    owner: str = Field(pattern=ROLE_NAME)
+
+    @field_validator("at")
+    @classmethod
+    def _moment(cls, value: str) -> str:
+        _parse_moment(value, "UTC", datetime.now().astimezone())
+        return value
+
+
 class Campaign(Strict):
     """Name, clock and goal of the night."""
 
@@ -66,6 +80,7 @@ class Campaign(Strict):
     end: str
     kpi: Kpi | None = None
     locale: Literal["zh-CN", "en"] = "en"
+    run_sheet: list[RunSheetStep] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -82,6 +97,10 @@ class Campaign(Strict):
         if value is not None:
             _parse_moment(value, "UTC", datetime.now().astimezone())
         return value
+
+    def resolve_moment(self, text: str, started_at: datetime) -> datetime:
+        """One configured moment (absolute, or `+10m` after `started_at`)."""
+        return _parse_moment(text, self.timezone, started_at)
 
     def resolve(self, started_at: datetime) -> tuple[datetime | None, datetime]:
         """Absolute start and end; a relative `+10m` counts from `started_at` (rehearsals, the demo)."""
@@ -110,9 +129,13 @@ class Person(Strict):
 
 
 class LevelOwnership(Strict):
-    """Which role decides at a level."""
+    """Which role decides at a level, how long they have to acknowledge, and who is paged next."""
 
     owner: str = Field(pattern=ROLE_NAME)
+    ack_timeout: Duration = Field(default=300.0, gt=0, description="The seed's 'respond within 5 minutes'.")
+    escalate_to: str | None = Field(default=None, pattern=ROLE_NAME,
+                                    description="Next tier when nobody acknowledges; default the next level's owner.")
+    decision: str | None = Field(default=None, description="The decision asked of the owner, shown in every page.")
 
 
 class Levels(Strict):
@@ -125,6 +148,33 @@ class Levels(Strict):
     def owner_role(self, level: Level) -> str | None:
         """The role that decides at `level` (None for green)."""
         return None if level == Level.GREEN else getattr(self, level.word).owner
+
+    def at(self, level: Level) -> LevelOwnership:
+        """The section for a warning level."""
+        return getattr(self, level.word)
+
+    def next_tier(self, level: Level) -> str | None:
+        """Who is paged when `level` is not acknowledged in time."""
+        section = self.at(level)
+        if section.escalate_to:
+            return section.escalate_to
+        higher = [self.at(lv).owner for lv in (Level.ORANGE, Level.RED) if lv > level]
+        return next((role for role in higher if role != section.owner), None)
+
+
+class AlertSettings(Strict):
+    """How the engine pages: resolve delay, repeats, no-data owner, retries, ack links, forwarding."""
+
+    resolve_after: Duration = Field(default=30.0, ge=0, description="Green this long before an alert resolves.")
+    repeat_every: Duration = Field(default=300.0, ge=0, description="Re-page an unacknowledged alert; 0 = never.")
+    no_data_owner: str = Field(default="tech_lead", pattern=ROLE_NAME)
+    max_delivery_failures: int = Field(default=3, ge=1, le=20)
+    retry_backoff: Duration = Field(default=1.0, gt=0)
+    ack_secret_env: str = "WARROOM_ACK_SECRET"
+    ack_valid_for: Duration = Field(default=43200.0, gt=0)
+    public_url: str | None = Field(default=None, description="Base URL of the API in ack links.")
+    forward: list[str] = Field(default_factory=list,
+                               description="Channels that get every alert, e.g. alertmanager://127.0.0.1:9093.")
 
 
 class MetricOwners(Strict):
@@ -151,6 +201,7 @@ class MetricSpec(Strict):
     stale_after: Duration | None = Field(default=None, gt=0)
     decimals: int = Field(default=1, ge=0, le=6)
     pushed: bool = False
+    runbook: str = ""
 
     @model_validator(mode="after")
     def _ordered(self) -> MetricSpec:
@@ -197,6 +248,7 @@ class WarroomConfig(Strict):
     collectors: list[Any]
     metrics: dict[str, MetricSpec]
     server: Server = Server()
+    alerts: AlertSettings = AlertSettings()
     demo: DemoSettings | None = None
 
     @field_validator("people")
@@ -314,9 +366,22 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
                 problems.append(f"{where}: writes {metric!r}, which collector {produced[metric]!r} also writes")
             produced.setdefault(metric, c.name)
     for level in ("yellow", "orange", "red"):
-        role = getattr(cfg.levels, level).owner
-        if role not in cfg.people:
-            problems.append(f"levels.{level}.owner: role {role!r} is not in people ({', '.join(cfg.people)})")
+        section = getattr(cfg.levels, level)
+        for key in ("owner", "escalate_to"):
+            role = getattr(section, key)
+            if role and role not in cfg.people:
+                problems.append(f"levels.{level}.{key}: role {role!r} is not in people ({', '.join(cfg.people)})")
+    if cfg.alerts.no_data_owner not in cfg.people:
+        problems.append(f"alerts.no_data_owner: role {cfg.alerts.no_data_owner!r} is not in people")
+    from alerts.notifiers import channel_problem
+
+    for role, person in cfg.people.items():
+        for i, url in enumerate(person.channels):
+            if (why := channel_problem(url)) is not None:
+                problems.append(f"people.{role}.channels[{i}]: {why}")
+    for i, url in enumerate(cfg.alerts.forward):
+        if (why := channel_problem(url)) is not None:
+            problems.append(f"alerts.forward[{i}]: {why}")
     for name, spec in cfg.metrics.items():
         if spec.yellow is None and spec.orange is None and spec.red is None and name != _kpi(cfg):
             problems.append(f"metrics.{name}: no yellow, orange or red threshold (an unwatched tile)")
@@ -327,6 +392,9 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
                     problems.append(f"metrics.{name}.owner.{level}: role {role!r} is not in people")
         if not spec.pushed and name not in produced:
             problems.append(f"metrics.{name}: no collector writes it (add one, or set pushed: true)")
+    for i, step in enumerate(cfg.campaign.run_sheet):
+        if step.owner not in cfg.people:
+            problems.append(f"campaign.run_sheet[{i}].owner: role {step.owner!r} is not in people")
     kpi = _kpi(cfg)
     if kpi and not (kpi in produced or kpi in cfg.metrics):
         problems.append(f"campaign.kpi.metric: no collector writes {kpi!r}")

@@ -14,10 +14,13 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client.core import GaugeMetricFamily
 
 from collectors.base import CollectError, Collector, CollectorContext
+from alerts.engine import AlertEngine
 from collectors.registry import collector_class
 from warroom.api import create_app
+from warroom.api_actions import attach_actions
 from warroom.board import LOOKBACK_S, BoardReader, CampaignWindow, LatestValues
 from warroom.config import LoadedConfig, WarroomConfig
 from warroom.history import last_runs_at, latest_at
@@ -79,6 +82,23 @@ class ApiServer:
         self.sock.close()
 
 
+def _alert_families(alerts: dict[str, Any]) -> list[GaugeMetricFamily]:
+    """Alert level per metric and open alert counts for /metrics."""
+    level = GaugeMetricFamily("warroom_alert_level", "Alert engine level per metric (0 green .. 3 red).",
+                              labels=["metric"])
+    for metric, lv in alerts["levels"].items():
+        level.add_metric([metric], int(lv))
+    counts: dict[tuple[str, str], int] = {}
+    for lv, state, _ in alerts["open"]:
+        counts[(lv, state)] = counts.get((lv, state), 0) + 1
+    open_ = GaugeMetricFamily("warroom_open_alerts", "Alerts not yet resolved, by level and state.",
+                              labels=["level", "state"])
+    for lv in ("yellow", "orange", "red"):
+        for state in ("open", "acked"):
+            open_.add_metric([lv, state], counts.get((lv, state), 0))
+    return [level, open_]
+
+
 def build_collectors(cfg: WarroomConfig, context: CollectorContext) -> list[Collector]:
     """One instance per configured collector, through the explicit registry."""
     return [collector_class(s.type)(s, context) for s in cfg.collectors]
@@ -119,11 +139,16 @@ class Daemon:
         self.latest.update(latest_at(cur, self.started_at, LOOKBACK_S),
                            list(last_runs_at(cur, self.started_at, LOOKBACK_S).values()))
         self.writer = Writer(self.store, self.latest, tick=self.cfg.server.tick)
+        # The engine sees every sample before the writer queue: paging never waits for a commit.
+        self.engine = AlertEngine(self.loaded, self.store, self.clock)
+        self.listeners.append(self.engine.observe)
+        self.engine.start({m: ts for m, (ts, _) in self.latest.snapshot()[0].items()})
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
         self.reader = BoardReader(self.cfg, self.store, self.window, self.latest)
         self.app = create_app(self.reader, self.clock, self.status)
+        attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
         self.writer.start()
         self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
         self.scheduler.start()
@@ -161,6 +186,7 @@ class Daemon:
     def status(self) -> dict[str, Any]:
         """Health of collectors, writer and scheduler for /health and /metrics."""
         _, runs = self.latest.snapshot()
+        alerts = self.engine.status()
         return {
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "database": str(self.db_path),
@@ -174,6 +200,9 @@ class Daemon:
             "committed_samples": self.writer.committed_samples,
             "queue": self.writer.queue.qsize(),
             "writer_error": self.writer.last_error,
+            "alerts": {k: v for k, v in alerts.items() if k != "levels" and k != "open"},
+            "open_alerts": len(alerts["open"]),
+            "extra_families": _alert_families(alerts),
         }
 
     def stop(self) -> None:
@@ -183,6 +212,7 @@ class Daemon:
         self.stopped.set()
         self.api.stop()
         self.scheduler.stop()
+        self.engine.stop()
         self.writer.stop()
         for collector in self.collectors:
             try:

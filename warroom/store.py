@@ -37,17 +37,19 @@ CREATE TABLE IF NOT EXISTS campaigns (
 CREATE TABLE IF NOT EXISTS alerts (
     id BIGINT NOT NULL, metric VARCHAR NOT NULL, kind VARCHAR NOT NULL, opened_at TIMESTAMP NOT NULL,
     level VARCHAR NOT NULL, peak_level VARCHAR NOT NULL, state VARCHAR NOT NULL, owner_role VARCHAR,
-    acked_by VARCHAR, acked_at TIMESTAMP, escalated_to VARCHAR, resolved_at TIMESTAMP,
-    updated_at TIMESTAMP NOT NULL);
+    acked_by VARCHAR, acked_at TIMESTAMP, escalated_to VARCHAR, escalated_at TIMESTAMP,
+    resolved_at TIMESTAMP, updated_at TIMESTAMP NOT NULL, level_since TIMESTAMP NOT NULL,
+    last_page_at TIMESTAMP, green_since TIMESTAMP, delivery_failed BOOLEAN NOT NULL,
+    value DOUBLE, threshold DOUBLE, paged_roles VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS alert_events (
     ts TIMESTAMP NOT NULL, alert_id BIGINT NOT NULL, event VARCHAR NOT NULL, level VARCHAR,
-    role VARCHAR, person VARCHAR, channel VARCHAR, ok BOOLEAN, detail VARCHAR);
+    role VARCHAR, person VARCHAR, channel VARCHAR, ok BOOLEAN, detail VARCHAR, step VARCHAR);
 CREATE TABLE IF NOT EXISTS silences (
     id BIGINT NOT NULL, metric VARCHAR, starts_at TIMESTAMP NOT NULL, ends_at TIMESTAMP NOT NULL,
     author VARCHAR NOT NULL, reason VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS annotations (
     ts TIMESTAMP NOT NULL, author VARCHAR NOT NULL, role VARCHAR, level VARCHAR, alert_id BIGINT,
-    kind VARCHAR NOT NULL, text VARCHAR NOT NULL);
+    kind VARCHAR NOT NULL, text VARCHAR NOT NULL, ref VARCHAR);
 """
 
 _SAMPLE_SCHEMA = pa.schema([("ts", pa.timestamp("us")), ("metric", pa.string()), ("value", pa.float64())])

@@ -1,0 +1,159 @@
+"""The alert log: alerts and every step of them in DuckDB, written before anything is sent.
+
+A restart rebuilds the engine from here: open alerts with their ack and escalation state, and
+notifications that were decided but not yet delivered.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from alerts.levels import Level
+from warroom.store import Store, first_row, from_db_ts, to_db_ts
+
+_COLUMNS = ("id, metric, kind, opened_at, level, peak_level, state, owner_role, acked_by, acked_at, escalated_to, "
+            "escalated_at, resolved_at, updated_at, level_since, last_page_at, green_since, delivery_failed, value, "
+            "threshold, paged_roles")
+
+
+@dataclass
+class Alert:
+    """One episode of one metric (kind `level`) or of its silence (kind `no_data`)."""
+
+    id: int
+    metric: str
+    kind: str
+    opened_at: datetime
+    level: Level
+    peak_level: Level
+    state: str = "open"
+    owner_role: str | None = None
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    escalated_to: str | None = None
+    escalated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    updated_at: datetime | None = None
+    level_since: datetime | None = None
+    last_page_at: datetime | None = None
+    green_since: datetime | None = None
+    delivery_failed: bool = False
+    value: float | None = None
+    threshold: float | None = None
+    paged_roles: list[str] = field(default_factory=list)
+
+    def row(self) -> list[Any]:
+        """Values in _COLUMNS order."""
+        ts = to_db_ts
+        return [self.id, self.metric, self.kind, ts(self.opened_at), self.level.word, self.peak_level.word,
+                self.state, self.owner_role, self.acked_by, self.acked_at and ts(self.acked_at), self.escalated_to,
+                self.escalated_at and ts(self.escalated_at), self.resolved_at and ts(self.resolved_at),
+                ts(self.updated_at or self.opened_at), ts(self.level_since or self.opened_at),
+                self.last_page_at and ts(self.last_page_at), self.green_since and ts(self.green_since),
+                self.delivery_failed, self.value, self.threshold, ",".join(self.paged_roles)]
+
+    @classmethod
+    def from_row(cls, r: tuple) -> Alert:
+        """Inverse of row()."""
+        t = from_db_ts
+        return cls(r[0], r[1], r[2], t(r[3]), Level.from_word(r[4]), Level.from_word(r[5]), r[6], r[7], r[8], t(r[9]),
+                   r[10], t(r[11]), t(r[12]), t(r[13]), t(r[14]), t(r[15]), t(r[16]), r[17], r[18], r[19],
+                   [x for x in (r[20] or "").split(",") if x])
+
+
+@dataclass(frozen=True)
+class PendingNotice:
+    """A notification decided before a stop and not yet delivered or given up."""
+
+    step: str
+    alert_id: int
+    role: str | None
+    channel: str
+
+
+class AlertLog:
+    """Serialised writes (one lock) so the engine, the pager and the API never conflict on a row."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.lock = threading.RLock()
+        row = first_row(store.execute("SELECT coalesce(max(id), 0) FROM alerts"))
+        self._next_id = int(row[0]) + 1 if row else 1
+
+    def new_id(self) -> int:
+        """The next alert id (ids are never reused, also across restarts)."""
+        with self.lock:
+            value = self._next_id
+            self._next_id += 1
+            return value
+
+    def save(self, alert: Alert) -> None:
+        """Write the alert's current state (replace by id: no index, the table is small)."""
+        with self.lock:
+            cur = self.store.reader()
+            cur.execute("BEGIN")
+            try:
+                cur.execute("DELETE FROM alerts WHERE id = ?", [alert.id])
+                cur.execute(f"INSERT INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' * 21)})", alert.row())
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+
+    def event(self, ts: datetime, alert: Alert | int, event: str, *, level: Level | str | None = None,
+              role: str | None = None, person: str | None = None, channel: str | None = None,
+              ok: bool | None = None, detail: str | None = None, step: str | None = None) -> None:
+        """Append one row to the alert's trail."""
+        alert_id = alert if isinstance(alert, int) else alert.id
+        if level is None and not isinstance(alert, int):
+            level = alert.level
+        word = level.word if isinstance(level, Level) else level
+        with self.lock:
+            self.store.execute("INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               [to_db_ts(ts), alert_id, event, word, role, person, channel, ok, detail, step])
+
+    def open_alerts(self) -> list[Alert]:
+        """Alerts not yet resolved, for a restart."""
+        with self.lock:
+            rows = self.store.execute(f"SELECT {_COLUMNS} FROM alerts WHERE state <> 'resolved' ORDER BY id").fetchall()
+        return [Alert.from_row(r) for r in rows]
+
+    def pending_notices(self) -> list[PendingNotice]:
+        """Notify intents with no delivered / undelivered outcome on the same channel."""
+        with self.lock:
+            rows = self.store.execute(
+                """SELECT n.step, n.alert_id, n.role, n.channel FROM alert_events n
+                   WHERE n.event = 'notify' AND n.step IS NOT NULL AND NOT EXISTS (
+                       SELECT 1 FROM alert_events d WHERE d.step = n.step AND d.channel = n.channel
+                       AND d.event IN ('delivered', 'undelivered'))
+                   ORDER BY n.ts""").fetchall()
+        return [PendingNotice(*r) for r in rows]
+
+    def step_done(self, step: str) -> bool:
+        """True when a notify intent for `step` was already written (so a restart never repeats it)."""
+        with self.lock:
+            return first_row(self.store.execute(
+                "SELECT count(*) FROM alert_events WHERE step = ? AND event IN ('notify', 'silenced')", [step]))[0] > 0
+
+    def alerts_between(self, start: datetime, end: datetime, state: str) -> list[tuple[Alert, list[dict]]]:
+        """Alerts overlapping [start, end] (open ones always), each with its event trail."""
+        where = {"active": "state <> 'resolved'", "open": "state = 'open'", "acked": "state = 'acked'",
+                 "resolved": "state = 'resolved'", "all": "TRUE"}[state]
+        with self.lock:
+            rows = self.store.execute(
+                f"""SELECT {_COLUMNS} FROM alerts WHERE {where} AND opened_at <= ?
+                    AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY opened_at DESC LIMIT 500""",
+                [to_db_ts(end), to_db_ts(start)]).fetchall()
+            alerts = [Alert.from_row(r) for r in rows]
+            ids = [a.id for a in alerts]
+            events = self.store.execute(
+                """SELECT alert_id, ts, event, level, role, person, channel, ok, detail FROM alert_events
+                   WHERE alert_id IN (SELECT unnest(?)) ORDER BY ts""", [ids]).fetchall() if ids else []
+        trail: dict[int, list[dict]] = {i: [] for i in ids}
+        for e in events:
+            trail[e[0]].append({"ts": from_db_ts(e[1]).isoformat(), "event": e[2], "level": e[3], "role": e[4],
+                                "person": e[5], "channel": e[6], "ok": e[7], "detail": e[8]})
+        return [(a, trail[a.id]) for a in alerts]

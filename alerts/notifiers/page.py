@@ -1,0 +1,31 @@
+"""What is sent and what came back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Page:
+    """One message about one alert step, ready for any channel."""
+
+    alert_id: int
+    metric: str
+    kind: str
+    """opened | raised | escalated | repeat | moved_up | resolved"""
+    level: str
+    title: str
+    body: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    ack_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one attempt on one channel."""
+
+    ok: bool
+    error: str | None = None

@@ -1,0 +1,123 @@
+"""Alerts and run sheet steps → printable lines (pure): who decides, how old, acked or escalated to whom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.labels import level_word, role_word, text
+from app.tiles import ACCENT, ON_ACCENT, format_duration, local_time, parse_ts
+
+LEVEL_RANK = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """One alert as the strip and the alerts page print it."""
+
+    id: Any
+    level: str
+    word: str
+    accent: str
+    on_accent: str
+    title: str
+    owner: str
+    age_text: str
+    status: str
+    acked: bool
+    escalated: bool
+    delivery_failed: bool
+    silenced: bool
+
+
+def person_text(person: dict[str, Any] | None, locale: str | None) -> str:
+    """'name · role word · phone' of an owner dict from the API."""
+    if not person:
+        return "—"
+    parts = [person.get("name") or "", role_word(locale, person.get("role")), person.get("phone") or ""]
+    # Seed names already carry the role ("张伟 · 技术负责人"); do not print it twice.
+    if parts[1] and parts[1] in parts[0]:
+        parts[1] = ""
+    return " · ".join(p for p in parts if p)
+
+
+def alert_line(alert: dict[str, Any], locale: str | None, now: datetime) -> AlertLine:
+    """Level, metric, the owner now responsible, age and acknowledgement/escalation state of an alert."""
+    level = alert.get("level") if alert.get("level") in LEVEL_RANK else (alert.get("peak_level") or "yellow")
+    if level == "green":
+        level = alert.get("peak_level") or "yellow"
+    escalated_to = alert.get("escalated_to")
+    # After an escalation the person who must act is the one it went to.
+    responsible = escalated_to or alert.get("owner")
+    opened = parse_ts(alert.get("opened_at"))
+    age = (now - opened).total_seconds() if opened else None
+    state = alert.get("state", "open")
+    parts = []
+    if state == "resolved":
+        parts.append(text(locale, "alert.resolved"))
+    elif alert.get("acked_by"):
+        parts.append(text(locale, "alert.acked", who=role_word(locale, alert["acked_by"])))
+    else:
+        parts.append(text(locale, "alert.open"))
+    if escalated_to:
+        parts.append(text(locale, "alert.escalated", who=person_text(escalated_to, locale)))
+    word = level_word(locale, level)
+    if alert.get("kind") == "no_data":
+        word = f"{word} · {text(locale, 'alert.no_data')}"
+    return AlertLine(
+        id=alert.get("id"), level=level, word=word, accent=ACCENT.get(level, ACCENT["stale"]),
+        on_accent=ON_ACCENT.get(level, ON_ACCENT["stale"]), title=alert.get("title") or alert.get("metric", ""),
+        owner=person_text(responsible, locale), age_text=format_duration(age, locale), status=" · ".join(parts),
+        acked=bool(alert.get("acked_by")), escalated=bool(escalated_to),
+        delivery_failed=bool(alert.get("delivery_failed")), silenced=bool(alert.get("silenced")),
+    )
+
+
+def strip_order(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Worst first: failed deliveries, then level, then unacknowledged, then oldest."""
+    def key(alert: dict[str, Any]) -> tuple:
+        return (not alert.get("delivery_failed"), -LEVEL_RANK.get(alert.get("level") or "", 0),
+                bool(alert.get("acked_by")), alert.get("opened_at") or "")
+    return sorted(alerts, key=key)
+
+
+@dataclass(frozen=True)
+class StepLine:
+    """One run sheet step: when, what, who, and how long until it is due."""
+
+    index: int
+    at_text: str
+    action: str
+    owner: str
+    owner_role: str
+    due_text: str
+    overdue: bool
+    done: bool
+    done_text: str
+
+
+def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str) -> StepLine:
+    """A run sheet step with its countdown against `now` (the daemon's clock)."""
+    at = parse_ts(step.get("at"))
+    until = (at - now).total_seconds() if at else float(step.get("seconds_until") or 0.0)
+    done = bool(step.get("done"))
+    owner = step.get("owner") or {}
+    if until >= 0:
+        due = text(locale, "runsheet.due_in", t=format_duration(until, locale))
+    else:
+        due = text(locale, "runsheet.overdue", t=format_duration(-until, locale))
+    done_text = ""
+    if done:
+        done_text = text(locale, "runsheet.done_by", who=role_word(locale, step.get("done_by")) or "?",
+                         at=local_time(step.get("done_at"), zone))
+    return StepLine(index=int(step.get("index", 0)), at_text=local_time(at, zone), action=step.get("action", ""),
+                    owner=person_text(owner, locale), owner_role=owner.get("role") or "", due_text=due,
+                    overdue=until < 0 and not done, done=done, done_text=done_text)
+
+
+def next_steps(steps: list[dict[str, Any]], limit: int = 4) -> list[dict[str, Any]]:
+    """The steps still to do, in time order, then the most recently done ones to fill `limit`."""
+    todo = sorted((s for s in steps if not s.get("done")), key=lambda s: s.get("at") or "")
+    done = sorted((s for s in steps if s.get("done")), key=lambda s: s.get("done_at") or "", reverse=True)
+    return (todo + done)[:limit]

@@ -1,0 +1,193 @@
+"""The board's only way to the data: the daemon's HTTP API over requests (never the database).
+
+Every call is bounded (2 s) so a hung daemon can never freeze the wall; an unreachable daemon
+becomes DaemonUnreachable carrying since when, which the wall prints in its banner. Endpoints
+that the daemon does not serve yet (404 without the API's error body) become EndpointMissing so
+a page can say "unavailable" instead of crashing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+TIMEOUT_S = 2.0
+
+
+class DaemonUnreachable(Exception):
+    """The daemon did not answer; `since` is the epoch second of the first failure in a row."""
+
+    def __init__(self, base: str, since: float, reason: str):
+        super().__init__(f"{base} unreachable since {since:.0f}: {reason}")
+        self.base, self.since, self.reason = base, since, reason
+
+
+class EndpointMissing(Exception):
+    """The daemon answered 404 for a route it does not have (yet)."""
+
+    def __init__(self, path: str):
+        super().__init__(f"{path} is not served by this daemon")
+        self.path = path
+
+
+class ApiRefused(Exception):
+    """The API answered with its error body: a bad parameter (422), unknown thing (404), or no/bad token."""
+
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+
+class TokenMissing(Exception):
+    """A write was asked for but the board has no token."""
+
+
+class DaemonClient:
+    """Reads and writes the daemon's API; one per API base, shared by every browser session."""
+
+    def __init__(self, base: str, token: str | None = None, timeout: float = TIMEOUT_S,
+                 clock: Callable[[], float] = time.time):
+        self.base = base.rstrip("/")
+        self._token = token or None
+        self.timeout = min(timeout, TIMEOUT_S)
+        self.clock = clock
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+
+    def __repr__(self) -> str:
+        # The token must never reach a log line or an error page.
+        return f"DaemonClient({self.base!r}, token={'set' if self._token else 'none'})"
+
+    @property
+    def can_write(self) -> bool:
+        """True when the board has a token for the write endpoints."""
+        return self._token is not None
+
+    @property
+    def down_since(self) -> float | None:
+        """Epoch second of the first failed call in the current outage, None while the daemon answers."""
+        with self._lock:
+            return self._down_since
+
+    def _session(self) -> requests.Session:
+        # Streamlit runs every browser session on its own thread; one Session per thread keeps
+        # keep-alive connections without sharing a Session across threads.
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _request(self, method: str, path: str, params: Any = None, body: Any = None, write: bool = False) -> Any:
+        headers = {"Accept": "application/json"}
+        if write:
+            if self._token is None:
+                raise TokenMissing(path)
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            resp = self._session().request(method, self.base + path, params=params, json=body, headers=headers,
+                                           timeout=self.timeout)
+        except requests.RequestException as err:
+            with self._lock:
+                if self._down_since is None:
+                    self._down_since = self.clock()
+                since = self._down_since
+            raise DaemonUnreachable(self.base, since, _short_reason(err)) from None
+        with self._lock:
+            self._down_since = None
+        return _answer(resp, path)
+
+    def get(self, path: str, params: Any = None) -> Any:
+        """GET an API path and return its JSON."""
+        return self._request("GET", path, params=params)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def board(self, at: str | None = None) -> dict[str, Any]:
+        """The board: campaign header and one tile per metric."""
+        return self.get("/api/v1/board", {"at": at} if at else None)
+
+    def series(self, metrics: list[str] | None, start: str = "-30m", end: str = "now",
+               points: int = 120) -> dict[str, list[list[Any]]]:
+        """{metric: [[iso_ts, value], ...]}, at most `points` per metric (min/max kept by the API)."""
+        params: list[tuple[str, Any]] = [("from", start), ("to", end), ("points", points)]
+        params += [("metric", m) for m in metrics or []]
+        return self.get("/api/v1/series", params)["series"]
+
+    def config(self) -> dict[str, Any]:
+        """Campaign, people, level owners and metric metadata (no secrets)."""
+        return self.get("/api/v1/config")
+
+    def alerts(self, state: str = "active", start: str | None = None, end: str | None = None) -> list[dict]:
+        """Alerts in `state` (active, open, acked, resolved, all), newest first as the API gives them."""
+        params = {"state": state, **({"from": start} if start else {}), **({"to": end} if end else {})}
+        return self.get("/api/v1/alerts", params)["alerts"]
+
+    def silences(self, active: bool = True) -> list[dict]:
+        """Silences, only those in force by default."""
+        return self.get("/api/v1/silences", {"active": "true" if active else "false"}).get("silences", [])
+
+    def annotations(self, start: str = "-2h", end: str = "now") -> list[dict]:
+        """The decision log between two moments."""
+        return self.get("/api/v1/annotations", {"from": start, "to": end})["annotations"]
+
+    def runsheet(self) -> list[dict]:
+        """The campaign's run sheet steps with their countdowns and done marks."""
+        return self.get("/api/v1/runsheet")["steps"]
+
+    # --- writes (Bearer token) -------------------------------------------------------------
+
+    def ack(self, alert_id: Any, by: str, note: str = "") -> Any:
+        """Acknowledge an alert as role `by`."""
+        return self._request("POST", f"/api/v1/alerts/{alert_id}/ack", body={"by": by, "note": note}, write=True)
+
+    def silence(self, metric: str | None, duration: str, author: str, reason: str) -> Any:
+        """Silence one metric (or all with None) for `duration`, e.g. 30m."""
+        body = {"metric": metric, "duration": duration, "author": author, "reason": reason}
+        return self._request("POST", "/api/v1/silences", body=body, write=True)
+
+    def unsilence(self, silence_id: Any) -> Any:
+        """Lift a silence."""
+        return self._request("DELETE", f"/api/v1/silences/{silence_id}", write=True)
+
+    def annotate(self, author: str, role: str, text: str, kind: str = "decision", level: str | None = None,
+                 alert_id: Any = None) -> Any:
+        """Write a decision (or note) into the decision log."""
+        body = {"author": author, "role": role, "level": level, "alert_id": alert_id, "kind": kind, "text": text}
+        return self._request("POST", "/api/v1/annotations", body=body, write=True)
+
+    def step_done(self, index: int, by: str) -> Any:
+        """Mark a run sheet step done as role `by`; the daemon records it in the decision log."""
+        return self._request("POST", f"/api/v1/runsheet/{index}/done", body={"by": by}, write=True)
+
+
+def _answer(resp: requests.Response, path: str) -> Any:
+    """The JSON of a 2xx answer, else the matching exception."""
+    try:
+        payload = resp.json() if resp.content else {}
+    except ValueError:
+        payload = None
+    if resp.ok:
+        return payload
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if resp.status_code in (404, 405) and not isinstance(error, dict):
+        # FastAPI's own {"detail": "Not Found"}: the route itself is missing, not a thing in it.
+        raise EndpointMissing(path)
+    if isinstance(error, dict):
+        raise ApiRefused(resp.status_code, str(error.get("message", "")), error.get("field"))
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    raise ApiRefused(resp.status_code, str(detail or resp.reason or resp.status_code))
+
+
+def _short_reason(err: requests.RequestException) -> str:
+    """'connection refused' / 'timed out after 2 s' rather than a urllib3 repr."""
+    if isinstance(err, requests.Timeout):
+        return f"no answer within {TIMEOUT_S:g} s"
+    if isinstance(err, requests.ConnectionError):
+        text = str(err)
+        return "connection refused" if "refused" in text.lower() else "connection failed"
+    return type(err).__name__

@@ -1,0 +1,97 @@
+"""The wall's look: a dark theme made to be read from across a room, and the kiosk mode without chrome.
+
+Streamlit reads .streamlit/config.toml only from the working directory, so the theme is CSS
+injected by the page (plus `--theme.base dark` on the command line in `warroom board`).
+"""
+
+from __future__ import annotations
+
+WALL_BG = "#0b0f14"
+PANEL_BG = "#141a22"
+TEXT = "#e8edf2"
+MUTED = "#9aa5b1"
+
+# Selectors are Streamlit's data-testid names (stable across releases, unlike class hashes).
+BASE_CSS = f"""
+.stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{ background: {WALL_BG}; color: {TEXT}; }}
+[data-testid="stMainBlockContainer"] {{ padding: 0.5rem 0.9rem 0.3rem 0.9rem; max-width: 100%; }}
+/* A refresh must not dim the wall: Streamlit fades elements that are being replaced. */
+[data-stale="true"] {{ opacity: 1 !important; transition: none !important; }}
+"""
+
+WALL_CSS = f"""
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {{ gap: 0.35rem; }}
+[data-testid="stHorizontalBlock"] {{ gap: 0.45rem; }}
+[data-testid="stElementToolbar"] {{ display: none !important; }}
+.wr-tile {{ position: relative; height: 100%; }}
+[class*="st-key-wr-tile-"] {{
+  background: {PANEL_BG}; border: 3px solid #2a323d; border-radius: 10px;
+  padding: 8px 12px 4px 12px; overflow: hidden; gap: 0 !important;
+}}
+.wr-title {{ font-size: 21px; color: {TEXT}; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  font-weight: 600; }}
+.wr-row {{ display: flex; align-items: baseline; justify-content: space-between; gap: 8px; }}
+.wr-value {{ font-size: 60px; line-height: 66px; font-weight: 700; font-variant-numeric: tabular-nums;
+  white-space: nowrap; letter-spacing: -1px; }}
+.wr-unit {{ font-size: 26px; font-weight: 500; margin-left: 4px; color: {MUTED}; }}
+.wr-word {{ font-size: 22px; font-weight: 800; padding: 3px 10px; border-radius: 6px; white-space: nowrap; }}
+.wr-owner {{ font-size: 17px; line-height: 22px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  min-height: 22px; }}
+.wr-owner b {{ font-weight: 700; }}
+.wr-age {{ font-size: 14px; color: {MUTED}; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.wr-reason {{ font-size: 13px; color: {MUTED}; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.wr-stale .wr-value {{ color: {MUTED}; }}
+.wr-header {{ display: flex; align-items: center; gap: 28px; background: {PANEL_BG}; border-radius: 10px;
+  padding: 6px 16px; min-height: 76px; }}
+.wr-name {{ font-size: 26px; font-weight: 700; flex: 1 1 30%; line-height: 32px; }}
+.wr-clock {{ font-size: 15px; color: {MUTED}; }}
+.wr-countdown {{ font-size: 46px; font-weight: 800; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+.wr-countdown small {{ display: block; font-size: 14px; font-weight: 500; color: {MUTED}; }}
+.wr-kpi {{ flex: 1 1 38%; }}
+.wr-kpi-line {{ display: flex; justify-content: space-between; font-size: 20px; white-space: nowrap; gap: 12px; }}
+.wr-kpi-value {{ font-size: 34px; font-weight: 800; font-variant-numeric: tabular-nums; }}
+.wr-bar {{ height: 14px; background: #2a323d; border-radius: 7px; overflow: hidden; margin: 4px 0; }}
+.wr-bar > div {{ height: 100%; border-radius: 7px; }}
+.wr-banner {{ background: #7a0f0f; color: #fff; font-size: 24px; font-weight: 800; padding: 10px 16px;
+  border-radius: 8px; border: 3px solid #ff3b3b; }}
+.wr-banner small {{ font-size: 15px; font-weight: 500; margin-left: 12px; }}
+.wr-strip {{ display: flex; flex-wrap: wrap; gap: 8px; align-items: stretch; min-height: 40px; max-height: 92px;
+  overflow: hidden; }}
+.wr-strip-empty {{ font-size: 17px; color: {MUTED}; padding: 8px 4px; }}
+.wr-chip {{ display: flex; align-items: center; gap: 10px; background: {PANEL_BG}; border-radius: 8px;
+  border-left: 8px solid; padding: 4px 12px; font-size: 16px; white-space: nowrap; }}
+.wr-chip .wr-word {{ font-size: 16px; padding: 1px 7px; }}
+.wr-chip-fail {{ outline: 3px solid #ff3b3b; animation: wr-blink 1s steps(2, start) infinite; }}
+.wr-fail {{ background: #ff3b3b; color: #fff; font-weight: 900; padding: 1px 8px; border-radius: 4px; }}
+@keyframes wr-blink {{ to {{ outline-color: transparent; }} }}
+.wr-sheet-title {{ font-size: 20px; font-weight: 700; margin: 2px 0 4px 0; }}
+.wr-step {{ background: {PANEL_BG}; border-radius: 8px; padding: 6px 10px; margin-bottom: 6px;
+  border-left: 6px solid #3d7bd9; }}
+.wr-step-done {{ opacity: 0.55; border-left-color: #2fbf71; }}
+.wr-step-overdue {{ border-left-color: #ff3b3b; }}
+.wr-step-head {{ display: flex; justify-content: space-between; font-size: 18px; font-weight: 700; }}
+.wr-step-action {{ font-size: 15px; line-height: 19px; margin: 2px 0; }}
+.wr-step-owner {{ font-size: 14px; color: {MUTED}; }}
+.wr-note {{ font-size: 13px; color: {MUTED}; }}
+"""
+
+# Kiosk: nothing but the wall. The header, toolbar, menu, sidebar and the "running" widget go.
+KIOSK_CSS = """
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+[data-testid="stStatusWidget"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+#MainMenu, footer { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 0.5rem !important; }
+"""
+
+
+def page_css(kiosk: bool, wall: bool) -> str:
+    """The <style> block for a page: base dark theme, the wall's tiles, and kiosk mode."""
+    css = BASE_CSS + (WALL_CSS if wall else "") + (KIOSK_CSS if kiosk else "")
+    return f"<style>{css}</style>"
+
+
+def tile_height_css(rows: int, reserved_px: int = 236) -> str:
+    """Fix every tile's height so `rows` rows fill the screen (1080 px on the wall) without scrolling."""
+    return ('<style>[class*="st-key-wr-tile-"] { height: max(180px, calc((100vh - %dpx) / %d - 8px)); }</style>'
+            % (reserved_px, max(1, rows)))

@@ -1,0 +1,306 @@
+"""The alert state machine with an injected clock: routing, escalation, acks, silences, restarts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerts.ack import AckRejected
+from alerts.engine import AlertEngine, AlertError
+from alerts.notifiers import Delivery
+from warroom.config import parse_config
+from warroom.samples import Sample
+from warroom.store import Store
+
+T0 = datetime(2024, 11, 11, 15, 20, tzinfo=UTC)
+
+
+def config(success_stale="1h", **alerts):
+    people = {role: {"name": name, "phone": phone, "channels": [f"json://127.0.0.1:9/{role}"]}
+              for role, name, phone in (("tech_lead", "Zhang", "1"), ("ops_lead", "Li", "2"),
+                                        ("general_manager", "Wang", "3"), ("dba", "Zhao", "4"))}
+    raw = {
+        "campaign": {"name": "night", "end": "+1h", "locale": "en"},
+        "people": people,
+        "levels": {"yellow": {"owner": "tech_lead", "ack_timeout": "5m"},
+                   "orange": {"owner": "ops_lead", "ack_timeout": "5m"},
+                   "red": {"owner": "general_manager", "ack_timeout": "5m"}},
+        "collectors": [],
+        "metrics": {
+            "cpu": {"title": "CPU", "unit": "%", "yellow": 80, "orange": 90, "red": 95, "clear": 2, "pushed": True,
+                    "stale_after": "1h", "runbook": "https://wiki/cpu"},
+            "db": {"title": "DB", "unit": "%", "yellow": 70, "orange": 85, "red": 95, "pushed": True,
+                   "stale_after": "1h", "owner": {"yellow": "dba"}},
+            "success": {"title": "Orders OK", "unit": "%", "direction": "below", "yellow": 95, "orange": 90,
+                        "red": 80, "pushed": True, "stale_after": success_stale},
+        },
+        "alerts": {"resolve_after": "30s", "repeat_every": "2m", "retry_backoff": "10ms", **alerts},
+    }
+    return parse_config(raw, env={})
+
+
+class Clock:
+    def __init__(self):
+        self.now = T0
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+class Phone:
+    """Records every page; `fail` lists roles whose channel is down."""
+
+    def __init__(self):
+        self.pages = []
+        self.fail = set()
+        self.lock = threading.Lock()
+
+    def __call__(self, url, page):
+        role = url.rsplit("/", 1)[-1]
+        with self.lock:
+            self.pages.append((role, page.kind, page.level, page))
+        return Delivery(False, "HTTP 500 from the bot") if role in self.fail else Delivery(True)
+
+    def got(self, timeout=3.0, n=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if n is None or len(self.pages) >= n:
+                    return [(r, k, lv) for r, k, lv, _ in self.pages]
+            time.sleep(0.01)
+        raise AssertionError(f"expected {n} pages, got {self.pages}")
+
+    def clear(self):
+        with self.lock:
+            self.pages.clear()
+
+
+@pytest.fixture
+def rig(tmp_path, monkeypatch):
+    monkeypatch.setenv("WARROOM_ACK_SECRET", "s3cret-for-tests")
+    clock, phone = Clock(), Phone()
+    store = Store(tmp_path / "alerts.duckdb")
+    engines = []
+
+    def make(loaded=None):
+        engine = AlertEngine(loaded or config(), store, clock, send=phone, tick=3600)
+        engine.start({m: clock.now for m in ("cpu", "db", "success")})
+        engines.append(engine)
+        return engine
+
+    yield make, clock, phone, store
+    for engine in engines:
+        engine.stop()
+    store.close()
+
+
+def push(engine, clock, metric, value):
+    engine.observe_sample(Sample(clock.now, metric, value))
+
+
+def test_breach_pages_the_owner_of_the_level(rig):
+    make, clock, phone, _ = rig
+    engine = make()
+    push(engine, clock, "cpu", 85)
+    assert phone.got(n=1) == [("tech_lead", "opened", "yellow")]
+    page = phone.pages[0][3]
+    assert "CPU 85.0%" in page.title and "YELLOW" in page.title
+    assert "Owner: Zhang 1" in page.body and "https://wiki/cpu" in page.body
+    assert "/api/v1/alerts/1/ack?token=tech_lead." in page.body
+
+
+def test_rise_reroutes_to_the_new_owner_and_tells_the_previous_one(rig):
+    make, clock, phone, _ = rig
+    engine = make()
+    push(engine, clock, "cpu", 85)
+    phone.got(n=1)
+    clock.advance(10)
+    push(engine, clock, "cpu", 97)
+    pages = phone.got(n=3)
+    assert ("general_manager", "raised", "red") in pages
+    assert ("tech_lead", "moved_up", "red") in pages
+    alert = engine.open[("cpu", "level")]
+    assert alert.owner_role == "general_manager" and alert.peak_level.word == "red"
+
+
+def test_per_metric_owner_override(rig):
+    make, clock, phone, _ = rig
+    engine = make()
+    push(engine, clock, "db", 72)
+    assert phone.got(n=1) == [("dba", "opened", "yellow")]
+
+
+def test_one_alert_per_episode_and_resolution_after_green_time(rig):
+    make, clock, phone, store = rig
+    engine = make()
+    push(engine, clock, "cpu", 92)
+    clock.advance(5)
+    push(engine, clock, "cpu", 85)  # orange → yellow: same alert follows the level down
+    assert engine.open[("cpu", "level")].level.word == "yellow"
+    clock.advance(5)
+    push(engine, clock, "cpu", 50)
+    clock.advance(29)
+    engine.tick(clock.now)
+    assert ("cpu", "level") in engine.open
+    clock.advance(1)
+    engine.tick(clock.now)
+    assert ("cpu", "level") not in engine.open
+    assert phone.got(n=2) == [("ops_lead", "opened", "orange"), ("ops_lead", "resolved", "yellow")]
+    assert store.execute("SELECT count(*) FROM alerts").fetchall()[0][0] == 1
+
+
+def test_hysteresis_keeps_the_alert_inside_the_clear_band(rig):
+    make, clock, phone, _ = rig
+    engine = make()
+    push(engine, clock, "cpu", 81)
+    push(engine, clock, "cpu", 79)  # 80 - 2: not cleared
+    assert engine.open[("cpu", "level")].green_since is None
+
+
+def test_escalation_exactly_at_the_ack_timeout(rig):
+    make, clock, phone, _ = rig
+    engine = make(config(repeat_every="0s"))
+    push(engine, clock, "cpu", 85)
+    phone.got(n=1)
+    clock.advance(299.9)
+    engine.tick(clock.now)
+    assert engine.open[("cpu", "level")].escalated_to is None
+    clock.advance(0.1)
+    engine.tick(clock.now)
+    assert engine.open[("cpu", "level")].escalated_to == "ops_lead"
+    assert phone.got(n=2)[-1] == ("ops_lead", "escalated", "yellow")
+    assert "Escalated to: Li" in phone.pages[-1][3].body
+
+
+def test_unacknowledged_alerts_repeat_and_an_ack_stops_them_until_the_level_rises(rig):
+    make, clock, phone, _ = rig
+    engine = make(config(repeat_every="1m"))
+    push(engine, clock, "success", 93)  # below 95: yellow
+    phone.got(n=1)
+    clock.advance(60)
+    engine.tick(clock.now)
+    assert phone.got(n=2)[-1] == ("tech_lead", "repeat", "yellow")
+    alert_id = engine.open[("success", "level")].id
+    engine.ack(alert_id, "tech_lead", "cli")
+    phone.clear()
+    for _ in range(10):  # ten minutes acknowledged: no repeat, no escalation
+        clock.advance(60)
+        engine.tick(clock.now)
+    assert phone.got(timeout=0.2, n=0) == []
+    push(engine, clock, "success", 70)  # red: the ack is for yellow, the GM must now decide
+    assert ("general_manager", "raised", "red") in phone.got(n=1)
+    assert engine.open[("success", "level")].state == "open"
+
+
+def test_silenced_metric_is_recorded_not_paged(rig):
+    make, clock, phone, store = rig
+    engine = make()
+    engine.silences.add("cpu", clock.now, clock.now + timedelta(minutes=30), "Li", "planned scale-out", clock.now)
+    push(engine, clock, "cpu", 97)
+    assert ("cpu", "level") in engine.open
+    time.sleep(0.1)
+    assert phone.pages == []
+    events = store.execute("SELECT event, detail FROM alert_events WHERE event = 'silenced'").fetchall()
+    assert events and "planned scale-out" in events[0][1]
+    push(engine, clock, "db", 90)  # another metric is still paged
+    assert phone.got(n=1)[0][0] == "ops_lead"
+
+
+def test_ack_tokens_are_personal_and_checked(rig):
+    make, clock, phone, store = rig
+    engine = make()
+    push(engine, clock, "cpu", 85)
+    phone.got(n=1)
+    token = phone.pages[0][3].ack_url.split("token=")[1]
+    with pytest.raises(AckRejected, match="signature"):
+        engine.ack_with_token(1, token[:-2] + "xx")
+    with pytest.raises(AckRejected, match="signature"):
+        engine.ack_with_token(1, token.replace("tech_lead", "general_manager", 1))
+    assert engine.open[("cpu", "level")].state == "open"
+    rejected = store.execute("SELECT count(*) FROM alert_events WHERE event = 'ack_rejected'").fetchall()[0][0]
+    assert rejected == 2
+    clock.advance(13 * 3600)
+    with pytest.raises(AckRejected, match="expired"):
+        engine.ack_with_token(1, token)
+    clock.now = T0 + timedelta(minutes=1)
+    assert engine.ack_with_token(1, token).acked_by == "tech_lead"
+
+
+def test_ack_errors(rig):
+    make, clock, _, _ = rig
+    engine = make()
+    with pytest.raises(AlertError) as err:
+        engine.ack(42, "tech_lead", "cli")
+    assert err.value.status == 404
+    with pytest.raises(AlertError, match="not in people"):
+        engine.ack(1, "ceo", "cli")
+
+
+def test_failed_delivery_is_retried_then_pages_the_next_tier(rig):
+    make, clock, phone, store = rig
+    phone.fail.add("tech_lead")
+    engine = make()
+    push(engine, clock, "cpu", 85)
+    pages = phone.got(n=4)  # 3 attempts to the tech lead, then the operations lead
+    assert pages.count(("tech_lead", "opened", "yellow")) == 3
+    assert pages[3] == ("ops_lead", "escalated", "yellow")
+    alert = engine.open[("cpu", "level")]
+    assert alert.delivery_failed and alert.escalated_to == "ops_lead"
+    rows = store.execute("SELECT event, ok, detail FROM alert_events WHERE role = 'tech_lead' "
+                         "AND event IN ('delivery_failed', 'undelivered') ORDER BY ts").fetchall()
+    assert [r[0] for r in rows] == ["delivery_failed", "delivery_failed", "undelivered"]
+    assert all("HTTP 500 from the bot" in r[2] for r in rows)
+
+
+def test_no_data_opens_an_alert_owned_by_the_tech_lead_and_data_resolves_it(rig):
+    make, clock, phone, _ = rig
+    engine = make(config(success_stale="30s"))
+    clock.advance(31)
+    engine.tick(clock.now)
+    assert ("success", "no_data") in engine.open
+    assert phone.got(n=1) == [("tech_lead", "opened", "yellow")]
+    push(engine, clock, "success", 99)
+    assert ("success", "no_data") not in engine.open
+
+
+def test_restart_reloads_state_without_repeating_or_missing_a_step(rig):
+    make, clock, phone, store = rig
+    first = make()
+    push(first, clock, "cpu", 92)  # orange → operations lead
+    phone.got(n=1)
+    first.stop()
+    # down for 6 minutes: the 5-minute ack timeout fell due while nobody was watching
+    clock.advance(360)
+    phone.clear()
+    second = make()
+    alert = second.open[("cpu", "level")]
+    assert alert.level.word == "orange" and alert.owner_role == "ops_lead"
+    second.tick(clock.now)
+    pages = phone.got(n=1)
+    assert pages == [("general_manager", "escalated", "orange")]  # escalated at once, opened not re-sent
+    push(second, clock, "cpu", 92)  # same level: nothing new
+    time.sleep(0.1)
+    assert len(phone.pages) == 1
+
+
+def test_a_notice_decided_before_a_crash_is_delivered_after_restart(rig, tmp_path):
+    make, clock, phone, store = rig
+    first = make()
+    first.pager.stop()  # the pager is dead: the decision is logged, the page never leaves
+    push(first, clock, "db", 90)
+    first.stop()
+    assert phone.pages == []
+    second = make()
+    assert phone.got(n=1) == [("ops_lead", "opened", "orange")]
+    second.stop()
+    phone.clear()
+    make()
+    time.sleep(0.2)
+    assert phone.pages == []  # delivered once; a third start sends nothing
