@@ -18,7 +18,7 @@ from alerts.levels import GREEN_STATE, Level, LevelState, evaluate
 from alerts.log import Alert, AlertLog
 from alerts.messages import compose
 from alerts.notifiers import Page, deliver, shown
-from alerts.pager import Pager, PageJob
+from alerts.pager import PageJob, Pager
 from alerts.silences import Silences
 from warroom.config import LoadedConfig
 from warroom.samples import Sample, utc_now

@@ -52,6 +52,7 @@ ENDPOINTS: dict[str, str] = {
     "/api/orders/stats": "JSON order counts; submitted/succeeded over the last scenario minute",
     "/api/callcenter/stats": "JSON call-center counts over the last scenario minute",
     "/api/clock": "JSON scenario clock",
+    "/im": "the demo inbox: pages warroom sent to POST /im/<role> (Apprise json://), newest first",
 }
 JSON_FIELDS: dict[str, tuple[str, ...]] = {
     "/api/orders/stats": ("ts", "orders_total", "kpi_target", "window_s", "submitted", "succeeded", "failed",
@@ -218,12 +219,38 @@ class CampaignSite(BaseHTTPRequestHandler):
             self._json(200, callcenter_stats(night.scenario, state), state)
         elif path == "/api/clock":
             self._json(200, night.clock_report(reading.elapsed_s, reading.ended, state), state)
+        elif path == "/im":
+            # The demo's stand-in for the team's phones: every page warroom sent, newest first.
+            lines = [f"{m['received']}  → {m['to']}\n{m.get('title', '')}\n{m.get('message', '')}\n"
+                     for m in reversed(night.inbox[-100:])]
+            self._reply(200, "text/plain; charset=utf-8", ("\n".join(lines) or "no pages yet\n").encode(), state)
         elif path == "/":
             index = "\n".join(f"GET {route:<24} {text}" for route, text in ENDPOINTS.items())
             title = f"warroom demo night: {night.scenario.night.name}\n\n"
             self._reply(200, "text/plain; charset=utf-8", (title + index + "\n").encode(), state)
         else:
             self._json(404, {"error": "not found", "path": path, "endpoints": list(ENDPOINTS)}, state)
+
+    def do_POST(self) -> None:
+        """`/im/<role>`: receive a page (Apprise json://) for the demo inbox; anything else is 404."""
+        night = self.server
+        path = urlsplit(self.path).path
+        state = state_at(night.scenario, night.clock.read().scenario_s)
+        length = min(int(self.headers.get("Content-Length") or 0), 64_000)
+        raw = self.rfile.read(length)
+        if not path.startswith("/im/"):
+            self._json(404, {"error": "not found", "path": path}, state)
+            return
+        try:
+            message = json.loads(raw or b"{}")
+        except ValueError:
+            self._json(400, {"error": "body is not JSON"}, state)
+            return
+        message = message if isinstance(message, dict) else {"message": str(message)}
+        with night.inbox_lock:
+            night.inbox.append({**message, "to": path[4:], "received": time.strftime("%H:%M:%S")})
+            del night.inbox[:-500]
+        self._json(200, {"ok": True}, state)
 
     def _json(self, status: int, body: dict[str, Any], state: NightState) -> None:
         self._reply(status, "application/json", json.dumps(body, ensure_ascii=False).encode(), state)
@@ -268,6 +295,8 @@ class DemoNight(ThreadingHTTPServer):
         self.registry.register(_NightMetrics(self))
         # Set on shutdown: wakes order pages still sleeping out their latency.
         self.closing = threading.Event()
+        self.inbox: list[dict[str, Any]] = []
+        self.inbox_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         super().__init__((host, port), CampaignSite)
 

@@ -16,8 +16,8 @@ import uvicorn
 from fastapi import FastAPI
 from prometheus_client.core import GaugeMetricFamily
 
-from collectors.base import CollectError, Collector, CollectorContext
 from alerts.engine import AlertEngine
+from collectors.base import CollectError, Collector, CollectorContext
 from collectors.registry import collector_class
 from warroom.api import create_app
 from warroom.api_actions import attach_actions
@@ -141,6 +141,9 @@ class Daemon:
         self.writer = Writer(self.store, self.latest, tick=self.cfg.server.tick)
         # The engine sees every sample before the writer queue: paging never waits for a commit.
         self.engine = AlertEngine(self.loaded, self.store, self.clock)
+        if not self.cfg.alerts.public_url:
+            # ack links must name the port actually bound (server.port may be 0)
+            self.engine.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
         self.listeners.append(self.engine.observe)
         self.engine.start({m: ts for m, (ts, _) in self.latest.snapshot()[0].items()})
         self.collectors = build_collectors(self.cfg, self.context)
