@@ -151,7 +151,8 @@ class AlertEngine:
               detail: str | None = None) -> Alert:
         owner = self.cfg.alerts.no_data_owner if kind == "no_data" else self.cfg.owner_role(metric, level)
         alert = Alert(self.log.new_id(), metric, kind, now, level, level, owner_role=owner, updated_at=now,
-                      level_since=now, value=value, threshold=self._threshold(metric, level) if kind == "level" else None)
+                      level_since=now, value=value,
+                      threshold=self._threshold(metric, level) if kind == "level" else None)
         self.open[(metric, kind)] = alert
         self.log.save(alert)
         self.log.event(now, alert, "opened", role=owner, detail=detail)
@@ -217,7 +218,8 @@ class AlertEngine:
         if not self.secret:
             return None
         expires = int(now.timestamp() + self.cfg.alerts.ack_valid_for)
-        return f"{self.public_url}/api/v1/alerts/{alert_id}/ack?token={make_token(self.secret, alert_id, role, expires)}"
+        token = make_token(self.secret, alert_id, role, expires)
+        return f"{self.public_url}/api/v1/alerts/{alert_id}/ack?token={token}"
 
     def _page_for(self, alert: Alert, kind: str, role: str | None) -> Page:
         now = self.clock()

@@ -12,7 +12,8 @@ _WORDS = {
            Level.GREEN: "back to normal"},
 }
 _DECISION = {
-    "zh-CN": {Level.YELLOW: "请技术负责人决策: 扩容 / 限流 / 降级?", Level.ORANGE: "请运营负责人决策: 切换备用服务器 / 页面降级 / 延长时限?",
+    "zh-CN": {Level.YELLOW: "请技术负责人决策: 扩容 / 限流 / 降级?",
+              Level.ORANGE: "请运营负责人决策: 切换备用服务器 / 页面降级 / 延长时限?",
               Level.RED: "请总经理决策: 业务层面的应急方案, 立即拍板"},
     "en": {Level.YELLOW: "Technical lead decides: scale out, throttle or degrade?",
            Level.ORANGE: "Operations lead decides: switch to backup servers, degrade the page, extend the deadline?",
@@ -21,7 +22,8 @@ _DECISION = {
 _KIND = {
     "zh-CN": {"opened": "", "raised": "升级", "escalated": "无人确认, 已上报", "repeat": "仍未确认",
               "moved_up": "已升级给上级", "resolved": "已恢复", "no_data": "无数据"},
-    "en": {"opened": "", "raised": "raised", "escalated": "not acknowledged, escalated", "repeat": "still unacknowledged",
+    "en": {"opened": "", "raised": "raised", "escalated": "not acknowledged, escalated",
+           "repeat": "still unacknowledged",
            "moved_up": "moved up to the next owner", "resolved": "resolved", "no_data": "no data"},
 }
 

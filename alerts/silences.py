@@ -38,7 +38,8 @@ class Silences:
     def __init__(self, store: Store):
         self.store = store
         self._lock = threading.Lock()
-        rows = store.execute("SELECT id, metric, starts_at, ends_at, author, reason, created_at FROM silences").fetchall()
+        rows = store.execute(
+            "SELECT id, metric, starts_at, ends_at, author, reason, created_at FROM silences").fetchall()
         self.items = [Silence(r[0], r[1], from_db_ts(r[2]), from_db_ts(r[3]), r[4], r[5], from_db_ts(r[6]))
                       for r in rows]
 
@@ -61,7 +62,8 @@ class Silences:
                     ended = Silence(item.id, item.metric, item.starts_at, min(item.ends_at, now), item.author,
                                     item.reason, item.created_at)
                     self.items[i] = ended
-                    self.store.execute("UPDATE silences SET ends_at = ? WHERE id = ?", [to_db_ts(ended.ends_at), item.id])
+                    self.store.execute("UPDATE silences SET ends_at = ? WHERE id = ?",
+                                       [to_db_ts(ended.ends_at), item.id])
                     return ended
         return None
 

@@ -82,7 +82,8 @@ def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = No
 
     return {"id": alert.id, "metric": alert.metric, "title": spec.title if spec else alert.metric,
             "kind": alert.kind, "level": alert.level.word, "peak_level": alert.peak_level.word, "state": alert.state,
-            "opened_at": iso(alert.opened_at), "updated_at": iso(alert.updated_at), "resolved_at": iso(alert.resolved_at),
+            "opened_at": iso(alert.opened_at), "updated_at": iso(alert.updated_at),
+            "resolved_at": iso(alert.resolved_at),
             "green_since": iso(alert.green_since), "owner": person(alert.owner_role), "acked_by": alert.acked_by,
             "acked_at": iso(alert.acked_at), "escalated_to": person(alert.escalated_to),
             "escalated_at": iso(alert.escalated_at), "delivery_failed": alert.delivery_failed,
@@ -211,7 +212,8 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         item = engine.silences.add(body.metric, now, now + timedelta(seconds=seconds), body.author, body.reason, now)
         store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                       [to_db_ts(now), body.author, None, None, None, "silence",
-                       f"silenced {body.metric or 'all metrics'} for {body.duration}: {body.reason}", f"silence:{item.id}"])
+                       f"silenced {body.metric or 'all metrics'} for {body.duration}: {body.reason}",
+                       f"silence:{item.id}"])
         return item.as_dict()
 
     @app.get("/api/v1/silences")
