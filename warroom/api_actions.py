@@ -91,9 +91,9 @@ def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = No
             "threshold": alert.threshold, "events": events if events is not None else []}
 
 
-def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollResult], None],
+def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollResult], None] | None,
                    token_env: str) -> None:
-    """Add the alert and decision routes to `app`."""
+    """Add the alert and decision routes; without `deliver` (an archive) only the read routes."""
     cfg = engine.cfg
     zone = cfg.campaign.timezone
     store = engine.log.store
@@ -137,22 +137,23 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         rows = engine.log.alerts_between(start, end, state)
         return {"alerts": [alert_json(engine, a, ev) for a, ev in rows]}
 
-    @app.post("/api/v1/alerts/{alert_id}/ack")
-    def ack(alert_id: int, request: Request, token: str | None = None, body: AckBody | None = None,
-            authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Acknowledge with a personal link token (?token=) or the board token and {"by": role}."""
-        if token:
-            try:
-                alert = guarded(lambda: engine.ack_with_token(alert_id, token))
-            except AckRejected as err:
-                raise ApiError(403, str(err), "token") from None
-        else:
-            require_token(authorization)
-            if body is None:
-                raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
-            role_known(body.by, "by")
-            alert = guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
-        return alert_json(engine, alert)
+    if deliver is not None:
+        @app.post("/api/v1/alerts/{alert_id}/ack")
+        def ack(alert_id: int, request: Request, token: str | None = None, body: AckBody | None = None,
+                authorization: str | None = Header(None)) -> dict[str, Any]:
+            """Acknowledge with a personal link token (?token=) or the board token and {"by": role}."""
+            if token:
+                try:
+                    alert = guarded(lambda: engine.ack_with_token(alert_id, token))
+                except AckRejected as err:
+                    raise ApiError(403, str(err), "token") from None
+            else:
+                require_token(authorization)
+                if body is None:
+                    raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
+                role_known(body.by, "by")
+                alert = guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
+            return alert_json(engine, alert)
 
     @app.get("/api/v1/alerts/{alert_id}/ack", response_class=HTMLResponse)
     def ack_page(alert_id: int, token: str = "") -> str:
@@ -162,29 +163,32 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
                 f"<input type=hidden name=token value='{token.replace(chr(39), '')}'>"
                 f"<button style='font-size:28px;padding:16px 32px'>确认 · Acknowledge</button></form></body></html>")
 
-    @app.post("/api/v1/alerts/{alert_id}/ack/form", response_class=HTMLResponse)
-    def ack_form(alert_id: int, token: str = Form("")) -> HTMLResponse:
-        """The form post from the ack page."""
-        try:
-            alert = guarded(lambda: engine.ack_with_token(alert_id, token))
-        except AckRejected as err:
-            return HTMLResponse(f"<h2>403: {err}</h2>", status_code=403)
-        return HTMLResponse(f"<h2>alert #{alert.id} acknowledged by {alert.acked_by}</h2>")
+    if deliver is not None:
+        @app.post("/api/v1/alerts/{alert_id}/ack/form", response_class=HTMLResponse)
+        def ack_form(alert_id: int, token: str = Form("")) -> HTMLResponse:
+            """The form post from the ack page."""
+            try:
+                alert = guarded(lambda: engine.ack_with_token(alert_id, token))
+            except AckRejected as err:
+                return HTMLResponse(f"<h2>403: {err}</h2>", status_code=403)
+            return HTMLResponse(f"<h2>alert #{alert.id} acknowledged by {alert.acked_by}</h2>")
 
-    @app.post("/api/v1/annotations", status_code=201)
-    def annotate(body: AnnotationBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Record a decision: who decided what, at which level, tied to an alert when given."""
-        require_token(authorization)
-        role_known(body.role, "role")
-        now = engine.clock()
-        if body.alert_id is not None and body.alert_id >= engine.log._next_id:
-            raise ApiError(404, f"alert {body.alert_id} does not exist", "alert_id")
-        store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      [to_db_ts(now), body.author, body.role, body.level, body.alert_id, body.kind, body.text, None])
-        if body.alert_id is not None:
-            engine.log.event(now, body.alert_id, "decision", level=body.level, role=body.role, person=body.author,
-                             detail=body.text)
-        return {"ts": now.isoformat(), **body.model_dump()}
+    if deliver is not None:
+        @app.post("/api/v1/annotations", status_code=201)
+        def annotate(body: AnnotationBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+            """Record a decision: who decided what, at which level, tied to an alert when given."""
+            require_token(authorization)
+            role_known(body.role, "role")
+            now = engine.clock()
+            if body.alert_id is not None and body.alert_id >= engine.log._next_id:
+                raise ApiError(404, f"alert {body.alert_id} does not exist", "alert_id")
+            store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          [to_db_ts(now), body.author, body.role, body.level, body.alert_id, body.kind, body.text,
+                           None])
+            if body.alert_id is not None:
+                engine.log.event(now, body.alert_id, "decision", level=body.level, role=body.role, person=body.author,
+                                 detail=body.text)
+            return {"ts": now.isoformat(), **body.model_dump()}
 
     @app.get("/api/v1/annotations")
     def annotations(from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
@@ -196,25 +200,27 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         return {"annotations": [{"ts": from_db_ts(r[0]).isoformat(), "author": r[1], "role": r[2], "level": r[3],
                                  "alert_id": r[4], "kind": r[5], "text": r[6], "ref": r[7]} for r in rows]}
 
-    @app.post("/api/v1/silences", status_code=201)
-    def silence(body: SilenceBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Silence one metric or all for a window; alerts are still recorded, not paged."""
-        require_token(authorization)
-        if body.metric is not None and body.metric not in cfg.metrics:
-            raise ApiError(404, f"unknown metric {body.metric!r}", "metric")
-        try:
-            seconds = parse_duration(body.duration)
-        except ValueError as err:
-            raise ApiError(422, f"duration: {err}", "duration") from None
-        if not 0 < seconds <= 86400:
-            raise ApiError(422, "duration: must be more than 0 and at most 24h", "duration")
-        now = engine.clock()
-        item = engine.silences.add(body.metric, now, now + timedelta(seconds=seconds), body.author, body.reason, now)
-        store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      [to_db_ts(now), body.author, None, None, None, "silence",
-                       f"silenced {body.metric or 'all metrics'} for {body.duration}: {body.reason}",
-                       f"silence:{item.id}"])
-        return item.as_dict()
+    if deliver is not None:
+        @app.post("/api/v1/silences", status_code=201)
+        def silence(body: SilenceBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+            """Silence one metric or all for a window; alerts are still recorded, not paged."""
+            require_token(authorization)
+            if body.metric is not None and body.metric not in cfg.metrics:
+                raise ApiError(404, f"unknown metric {body.metric!r}", "metric")
+            try:
+                seconds = parse_duration(body.duration)
+            except ValueError as err:
+                raise ApiError(422, f"duration: {err}", "duration") from None
+            if not 0 < seconds <= 86400:
+                raise ApiError(422, "duration: must be more than 0 and at most 24h", "duration")
+            now = engine.clock()
+            ends = now + timedelta(seconds=seconds)
+            item = engine.silences.add(body.metric, now, ends, body.author, body.reason, now)
+            store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          [to_db_ts(now), body.author, None, None, None, "silence",
+                           f"silenced {body.metric or 'all metrics'} for {body.duration}: {body.reason}",
+                           f"silence:{item.id}"])
+            return item.as_dict()
 
     @app.get("/api/v1/silences")
     def silences(active: bool = True) -> dict[str, Any]:
@@ -223,33 +229,35 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         items = engine.silences.active(now) if active else engine.silences.items
         return {"silences": [s.as_dict() for s in items]}
 
-    @app.delete("/api/v1/silences/{silence_id}")
-    def unsilence(silence_id: int, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """End a silence now."""
-        require_token(authorization)
-        ended = engine.silences.end(silence_id, engine.clock())
-        if ended is None:
-            raise ApiError(404, f"silence {silence_id} does not exist", "id")
-        return ended.as_dict()
+    if deliver is not None:
+        @app.delete("/api/v1/silences/{silence_id}")
+        def unsilence(silence_id: int, authorization: str | None = Header(None)) -> dict[str, Any]:
+            """End a silence now."""
+            require_token(authorization)
+            ended = engine.silences.end(silence_id, engine.clock())
+            if ended is None:
+                raise ApiError(404, f"silence {silence_id} does not exist", "id")
+            return ended.as_dict()
 
-    @app.post("/api/v1/push", status_code=202)
-    def push(body: PushBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Samples from the watched systems themselves: stored like polled ones and evaluated at once."""
-        require_token(authorization)
-        now = engine.clock()
-        samples = []
-        for i, item in enumerate(body.samples):
-            where = f"samples[{i}]"
-            if item.metric not in cfg.metrics:
-                raise ApiError(404, f"{where}.metric: unknown metric {item.metric!r}", f"{where}.metric")
-            if not math.isfinite(item.value):
-                raise ApiError(422, f"{where}.value: must be a finite number", f"{where}.value")
-            ts = parse_moment(item.ts, f"{where}.ts", zone, now) if item.ts else now
-            if ts > now + timedelta(seconds=5):
-                raise ApiError(422, f"{where}.ts: {ts.isoformat()} is in the future", f"{where}.ts")
-            samples.append(Sample(ts, item.metric, item.value))
-        deliver(PollResult(samples, None))
-        return {"accepted": len(samples)}
+    if deliver is not None:
+        @app.post("/api/v1/push", status_code=202)
+        def push(body: PushBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+            """Samples from the watched systems themselves: stored like polled ones and evaluated at once."""
+            require_token(authorization)
+            now = engine.clock()
+            samples = []
+            for i, item in enumerate(body.samples):
+                where = f"samples[{i}]"
+                if item.metric not in cfg.metrics:
+                    raise ApiError(404, f"{where}.metric: unknown metric {item.metric!r}", f"{where}.metric")
+                if not math.isfinite(item.value):
+                    raise ApiError(422, f"{where}.value: must be a finite number", f"{where}.value")
+                ts = parse_moment(item.ts, f"{where}.ts", zone, now) if item.ts else now
+                if ts > now + timedelta(seconds=5):
+                    raise ApiError(422, f"{where}.ts: {ts.isoformat()} is in the future", f"{where}.ts")
+                samples.append(Sample(ts, item.metric, item.value))
+            deliver(PollResult(samples, None))
+            return {"accepted": len(samples)}
 
     @app.get("/api/v1/runsheet")
     def runsheet() -> dict[str, Any]:
@@ -271,17 +279,18 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         p = cfg.people[role]
         return {"role": role, "name": p.name, "phone": p.phone}
 
-    @app.post("/api/v1/runsheet/{index}/done")
-    def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Mark a run-sheet step done; recorded in the decision log with who and when."""
-        require_token(authorization)
-        role_known(body.by, "by")
-        if not 0 <= index < len(cfg.campaign.run_sheet):
-            raise ApiError(404, f"run sheet has no step {index}", "index")
-        now = engine.clock()
-        step = cfg.campaign.run_sheet[index]
-        store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      [to_db_ts(now), cfg.people[body.by].name, body.by, None, None, "runsheet",
-                       f"done: {step.action}", f"runsheet:{index}"])
-        return {"index": index, "done": True, "done_by": body.by, "done_at": now.isoformat()}
+    if deliver is not None:
+        @app.post("/api/v1/runsheet/{index}/done")
+        def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+            """Mark a run-sheet step done; recorded in the decision log with who and when."""
+            require_token(authorization)
+            role_known(body.by, "by")
+            if not 0 <= index < len(cfg.campaign.run_sheet):
+                raise ApiError(404, f"run sheet has no step {index}", "index")
+            now = engine.clock()
+            step = cfg.campaign.run_sheet[index]
+            store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          [to_db_ts(now), cfg.people[body.by].name, body.by, None, None, "runsheet",
+                           f"done: {step.action}", f"runsheet:{index}"])
+            return {"index": index, "done": True, "done_by": body.by, "done_at": now.isoformat()}
 

@@ -116,7 +116,13 @@ def cmd_board(args: argparse.Namespace) -> int:
     entry = Path(__file__).resolve().parent.parent / "app" / "wall.py"
     argv = [sys.executable, "-m", "streamlit", "run", str(entry),
             "--server.address", args.host, "--server.port", str(args.port), "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--", "--api", api, "--config", str(Path(args.config).resolve())]
+            "--browser.gatherUsageStats", "false",
+            # A wall stays connected all night: ping every 20 s so a dead socket is noticed and reconnected.
+            "--server.websocketPingInterval", "20",
+            # Production board: no file watching (CPU and memory over a long night), no developer toolbar.
+            "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--client.toolbarMode", "viewer",
+            "--theme.base", "dark",
+            "--", "--api", api, "--config", str(Path(args.config).resolve())]
     print(f"warroom board: http://{args.host}:{args.port}/?kiosk=1  (API {api})", flush=True)
     return subprocess.call(argv)
 
