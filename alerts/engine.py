@@ -314,7 +314,7 @@ class AlertEngine:
         """An open alert by id; AlertError 404/409 otherwise."""
         alert = next((a for a in self.open.values() if a.id == alert_id), None)
         if alert is None:
-            raise AlertError(404 if alert_id >= self.log._next_id else 409,
+            raise AlertError(409 if self.log.exists(alert_id) else 404,
                              f"alert {alert_id} is not open (unknown or already resolved)")
         return alert
 
@@ -341,7 +341,7 @@ class AlertEngine:
                 raise AckRejected("ack links are disabled (no ack secret configured)")
             role = check_token(self.secret, alert_id, token, now.timestamp())
         except AckRejected as err:
-            if alert_id < self.log._next_id:
+            if self.log.exists(alert_id):
                 self.log.event(now, alert_id, "ack_rejected", ok=False, detail=str(err))
             log.warning("rejected ack for alert %s: %s", alert_id, err)
             raise

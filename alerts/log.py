@@ -90,6 +90,10 @@ class AlertLog:
             self._next_id += 1
             return value
 
+    def exists(self, alert_id: int) -> bool:
+        """True when an alert with this id was ever opened."""
+        return 0 < alert_id < self._next_id
+
     def save(self, alert: Alert) -> None:
         """Write the alert's current state (replace by id: no index, the table is small)."""
         with self.lock:

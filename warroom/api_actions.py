@@ -180,7 +180,7 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
             require_token(authorization)
             role_known(body.role, "role")
             now = engine.clock()
-            if body.alert_id is not None and body.alert_id >= engine.log._next_id:
+            if body.alert_id is not None and not engine.log.exists(body.alert_id):
                 raise ApiError(404, f"alert {body.alert_id} does not exist", "alert_id")
             store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                           [to_db_ts(now), body.author, body.role, body.level, body.alert_id, body.kind, body.text,

@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     create_model,
     field_validator,
@@ -250,6 +251,7 @@ class WarroomConfig(Strict):
     server: Server = Server()
     alerts: AlertSettings = AlertSettings()
     demo: DemoSettings | None = None
+    _feeders: dict[str, CollectorSettings] | None = PrivateAttr(default=None)
 
     @field_validator("people")
     @classmethod
@@ -281,8 +283,10 @@ class WarroomConfig(Strict):
         return self.levels.owner_role(level)
 
     def feeders(self) -> dict[str, CollectorSettings]:
-        """Metric name → the collector that writes it."""
-        return {m: c for c in self.collectors for m in c.produces()}
+        """Metric name → the collector that writes it (computed once: the board and the alert timer ask often)."""
+        if self._feeders is None:
+            self._feeders = {m: c for c in self.collectors for m in c.produces()}
+        return self._feeders
 
     def stale_after(self, metric: str) -> float:
         """Seconds after which a value is no longer live: configured, else 3 polls plus one timeout."""
