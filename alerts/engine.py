@@ -297,9 +297,11 @@ class AlertEngine:
     def _check_no_data(self, now: datetime) -> None:
         since_start = self.started_at or now
         feeders = self.cfg.feeders()
-        for metric in self.cfg.metrics:
+        for metric, spec in self.cfg.metrics.items():
             if (metric, "no_data") in self.open:
                 continue
+            if spec.pushed and spec.stale_after is None:
+                continue  # a system that pushes only on change is not silent when it says nothing
             seen = self.last_seen.get(metric)
             age = (now - (seen if seen and seen > since_start else since_start)).total_seconds()
             if age > self.cfg.stale_after(metric):
