@@ -304,3 +304,13 @@ def test_a_notice_decided_before_a_crash_is_delivered_after_restart(rig, tmp_pat
     make()
     time.sleep(0.2)
     assert phone.pages == []  # delivered once; a third start sends nothing
+
+
+def test_a_pushed_metric_without_its_own_stale_after_never_opens_no_data(rig):
+    make, clock, phone, _ = rig
+    loaded = config()
+    loaded.config.metrics["cpu"].stale_after = None
+    engine = make(loaded)
+    clock.advance(3600)
+    engine.tick(clock.now)
+    assert ("cpu", "no_data") not in engine.open
