@@ -349,6 +349,11 @@ class AlertEngine:
             raise
         return self.ack(alert_id, role, "link")
 
+    def levels(self) -> dict[str, Level]:
+        """The current level of every evaluated metric (after pending time and clear band)."""
+        with self._lock:
+            return {m: s.level for m, s in self.states.items()}
+
     def status(self) -> dict[str, object]:
         """Levels per metric and open alerts, for /metrics and /health."""
         with self._lock:

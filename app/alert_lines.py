@@ -31,11 +31,12 @@ class AlertLine:
     silenced: bool
 
 
-def person_text(person: dict[str, Any] | None, locale: str | None) -> str:
+def person_text(person: dict[str, Any] | None, locale: str | None, phone: bool = True) -> str:
     """'name · role word · phone' of an owner dict from the API."""
     if not person:
         return "—"
-    parts = [person.get("name") or "", role_word(locale, person.get("role")), person.get("phone") or ""]
+    parts = [person.get("name") or "", role_word(locale, person.get("role")),
+             (person.get("phone") or "") if phone else ""]
     # Seed names already carry the role ("张伟 · 技术负责人"); do not print it twice.
     if parts[1] and parts[1] in parts[0]:
         parts[1] = ""
@@ -61,7 +62,8 @@ def alert_line(alert: dict[str, Any], locale: str | None, now: datetime) -> Aler
     else:
         parts.append(text(locale, "alert.open"))
     if escalated_to:
-        parts.append(text(locale, "alert.escalated", who=person_text(escalated_to, locale)))
+        # The strip already prints the escalated-to person with a phone as the owner; the name is enough here.
+        parts.append(text(locale, "alert.escalated", who=person_text(escalated_to, locale, phone=False)))
     word = level_word(locale, level)
     if alert.get("kind") == "no_data":
         word = f"{word} · {text(locale, 'alert.no_data')}"

@@ -50,11 +50,17 @@ def value_range(values: list[float], thresholds: dict[str, float | None], direct
 
 
 def _band_shapes(thresholds: dict[str, float | None], direction: str, lo: float, hi: float) -> list[dict[str, Any]]:
-    return [
-        {"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y0, "y1": y1,
-         "fillcolor": ACCENT[lvl], "opacity": BAND_OPACITY, "line": {"width": 0}, "layer": "below"}
-        for lvl, y0, y1 in bands(thresholds, direction, lo, hi)
-    ]
+    shapes: list[dict[str, Any]] = []
+    for lvl, y0, y1 in bands(thresholds, direction, lo, hi):
+        shapes.append({"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y0, "y1": y1,
+                       "fillcolor": ACCENT[lvl], "opacity": BAND_OPACITY, "line": {"width": 0}, "layer": "below"})
+    # A solid line where each level starts: faint fills alone are hard to tell apart on a dark wall.
+    for lvl in ("yellow", "orange", "red"):
+        y = thresholds.get(lvl)
+        if y is not None and lo < y < hi:
+            shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
+                           "line": {"color": ACCENT[lvl], "width": 1.5}, "layer": "below"})
+    return shapes
 
 
 def _rounding(decimals: int) -> int:
@@ -78,9 +84,12 @@ def sparkline(points: list[list[Any]], tile: dict[str, Any], now: datetime, heig
     lo, hi = value_range(ys, thresholds, direction)
     level = tile.get("level") if tile.get("level") in ACCENT and not tile.get("stale") else "stale"
     trace_cls = go.Scattergl if len(xs) > GL_POINTS else go.Scatter
-    line_colour = "#e8edf2" if level in ("green", "stale") else ACCENT[level]
-    fig = go.Figure(trace_cls(x=xs, y=ys, mode="lines", line={"color": line_colour, "width": 2},
-                              hoverinfo="skip", showlegend=False))
+    # A neutral line: the sparkline refreshes less often than the tile, so a level colour here could lag it.
+    line_colour = "#8b95a3" if level == "stale" else "#e8edf2"
+    # A single sample draws no line: show it as a dot until there are a few.
+    mode = "lines" if len(xs) > 2 else "lines+markers"
+    fig = go.Figure(trace_cls(x=xs, y=ys, mode=mode, line={"color": line_colour, "width": 2},
+                              marker={"color": line_colour, "size": 6}, hoverinfo="skip", showlegend=False))
     fig.update_layout(
         template="none", height=height, margin={"l": 0, "r": 0, "t": 2, "b": 2},
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,
@@ -118,7 +127,10 @@ def detail_figure(points: list[list[Any]], meta: dict[str, Any], start: datetime
     shapes = _band_shapes(thresholds, direction, lo, hi)
     annotations: list[dict[str, Any]] = []
     x_start, x_end = _local(start, tz), _local(end, tz)
-    for alert in alerts or []:
+    # Labels closer than this would print over each other (alerts flap in a spike); the span still shows.
+    label_gap = (end - start) * 0.04
+    last_label: datetime | None = None
+    for alert in sorted(alerts or [], key=lambda a: a.get("opened_at") or ""):
         opened = parse_ts(alert.get("opened_at"))
         if opened is None or opened > end:
             continue
@@ -130,9 +142,11 @@ def detail_figure(points: list[list[Any]], meta: dict[str, Any], start: datetime
         x0, x1 = _local(max(opened, start), tz), _local(min(closed, end), tz)
         shapes.append({"type": "rect", "xref": "x", "x0": x0, "x1": x1, "yref": "paper", "y0": 0, "y1": 1,
                        "fillcolor": colour, "opacity": 0.12, "line": {"color": colour, "width": 1}, "layer": "below"})
-        annotations.append({"x": x0, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom", "xanchor": "left",
-                            "text": f"#{alert.get('id')} {level_word(locale, lvl)}", "showarrow": False,
-                            "font": {"color": colour, "size": 12}})
+        if last_label is None or opened - last_label >= label_gap:
+            last_label = opened
+            annotations.append({"x": x0, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom",
+                                "xanchor": "left", "text": f"#{alert.get('id')} {level_word(locale, lvl)}",
+                                "showarrow": False, "font": {"color": colour, "size": 12}})
     marks_x, marks_text = [], []
     for note in decisions or []:
         moment = parse_ts(note.get("ts"))

@@ -6,6 +6,8 @@ injected by the page (plus `--theme.base dark` on the command line in `warroom b
 
 from __future__ import annotations
 
+import math
+
 WALL_BG = "#0b0f14"
 PANEL_BG = "#141a22"
 TEXT = "#e8edf2"
@@ -14,12 +16,21 @@ MUTED = "#9aa5b1"
 # Selectors are Streamlit's data-testid names (stable across releases, unlike class hashes).
 BASE_CSS = f"""
 .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{ background: {WALL_BG}; color: {TEXT}; }}
-[data-testid="stMainBlockContainer"] {{ padding: 0.5rem 0.9rem 0.3rem 0.9rem; max-width: 100%; }}
 /* A refresh must not dim the wall: Streamlit fades elements that are being replaced. */
 [data-stale="true"] {{ opacity: 1 !important; transition: none !important; }}
+.wr-word {{ font-size: 22px; font-weight: 800; padding: 3px 10px; border-radius: 6px; white-space: nowrap; }}
+.wr-chip {{ background: {PANEL_BG}; border-radius: 8px; border-left: 8px solid; padding: 3px 10px;
+  font-size: 16px; line-height: 22px; white-space: nowrap; overflow: hidden; }}
+.wr-chip > div {{ overflow: hidden; text-overflow: ellipsis; }}
+.wr-chip .wr-word {{ font-size: 15px; padding: 0 6px; margin-right: 6px; }}
+.wr-chip .wr-age {{ float: right; font-size: 15px; margin-left: 8px; }}
+.wr-chip-fail {{ outline: 3px solid #ff3b3b; outline-offset: -3px; animation: wr-blink 1s steps(2, start) infinite; }}
+.wr-fail {{ background: #ff3b3b; color: #fff; font-weight: 900; padding: 1px 8px; border-radius: 4px; }}
+@keyframes wr-blink {{ to {{ outline-color: transparent; }} }}
 """
 
 WALL_CSS = f"""
+[data-testid="stMainBlockContainer"] {{ padding: 3.2rem 0.9rem 0.3rem 0.9rem; max-width: 100%; }}
 [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {{ gap: 0.35rem; }}
 [data-testid="stHorizontalBlock"] {{ gap: 0.45rem; }}
 [data-testid="stElementToolbar"] {{ display: none !important; }}
@@ -34,7 +45,6 @@ WALL_CSS = f"""
 .wr-value {{ font-size: 60px; line-height: 66px; font-weight: 700; font-variant-numeric: tabular-nums;
   white-space: nowrap; letter-spacing: -1px; }}
 .wr-unit {{ font-size: 26px; font-weight: 500; margin-left: 4px; color: {MUTED}; }}
-.wr-word {{ font-size: 22px; font-weight: 800; padding: 3px 10px; border-radius: 6px; white-space: nowrap; }}
 .wr-owner {{ font-size: 17px; line-height: 22px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
   min-height: 22px; }}
 .wr-owner b {{ font-weight: 700; }}
@@ -42,28 +52,25 @@ WALL_CSS = f"""
 .wr-reason {{ font-size: 13px; color: {MUTED}; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
 .wr-stale .wr-value {{ color: {MUTED}; }}
 .wr-header {{ display: flex; align-items: center; gap: 28px; background: {PANEL_BG}; border-radius: 10px;
-  padding: 6px 16px; min-height: 76px; }}
+  padding: 4px 16px; height: 84px; box-sizing: border-box; overflow: hidden; }}
 .wr-name {{ font-size: 26px; font-weight: 700; flex: 1 1 30%; line-height: 32px; }}
-.wr-clock {{ font-size: 15px; color: {MUTED}; }}
-.wr-countdown {{ font-size: 46px; font-weight: 800; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-.wr-countdown small {{ display: block; font-size: 14px; font-weight: 500; color: {MUTED}; }}
+.wr-clock {{ font-size: 15px; line-height: 20px; color: {MUTED}; font-weight: 500; }}
+.wr-countdown {{ font-size: 48px; line-height: 54px; font-weight: 800; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }}
+.wr-countdown small {{ display: block; font-size: 14px; line-height: 18px; font-weight: 500; color: {MUTED}; }}
 .wr-kpi {{ flex: 1 1 38%; }}
-.wr-kpi-line {{ display: flex; justify-content: space-between; font-size: 20px; white-space: nowrap; gap: 12px; }}
-.wr-kpi-value {{ font-size: 34px; font-weight: 800; font-variant-numeric: tabular-nums; }}
-.wr-bar {{ height: 14px; background: #2a323d; border-radius: 7px; overflow: hidden; margin: 4px 0; }}
-.wr-bar > div {{ height: 100%; border-radius: 7px; }}
-.wr-banner {{ background: #7a0f0f; color: #fff; font-size: 24px; font-weight: 800; padding: 10px 16px;
-  border-radius: 8px; border: 3px solid #ff3b3b; }}
+.wr-kpi-line {{ display: flex; justify-content: space-between; align-items: baseline; font-size: 19px;
+  line-height: 26px; white-space: nowrap; gap: 12px; }}
+.wr-kpi-value {{ font-size: 32px; line-height: 36px; font-weight: 800; font-variant-numeric: tabular-nums; }}
+.wr-bar {{ height: 12px; background: #2a323d; border-radius: 6px; overflow: hidden; margin: 3px 0; }}
+.wr-bar > div {{ height: 100%; border-radius: 6px; }}
+.wr-banner {{ grid-column: 1 / -1; background: #7a0f0f; color: #fff; font-size: 24px; font-weight: 800;
+  padding: 8px 16px; border-radius: 8px; border: 3px solid #ff3b3b; overflow: hidden; }}
 .wr-banner small {{ font-size: 15px; font-weight: 500; margin-left: 12px; }}
-.wr-strip {{ display: flex; flex-wrap: wrap; gap: 8px; align-items: stretch; min-height: 40px; max-height: 92px;
-  overflow: hidden; }}
-.wr-strip-empty {{ font-size: 17px; color: {MUTED}; padding: 8px 4px; }}
-.wr-chip {{ display: flex; align-items: center; gap: 10px; background: {PANEL_BG}; border-radius: 8px;
-  border-left: 8px solid; padding: 4px 12px; font-size: 16px; white-space: nowrap; }}
-.wr-chip .wr-word {{ font-size: 16px; padding: 1px 7px; }}
-.wr-chip-fail {{ outline: 3px solid #ff3b3b; animation: wr-blink 1s steps(2, start) infinite; }}
-.wr-fail {{ background: #ff3b3b; color: #fff; font-weight: 900; padding: 1px 8px; border-radius: 4px; }}
-@keyframes wr-blink {{ to {{ outline-color: transparent; }} }}
+/* Fixed height: alerts coming and going (or the unreachable banner) never move the tiles. */
+.wr-strip {{ display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); grid-auto-rows: 50px; gap: 6px;
+  height: 106px; overflow: hidden; }}
+.wr-strip-empty {{ grid-column: 1 / -1; font-size: 18px; color: {MUTED}; padding: 12px 4px; }}
 .wr-sheet-title {{ font-size: 20px; font-weight: 700; margin: 2px 0 4px 0; }}
 .wr-step {{ background: {PANEL_BG}; border-radius: 8px; padding: 6px 10px; margin-bottom: 6px;
   border-left: 6px solid #3d7bd9; }}
@@ -81,7 +88,7 @@ KIOSK_CSS = """
 [data-testid="stStatusWidget"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
 #MainMenu, footer { display: none !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 0.5rem !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 0.5rem !important; max-width: 100%; }
 """
 
 
@@ -91,7 +98,26 @@ def page_css(kiosk: bool, wall: bool) -> str:
     return f"<style>{css}</style>"
 
 
-def tile_height_css(rows: int, reserved_px: int = 236) -> str:
+# Header, alerts strip, gaps and paddings above the tiles, in pixels.
+RESERVED_PX = 232
+# Title, value, owner and age lines of a tile; the sparkline gets the rest.
+TILE_TEXT_PX = 190
+
+
+def grid_columns(tiles: int) -> int:
+    """Columns of the tile grid: up to 12 tiles in 3 rows of 4; more tiles get narrower, never a 4th row."""
+    return tiles if tiles <= 2 else 2 if tiles <= 4 else 3 if tiles <= 6 else max(4, math.ceil(tiles / 3))
+
+
+def spark_height(rows: int, screen_px: int = 1080) -> int:
+    """Sparkline height that fills a tile when `rows` rows share a 1080-pixel wall."""
+    tile = (screen_px - RESERVED_PX) // max(1, rows) - 8
+    return max(50, min(240, tile - TILE_TEXT_PX))
+
+
+def tile_height_css(rows: int, reserved_px: int = RESERVED_PX) -> str:
     """Fix every tile's height so `rows` rows fill the screen (1080 px on the wall) without scrolling."""
-    return ('<style>[class*="st-key-wr-tile-"] { height: max(180px, calc((100vh - %dpx) / %d - 8px)); }</style>'
-            % (reserved_px, max(1, rows)))
+    # flex: none, or the column's flex layout (flex-basis) wins over the height.
+    height = f"max(180px, calc((100vh - {reserved_px}px) / {max(1, rows)} - 8px))"
+    rule = f"flex: none !important; height: {height} !important;"
+    return f'<style>[class*="st-key-wr-tile-"] {{ {rule} }}</style>'

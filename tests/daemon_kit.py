@@ -30,7 +30,8 @@ def start_demo(start_at: str = "23:29:00", speed: float = 9.0) -> DemoNight:
 def demo_config(demo_url: str, db: Path, api_port: int | None = None, h5_timeout: str = "3s") -> dict[str, Any]:
     """The shipped config.yaml pointed at a demo on `demo_url`, a temp database and a free API port."""
     raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    raw = _replace(copy.deepcopy(raw), DEMO_BASE, demo_url)
+    # the demo's address stands in both the targets (http://) and the people's inbox channels (json://)
+    raw = _replace(copy.deepcopy(raw), DEMO_BASE.removeprefix("http://"), demo_url.removeprefix("http://"))
     raw.pop("demo", None)
     raw["server"].update(port=api_port or free_port(), database=str(db), tick="100ms")
     for collector in raw["collectors"]:

@@ -7,6 +7,7 @@ board as it was at any past second (from the store), so replay shows exactly wha
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,9 +71,10 @@ def owner_of(cfg: WarroomConfig, metric: str, level: Level) -> dict[str, str] | 
 
 
 def build_tiles(
-    cfg: WarroomConfig, values: dict[str, Point], runs: dict[str, RunRecord], at: datetime
+    cfg: WarroomConfig, values: dict[str, Point], runs: dict[str, RunRecord], at: datetime,
+    levels: dict[str, Level] | None = None,
 ) -> list[dict[str, Any]]:
-    """One tile per configured metric, in config order."""
+    """One tile per configured metric, in config order; `levels` are the alert engine's (with hysteresis)."""
     feeders = cfg.feeders()
     tiles = []
     for metric, spec in cfg.metrics.items():
@@ -92,7 +94,7 @@ def build_tiles(
         if point is not None:
             ts, value = point
             age = max(0.0, (at - ts).total_seconds())
-            level = raw_level(value, spec.rule())
+            level = levels[metric] if levels and metric in levels else raw_level(value, spec.rule())
             tile.update(value=value, ts=ts.isoformat(), age_s=round(age, 3))
             if age <= stale_after:
                 tile.update(stale=False, level=level.word, owner=owner_of(cfg, metric, level))
@@ -133,18 +135,24 @@ def campaign_header(
 class BoardReader:
     """Builds the board live (memory) or at a past moment (store); shared by the daemon and replay."""
 
-    def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None):
+    def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None,
+                 levels: Callable[[], dict[str, Level]] | None = None):
         self.cfg = cfg
         self.store = store
         self.window = window
         self.latest = latest
+        # The live wall shows the engine's level so a tile and its alert never disagree inside a clear band;
+        # a past moment shows the level its value had then (pending and hysteresis are not replayed).
+        self.levels = levels
 
     def board(self, now: datetime, at: datetime | None = None) -> dict[str, Any]:
         """The whole board; live from memory when `at` is None and the daemon is running."""
         moment = at or now
         cur = self.store.reader()
+        levels = None
         if at is None and self.latest is not None:
             values, runs = self.latest.snapshot()
+            levels = self.levels() if self.levels else None
         else:
             values = latest_at(cur, moment, LOOKBACK_S, list(self.cfg.metrics))
             runs = last_runs_at(cur, moment, LOOKBACK_S)
@@ -156,5 +164,5 @@ class BoardReader:
             "at": moment.isoformat(),
             "live": at is None and self.latest is not None,
             "campaign": campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before),
-            "tiles": build_tiles(self.cfg, values, runs, moment),
+            "tiles": build_tiles(self.cfg, values, runs, moment, levels),
         }

@@ -124,7 +124,9 @@ def cmd_board(args: argparse.Namespace) -> int:
             "--theme.base", "dark",
             "--", "--api", api, "--config", str(Path(args.config).resolve())]
     print(f"warroom board: http://{args.host}:{args.port}/?kiosk=1  (API {api})", flush=True)
-    return subprocess.call(argv)
+    # exec, not a child: a SIGTERM to `warroom board` must reach Streamlit and free its port
+    os.execv(sys.executable, argv)
+    return 0
 
 
 def _api_call(args: argparse.Namespace, method: str, path: str, body: dict | None = None) -> int:

@@ -289,14 +289,19 @@ class WarroomConfig(Strict):
         return self._feeders
 
     def stale_after(self, metric: str) -> float:
-        """Seconds after which a value is no longer live: configured, else 3 polls plus one timeout."""
+        """Seconds after which a value is no longer live: configured, else room for two slow polls.
+
+        A probe that takes its whole timeout stamps its sample when it began, so consecutive samples
+        can be interval + timeout apart and arrive a timeout late: anything shorter greys out a tile
+        that is in fact being measured (an 18 s page at the peak).
+        """
         spec = self.metrics.get(metric)
         if spec and spec.stale_after:
             return spec.stale_after
         feeder = self.feeders().get(metric)
         if feeder is None:
             return 60.0
-        return max(10.0, feeder.interval * 3 + feeder.timeout)
+        return max(10.0, feeder.interval * 3 + feeder.timeout, 2 * (feeder.interval + feeder.timeout))
 
 
 # --- loading ---------------------------------------------------------------------------------

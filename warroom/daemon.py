@@ -149,7 +149,7 @@ class Daemon:
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
-        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest)
+        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.levels)
         self.app = create_app(self.reader, self.clock, self.status)
         attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
         self.writer.start()

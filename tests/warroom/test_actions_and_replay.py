@@ -26,7 +26,8 @@ def night_config(tmp_path):
                                    {"at": "+20m", "action": "close payment", "owner": "tech_lead"}]},
         "people": {"tech_lead": {"name": "Zhang"}, "ops_lead": {"name": "Li"}, "general_manager": {"name": "Wang"}},
         "collectors": [],
-        "metrics": {"queue": {"title": "Queue", "yellow": 10, "red": 50, "pushed": True, "stale_after": "1h"}},
+        "metrics": {"queue": {"title": "Queue", "yellow": 10, "red": 50, "clear": 5, "pushed": True,
+                               "stale_after": "1h"}},
         "alerts": {"resolve_after": "0s", "repeat_every": "0s"},
         "server": {"port": 0, "database": str(tmp_path / "night.duckdb"), "tick": "50ms"},
     }
@@ -132,3 +133,18 @@ def test_replay_shows_the_board_as_it_was(tmp_path, monkeypatch):
         assert client.post("/api/v1/push", json={"samples": []}, headers=AUTH).status_code in (404, 405)
     finally:
         store.close()
+
+
+def test_live_tile_shows_the_engine_level_inside_the_clear_band(daemon):
+    _, base = daemon
+    push(base, 60)
+    push(base, 47)  # below red's 50 but inside its 5-wide clear band: still red, as the alert says
+
+    def tile():
+        t = requests.get(f"{base}/api/v1/board", timeout=5).json()["tiles"][0]
+        return t if t["value"] == 47 else None
+
+    t = wait_for(tile, 5, "the second value on the board")
+    assert t["level"] == "red" and t["owner"]["name"] == "Wang"
+    (alert,) = requests.get(f"{base}/api/v1/alerts", timeout=5).json()["alerts"]
+    assert alert["level"] == t["level"]

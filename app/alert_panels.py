@@ -1,0 +1,175 @@
+"""The alerts and decisions page's pieces: alert cards with event trails, and the write forms.
+
+Lists refresh in fragments; the forms sit outside them so a refresh never eats what someone is typing.
+Every write goes through the API with the board's token (WARROOM_TOKEN); without one the forms
+are shown disabled with the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app import session
+from app.alert_lines import alert_line, strip_order
+from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
+from app.labels import level_word, role_word, text
+from app.tiles import local_time
+from app.wall_html import chip_html
+
+RECENT_WINDOW = "-6h"
+DURATIONS = ("15m", "30m", "1h", "2h")
+SEED_ROLES = ("tech_lead", "ops_lead", "general_manager")
+
+
+def _zone() -> str:
+    return (st.session_state.get("wr_board") or {}).get("campaign", {}).get("timezone") or "UTC"
+
+
+def fetch_alerts(state: str, start: str | None = None) -> list[dict[str, Any]] | None:
+    """Alerts in `state`, or None (with the reason shown) when the API cannot give them."""
+    loc = session.locale()
+    try:
+        return session.client().alerts(state, start)
+    except (EndpointMissing, ApiRefused):
+        st.info(text(loc, "alerts.unavailable"))
+    except DaemonUnreachable as err:
+        st.error(text(loc, "write.unreachable", message=err.reason))
+    return None
+
+
+def roles() -> list[str]:
+    """Roles from the daemon's people list, else the seed's three decision roles."""
+    try:
+        people = session.client().config().get("people", {})
+    except (EndpointMissing, ApiRefused, DaemonUnreachable):
+        people = {}
+    return list(people) or list(SEED_ROLES)
+
+
+def trail_frame(alert: dict[str, Any], zone: str, loc: str) -> pd.DataFrame:
+    """An alert's event trail (opened, notified, acked, escalated, resolved...) as a table."""
+    return pd.DataFrame([{
+        "time": local_time(e.get("ts"), zone), "event": e.get("event"),
+        "level": level_word(loc, e["level"]) if e.get("level") else "", "role": role_word(loc, e.get("role")),
+        "person": e.get("person") or "", "channel": e.get("channel") or "",
+        "ok": "" if e.get("ok") is None else ("✓" if e.get("ok") else "✗"), "detail": e.get("detail") or "",
+    } for e in alert.get("events") or []])
+
+
+def alert_card_html(alert: dict[str, Any], loc: str, now: datetime) -> str:
+    """One alert's headline card (the wall's chip with its id), failed deliveries marked loudly."""
+    return chip_html(alert_line(alert, loc, now), loc, show_id=True)
+
+
+def open_alerts_panel() -> None:
+    """Open and acknowledged alerts, worst first, each with its event trail."""
+    loc = session.locale()
+    st.subheader(text(loc, "alerts.open_title"))
+    alerts = fetch_alerts("active")
+    if alerts is None:
+        return
+    if not alerts:
+        st.success(text(loc, "alerts.none_open"))
+    now = datetime.fromtimestamp(session.daemon_now(), UTC)
+    zone = _zone()
+    for alert in strip_order(alerts):
+        st.html(alert_card_html(alert, loc, now))
+        with st.expander(text(loc, "alerts.trail") + f" #{alert.get('id')}"):
+            st.dataframe(trail_frame(alert, zone, loc), hide_index=True, width="stretch")
+
+
+def recent_panel() -> None:
+    """Every alert of the last hours (resolved too) and the decision log."""
+    loc = session.locale()
+    zone = _zone()
+    st.subheader(text(loc, "alerts.recent_title", window=RECENT_WINDOW.lstrip("-")))
+    alerts = fetch_alerts("all", RECENT_WINDOW)
+    if alerts:
+        st.dataframe(pd.DataFrame([{
+            "#": a.get("id"), "metric": a.get("title") or a.get("metric"),
+            "peak": level_word(loc, a.get("peak_level") or a.get("level") or "yellow"), "state": a.get("state"),
+            "opened": local_time(a.get("opened_at"), zone), "resolved": local_time(a.get("resolved_at"), zone),
+            "acked by": role_word(loc, a.get("acked_by")),
+            "escalated to": (a.get("escalated_to") or {}).get("name", ""),
+            "delivery failed": "⚠" if a.get("delivery_failed") else "",
+        } for a in alerts]), hide_index=True, width="stretch")
+    st.subheader(text(loc, "alerts.decision_log"))
+    try:
+        notes = session.client().annotations(RECENT_WINDOW, "now")
+    except (EndpointMissing, ApiRefused, DaemonUnreachable):
+        st.caption(text(loc, "write.missing", path="/api/v1/annotations"))
+        return
+    if notes:
+        st.dataframe(pd.DataFrame([{
+            "time": local_time(n.get("ts"), zone), "kind": n.get("kind"), "author": n.get("author"),
+            "role": role_word(loc, n.get("role")), "level": level_word(loc, n["level"]) if n.get("level") else "",
+            "alert": n.get("alert_id"), "text": n.get("text"),
+        } for n in notes]), hide_index=True, width="stretch")
+
+
+def ack_form(alerts: list[dict[str, Any]], role_list: list[str], loc: str) -> None:
+    """Acknowledge an open alert as a role, with a note."""
+    client = session.client()
+    open_ones = [a for a in alerts if a.get("state") != "resolved"]
+    if not open_ones:
+        st.caption(text(loc, "alerts.none_open"))
+        return
+    with st.form("wr-ack"):
+        ids = [a["id"] for a in open_ones]
+        titles = {a["id"]: f"#{a['id']} {a.get('title') or a.get('metric')}" for a in open_ones}
+        alert_id = st.selectbox("#", ids, format_func=titles.get, key="wr-ack-alert")
+        owner = next((a.get("owner") or {} for a in open_ones if a["id"] == alert_id), {}).get("role")
+        by = st.selectbox(text(loc, "alerts.ack_by"), role_list, format_func=lambda r: role_word(loc, r),
+                          index=role_list.index(owner) if owner in role_list else 0, key="wr-ack-by")
+        note = st.text_input(text(loc, "alerts.note"), key="wr-ack-note")
+        if st.form_submit_button(text(loc, "alerts.ack"), disabled=not client.can_write):
+            session.write(lambda: client.ack(alert_id, by, note), loc)
+
+
+def silence_form(metrics: dict[str, str], loc: str) -> None:
+    """Silence one metric (or all) for a while, and lift silences in force."""
+    client = session.client()
+    with st.form("wr-silence"):
+        names = ["", *metrics]
+        metric = st.selectbox(text(loc, "alerts.silence_metric"), names, format_func=lambda m: metrics.get(m, "*"),
+                              key="wr-sil-metric")
+        duration = st.selectbox(text(loc, "alerts.silence_duration"), DURATIONS, index=1, key="wr-sil-duration")
+        author = st.text_input(text(loc, "alerts.author"), key="wr-sil-author")
+        reason = st.text_input(text(loc, "alerts.silence_reason"), key="wr-sil-reason")
+        if st.form_submit_button(text(loc, "alerts.silence_submit"), disabled=not client.can_write):
+            session.write(lambda: client.silence(metric or None, duration, author, reason), loc)
+    try:
+        silences = client.silences(active=True)
+    except (EndpointMissing, ApiRefused, DaemonUnreachable):
+        return
+    if silences:
+        st.caption(text(loc, "alerts.silences_active"))
+    for s in silences:
+        left, right = st.columns([5, 1])
+        left.write(f"{metrics.get(s.get('metric') or '', '*')} · {s.get('author', '')} · {s.get('reason', '')} · "
+                   f"→ {local_time(s.get('ends_at') or s.get('until'), _zone())}")
+        if right.button(text(loc, "alerts.unsilence"), key=f"wr-unsil-{s.get('id')}", disabled=not client.can_write):
+            session.write(lambda sid=s.get("id"): client.unsilence(sid), loc)
+
+
+def decision_form(alerts: list[dict[str, Any]], role_list: list[str], loc: str) -> None:
+    """Write a decision (who, what, at which level, about which alert) into the decision log."""
+    client = session.client()
+    with st.form("wr-decision", clear_on_submit=False):
+        author = st.text_input(text(loc, "alerts.decision_author"), key="wr-dec-author")
+        role = st.selectbox(text(loc, "alerts.decision_role"), role_list, format_func=lambda r: role_word(loc, r),
+                            key="wr-dec-role")
+        level = st.selectbox(text(loc, "alerts.decision_level"), ["", "yellow", "orange", "red"],
+                             format_func=lambda lv: level_word(loc, lv) if lv else "—", key="wr-dec-level")
+        ids = ["", *[a["id"] for a in alerts]]
+        titles = {a["id"]: f"#{a['id']} {a.get('title') or a.get('metric')}" for a in alerts}
+        alert_id = st.selectbox(text(loc, "alerts.decision_alert"), ids, format_func=lambda i: titles.get(i, "—"),
+                                key="wr-dec-alert")
+        kind = st.radio(text(loc, "alerts.decision_kind"), ["decision", "note"], horizontal=True, key="wr-dec-kind")
+        body = st.text_area(text(loc, "alerts.decision_text"), key="wr-dec-text")
+        if st.form_submit_button(text(loc, "alerts.decision_submit"), disabled=not client.can_write):
+            session.write(lambda: client.annotate(author, role, body, kind, level or None, alert_id or None), loc)

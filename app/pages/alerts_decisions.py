@@ -1,0 +1,43 @@
+"""Alerts and decisions: open alerts with their trails; acknowledge, silence and record decisions via the API."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import session
+from app.alert_panels import (
+    ack_form,
+    decision_form,
+    fetch_alerts,
+    open_alerts_panel,
+    recent_panel,
+    roles,
+    silence_form,
+)
+from app.api_client import DaemonUnreachable
+from app.labels import text
+
+session.page_style()
+loc = session.locale()
+st.title(text(loc, "page.alerts"))
+try:
+    session.remember_board(session.client().board())
+except DaemonUnreachable as err:
+    st.error(text(loc, "write.unreachable", message=err.reason))
+    st.stop()
+note = session.token_note(loc)
+if note:
+    st.warning(note)
+metrics = {t["metric"]: t["title"] for t in st.session_state["wr_board"]["tiles"]}
+st.fragment(open_alerts_panel, run_every=5.0)()
+role_list = roles()
+alerts = fetch_alerts("active") or []
+ack_tab, silence_tab, decision_tab = st.tabs([text(loc, "alerts.ack"), text(loc, "alerts.silence_title"),
+                                              text(loc, "alerts.decision_title")])
+with ack_tab:
+    ack_form(alerts, role_list, loc)
+with silence_tab:
+    silence_form(metrics, loc)
+with decision_tab:
+    decision_form(alerts, role_list, loc)
+st.fragment(recent_panel, run_every=10.0)()

@@ -1,0 +1,87 @@
+"""What every page shares within a Streamlit process: settings, the API client, locale, kiosk mode, writes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
+from app.labels import normal_locale, text
+from app.settings import BoardSettings, current_settings
+from app.theme import page_css
+from app.tiles import parse_ts
+
+
+@st.cache_resource(show_spinner=False)
+def _client(api: str, token: str | None) -> DaemonClient:
+    # One client per process and API: its outage clock ("unreachable since") is shared by every wall.
+    return DaemonClient(api, token)
+
+
+def settings() -> BoardSettings:
+    """This process's board settings (argv and environment are read on every run: cheap, and tests vary them)."""
+    return current_settings()
+
+
+def client() -> DaemonClient:
+    """The shared API client."""
+    s = settings()
+    return _client(s.api, s.token)
+
+
+def kiosk() -> bool:
+    """True with ?kiosk=1: no Streamlit chrome, no navigation."""
+    return str(st.query_params.get("kiosk", "")).lower() in {"1", "true", "yes"}
+
+
+def locale() -> str:
+    """The board's language: the campaign's locale from the last answer, else the config file's."""
+    return normal_locale(st.session_state.get("wr_locale") or settings().locale_hint)
+
+
+def remember_board(board: dict[str, Any]) -> None:
+    """Keep the last good board, when it came, and the daemon's clock offset, for the next refresh."""
+    st.session_state["wr_board"] = board
+    st.session_state["wr_board_time"] = time.time()
+    st.session_state["wr_locale"] = board.get("campaign", {}).get("locale")
+    try:
+        st.session_state["wr_offset_s"] = parse_ts(board["at"]).timestamp() - time.time()
+    except (KeyError, TypeError, ValueError, AttributeError):
+        st.session_state["wr_offset_s"] = 0.0
+
+
+def daemon_now() -> float:
+    """Epoch seconds on the daemon's clock (the local clock corrected by the last answer)."""
+    return time.time() + float(st.session_state.get("wr_offset_s", 0.0))
+
+
+def page_style(wall: bool = False) -> None:
+    """Inject the dark theme (and kiosk CSS when asked for)."""
+    st.html(page_css(kiosk(), wall))
+
+
+def write(action: Callable[[], Any], locale_: str) -> bool:
+    """Run a write against the API; show why it failed (no token, refused, unreachable, missing endpoint)."""
+    try:
+        action()
+    except TokenMissing:
+        st.warning(text(locale_, "token.missing"))
+    except ApiRefused as err:
+        key = "token.rejected" if err.status in (401, 403) else "write.failed"
+        st.error(text(locale_, key, message=err.message))
+    except DaemonUnreachable as err:
+        st.error(text(locale_, "write.unreachable", message=err.reason))
+    except EndpointMissing as err:
+        st.error(text(locale_, "write.missing", path=err.path))
+    else:
+        st.toast(text(locale_, "alerts.saved"))
+        return True
+    return False
+
+
+def token_note(locale_: str) -> str | None:
+    """Why the write buttons are disabled, or None when the board has a token."""
+    return None if client().can_write else text(locale_, "token.missing")

@@ -1,0 +1,127 @@
+"""HTML of the wall's panels (header, banner, tiles, alerts strip, run sheet steps); pure string building.
+
+One st.html per panel per refresh is a few hundred bytes each; every text from the config or the
+API is escaped (names and actions are free text written by people).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from app.alert_lines import AlertLine, StepLine
+from app.labels import text
+from app.tiles import KpiView, TileView
+
+STRIP_MAX = 6
+
+
+def header_html(name: str, countdown: str, countdown_note: str, clock_text: str, kpi: KpiView | None,
+                locale: str | None) -> str:
+    """Campaign name and clock, the countdown, and orders against the KPI with a progress bar."""
+    kpi_html = ""
+    if kpi is not None:
+        colour = "#2fbf71" if kpi.on_track else "#f5c518"
+        kpi_html = (
+            f'<div class="wr-kpi" data-kpi="1"><div class="wr-kpi-line"><span>{escape(kpi.title)}</span>'
+            f'<span><span class="wr-kpi-value">{escape(kpi.value_text)}</span> / {escape(kpi.target_text)}'
+            f' · {escape(kpi.percent_text)}</span></div>'
+            f'<div class="wr-bar"><div style="width:{kpi.progress * 100:.1f}%;background:{colour}"></div></div>'
+            f'<div class="wr-kpi-line" style="font-size:17px;line-height:20px">'
+            f'<span style="color:{colour}">{escape(kpi.projection_text)}</span></div></div>'
+        )
+    return (
+        f'<div class="wr-header"><div class="wr-name">{escape(name)}'
+        f'<div class="wr-clock">{escape(clock_text)}</div></div>'
+        f'<div class="wr-countdown" data-countdown="1">{escape(countdown)}<small>{escape(countdown_note)}</small></div>'
+        f"{kpi_html}</div>"
+    )
+
+
+def banner_html(message: str, reason: str | None, locale: str | None) -> str:
+    """The loud banner shown while the daemon cannot be reached."""
+    extra = f"<small>{escape(text(locale, 'banner.reason', reason=reason))}</small>" if reason else ""
+    return f'<div class="wr-banner" data-banner="down">⚠ {escape(message)}{extra}</div>'
+
+
+def tile_style(view: TileView, slot: int) -> str:
+    """The CSS rule that tints a whole tile container (sparkline included) with its level."""
+    return f".st-key-wr-tile-{slot}{{background:{view.background};border-color:{view.accent}}}"
+
+
+def styles_html(rules: list[str]) -> str:
+    """A style-only st.html body (Streamlit keeps <style> only when it is the whole body)."""
+    return f"<style>{''.join(rules)}</style>"
+
+
+def tile_html(view: TileView, locale: str | None) -> str:
+    """One tile's text part: title, value with unit, level word, owner who decides, data age."""
+    owner = ""
+    if view.owner is not None:
+        owner = (f'{escape(text(locale, "decides"))}: <b>{escape(view.owner.name)}</b>'
+                 + (f" · {escape(view.owner.role)}" if view.owner.role and view.owner.role not in view.owner.name
+                    else "")
+                 + (f" · {escape(view.owner.phone)}" if view.owner.phone else ""))
+    reason = f'<div class="wr-reason">{escape(view.reason)}</div>' if view.reason else ""
+    return (
+        f'<div class="wr-tile wr-{view.level}{" wr-stale" if view.stale else ""}" data-metric="{escape(view.metric)}"'
+        f' data-level="{view.level}">'
+        f'<div class="wr-title">{escape(view.title)}</div>'
+        f'<div class="wr-row"><span class="wr-value">{escape(view.value_text)}'
+        f'<span class="wr-unit">{escape(view.unit)}</span></span>'
+        f'<span class="wr-word" style="background:{view.accent};color:{view.on_accent}">{escape(view.word)}</span>'
+        f"</div>"
+        f'<div class="wr-owner" data-owner="1">{owner}</div>'
+        f'<div class="wr-age">{escape(view.age_text)}</div>{reason}</div>'
+    )
+
+
+def chip_html(line: AlertLine, locale: str | None, show_id: bool = False) -> str:
+    """One alert as a two-line chip: level word, metric and age; then owner and ack/escalation state."""
+    fail = (f' <span class="wr-fail">⚠ {escape(text(locale, "alert.delivery_failed"))}</span>'
+            if line.delivery_failed else "")
+    silenced = f' · {escape(text(locale, "alert.silenced"))}' if line.silenced else ""
+    ident = f"#{escape(str(line.id))} " if show_id else ""
+    return (
+        f'<div class="wr-chip{" wr-chip-fail" if line.delivery_failed else ""}" data-alert="{escape(str(line.id))}"'
+        f' data-level="{line.level}" style="border-left-color:{line.accent}">'
+        f'<div><span class="wr-age">{escape(line.age_text)}</span>'
+        f'<span class="wr-word" style="background:{line.accent};color:{line.on_accent}">{escape(line.word)}</span>'
+        f"<b>{ident}{escape(line.title)}</b></div>"
+        f"<div>{fail} → {escape(line.owner)} · {escape(line.status)}{silenced}</div></div>"
+    )
+
+
+def strip_html(lines: list[AlertLine], locale: str | None, unavailable: bool = False,
+               banner: str = "") -> str:
+    """The active alerts strip (or the unreachable banner in its place), always the same height."""
+    if banner:
+        return f'<div class="wr-strip" data-alerts="unknown">{banner}</div>'
+    if unavailable:
+        return f'<div class="wr-strip"><div class="wr-strip-empty" data-alerts="unavailable">' \
+               f'{escape(text(locale, "alerts.unavailable"))}</div></div>'
+    if not lines:
+        return f'<div class="wr-strip"><div class="wr-strip-empty" data-alerts="none">' \
+               f'✓ {escape(text(locale, "alerts.none"))}</div></div>'
+    shown = lines if len(lines) <= STRIP_MAX else lines[:STRIP_MAX - 1]
+    chips = [chip_html(line, locale) for line in shown]
+    if len(lines) > len(shown):
+        chips.append(f'<div class="wr-chip" style="border-left-color:#8b95a3"><div>'
+                     f'{escape(text(locale, "alerts.more", n=len(lines) - len(shown)))}</div></div>')
+    return f'<div class="wr-strip" data-alerts="{len(lines)}">{"".join(chips)}</div>'
+
+
+def step_html(line: StepLine, locale: str | None) -> str:
+    """One run sheet step card: time and countdown, action, owner, done mark."""
+    cls = "wr-step" + (" wr-step-done" if line.done else "") + (" wr-step-overdue" if line.overdue else "")
+    right = escape(line.done_text or line.due_text)
+    return (
+        f'<div class="{cls}" data-step="{line.index}"><div class="wr-step-head"><span>{escape(line.at_text)}</span>'
+        f"<span>{right}</span></div><div class=\"wr-step-action\">{escape(line.action)}</div>"
+        f'<div class="wr-step-owner">{escape(line.owner)}</div></div>'
+    )
+
+
+def sheet_title_html(locale: str | None, note: str = "") -> str:
+    """The run sheet panel's heading, with an optional note (unavailable, read-only)."""
+    extra = f'<div class="wr-note">{escape(note)}</div>' if note else ""
+    return f'<div class="wr-sheet-title">{escape(text(locale, "runsheet.title"))}</div>{extra}'

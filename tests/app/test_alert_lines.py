@@ -1,0 +1,72 @@
+"""Alerts and run sheet steps as printed lines (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.alert_lines import alert_line, next_steps, person_text, step_line, strip_order
+
+NOW = datetime(2024, 11, 11, 15, 35, tzinfo=UTC)  # 23:35 in Shanghai
+GM = {"role": "general_manager", "name": "王强 · 总经理", "phone": "+86 138 0000 0003"}
+OPS = {"role": "ops_lead", "name": "李娜 · 运营负责人", "phone": "+86 138 0000 0002"}
+
+
+def alert(**over):
+    base = {"id": 7, "metric": "response_time", "title": "系统响应时间 / Response time", "kind": "level",
+            "level": "orange", "peak_level": "orange", "state": "open", "opened_at": "2024-11-11T15:30:00+00:00",
+            "owner": OPS, "acked_by": None, "escalated_to": None, "delivery_failed": False, "silenced": False}
+    return {**base, **over}
+
+
+def test_open_alert_names_owner_and_age():
+    line = alert_line(alert(), "zh-CN", NOW)
+    assert line.word == "橙色预警" and line.owner == "李娜 · 运营负责人 · +86 138 0000 0002"
+    assert line.age_text == "5分00秒" and line.status == "未确认" and not line.acked
+
+
+def test_escalated_alert_names_the_person_it_went_to():
+    line = alert_line(alert(escalated_to=GM), "en", NOW)
+    assert line.owner.startswith("王强 · 总经理") and line.escalated
+    assert line.status == "OPEN — not acknowledged · escalated to 王强 · 总经理 · General manager"
+
+
+def test_acked_alert_and_failed_delivery():
+    line = alert_line(alert(acked_by="ops_lead", state="acked", delivery_failed=True), "zh-CN", NOW)
+    assert line.status == "已由 运营负责人 确认" and line.delivery_failed and line.acked
+
+
+def test_no_data_alert_and_resolved():
+    line = alert_line(alert(kind="no_data", level="yellow", state="resolved"), "en", NOW)
+    assert line.word == "YELLOW · no data" and line.status == "resolved"
+
+
+def test_strip_puts_failed_pages_then_worst_levels_first():
+    alerts = [alert(id=1, level="yellow"), alert(id=2, level="red", acked_by="general_manager"),
+              alert(id=3, level="red"), alert(id=4, level="yellow", delivery_failed=True)]
+    assert [a["id"] for a in strip_order(alerts)] == [4, 3, 2, 1]
+
+
+def test_person_text_does_not_repeat_the_role_in_the_name():
+    assert person_text(GM, "zh-CN") == "王强 · 总经理 · +86 138 0000 0003"
+    assert person_text({"role": "dba", "name": "Zhao"}, "en") == "Zhao · DBA"
+    assert person_text(None, "en") == "—"
+
+
+def test_run_sheet_step_counts_down_then_shows_overdue_and_done():
+    step = {"index": 1, "at": "2024-11-11T16:05:00+00:00", "action": "close payment", "owner": OPS,
+            "done": False, "done_by": None, "done_at": None}
+    line = step_line(step, "en", NOW, "Asia/Shanghai")
+    assert line.at_text == "00:05:00" and line.due_text == "in 30m 00s" and not line.overdue
+    late = step_line(step, "zh-CN", datetime(2024, 11, 11, 16, 6, 5, tzinfo=UTC), "Asia/Shanghai")
+    assert late.overdue and late.due_text == "已超时 1分05秒"
+    done = step_line({**step, "done": True, "done_by": "ops_lead", "done_at": "2024-11-11T16:05:30+00:00"},
+                     "zh-CN", NOW, "Asia/Shanghai")
+    assert done.done and done.done_text == "运营负责人 于 00:05:30 完成" and not done.overdue
+
+
+def test_next_steps_lists_todo_in_time_order_then_recent_done():
+    steps = [{"index": 0, "at": "2024-11-11T15:59:59+00:00", "done": True, "done_at": "2024-11-11T16:00:01+00:00"},
+             {"index": 2, "at": "2024-11-11T16:30:00+00:00", "done": False},
+             {"index": 1, "at": "2024-11-11T16:05:00+00:00", "done": False}]
+    assert [s["index"] for s in next_steps(steps)] == [1, 2, 0]
+    assert [s["index"] for s in next_steps(steps, limit=1)] == [1]
