@@ -357,7 +357,7 @@ class AlertEngine:
     def status(self) -> dict[str, object]:
         """Levels per metric and open alerts, for /metrics and /health."""
         with self._lock:
-            return {"levels": {m: s.level for m, s in self.states.items()},
+            return {"levels": self.levels(),
                     "open": [(a.level.word, a.state, a.kind) for a in self.open.values()],
                     "pages_sent": self.pager.sent, "pages_failed": self.pager.failed,
                     "pages_queued": self.pager.queued()}

@@ -83,7 +83,13 @@ class _Exposition:
             up.add_metric([name], 1.0 if run.get("ok") else 0.0)
             if run.get("duration_s") is not None:
                 dur.add_metric([name], run["duration_s"])
-        yield from (up, dur)
+        skipped = CounterMetricFamily("warroom_collector_skipped_polls",
+                                      "Ticks a collector missed because its previous poll was still running.",
+                                      labels=["collector"])
+        for name, run in status.get("collectors", {}).items():
+            if "skipped_polls" in run:
+                skipped.add_metric([name], run["skipped_polls"])
+        yield from (up, dur, skipped)
         if "tick_lag_s" in status:
             yield GaugeMetricFamily("warroom_scheduler_tick_lag_seconds",
                                     "Worst delay of a due poll in the last second.", value=status["tick_lag_s"])

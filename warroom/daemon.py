@@ -190,13 +190,13 @@ class Daemon:
         """Health of collectors, writer and scheduler for /health and /metrics."""
         _, runs = self.latest.snapshot()
         alerts = self.engine.status()
+        skipped = self.scheduler.skipped()
         return {
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "database": str(self.db_path),
-            "collectors": {c.name: ({"ok": runs[c.name].ok, "ts": runs[c.name].ts.isoformat(),
-                                     "duration_s": runs[c.name].duration_s, "error": runs[c.name].error}
-                                    if c.name in runs else {"ok": None, "ts": None, "duration_s": None,
-                                                            "error": "no poll finished yet"})
+            "collectors": {c.name: {**(self._run_json(runs[c.name]) if c.name in runs else
+                                       {"ok": None, "ts": None, "duration_s": None, "error": "no poll finished yet"}),
+                                    "skipped_polls": skipped.get(c.name, 0)}
                            for c in self.collectors},
             "tick_lag_s": self.scheduler.last_lag,
             "commits": self.writer.commits,
@@ -207,6 +207,10 @@ class Daemon:
             "open_alerts": len(alerts["open"]),
             "extra_families": _alert_families(alerts),
         }
+
+    @staticmethod
+    def _run_json(run: RunRecord) -> dict[str, Any]:
+        return {"ok": run.ok, "ts": run.ts.isoformat(), "duration_s": run.duration_s, "error": run.error}
 
     def stop(self) -> None:
         """Stop polling, flush the last batch, close the database (checkpointed)."""

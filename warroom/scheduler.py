@@ -68,6 +68,10 @@ class Scheduler:
         self.max_lag = 0.0
         self.last_lag = 0.0
 
+    def skipped(self) -> dict[str, int]:
+        """Per collector, the ticks missed because its previous poll was still running (a slow target)."""
+        return {slot.collector.name: slot.skipped for slot in self.slots}
+
     def start(self) -> None:
         """Start polling in a background thread."""
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)

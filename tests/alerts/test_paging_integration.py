@@ -74,103 +74,103 @@ def env(monkeypatch):
     monkeypatch.setenv("WARROOM_ACK_SECRET", "ack-secret-for-tests")
 
 
-def test_each_owner_receives_their_level_then_acks_with_the_link(tmp_path, env):
-    web, inbox = LocalWeb(), Inbox()
-    web.route("/q", answer(200, '{"queue": 3}', "application/json"))
-    daemon = daemon_for(tmp_path, web.url("/q"), inbox)
-    daemon.start()
-    base = f"http://127.0.0.1:{daemon.api.port}"
-    try:
-        web.route("/q", answer(200, '{"queue": 12}', "application/json"))
-        wait_for(lambda: inbox.to("tech_lead"), 5, "the tech lead's page")
-        page = inbox.to("tech_lead")[0]
-        assert "Call queue 12.0" in page["title"] and "YELLOW" in page["title"]
-        web.route("/q", answer(200, '{"queue": 60}', "application/json"))
-        wait_for(lambda: inbox.to("general_manager"), 5, "the GM's page on red")
-        wait_for(lambda: len(inbox.to("tech_lead")) >= 2, 5, "the tech lead told it moved up")
-        assert "moved up" in inbox.to("tech_lead")[1]["title"]
-        alerts = requests.get(f"{base}/api/v1/alerts", params={"state": "active"}, timeout=5).json()["alerts"]
-        (alert,) = alerts
-        assert alert["level"] == "red" and alert["owner"]["name"] == "Wang"
-        events = [e["event"] for e in alert["events"]]
-        assert events[:2] == ["opened", "notify"] and "raised" in events and "delivered" in events
-
-        link = next(line.split(": ", 1)[1] for line in inbox.to("general_manager")[0]["message"].splitlines()
-                    if line.startswith("Acknowledge"))
-        forged = link[:-3] + "abc"
-        assert requests.post(forged, timeout=5).status_code == 403
-        assert requests.get(f"{base}/api/v1/alerts", timeout=5).json()["alerts"][0]["state"] == "open"
-        r = requests.post(link, timeout=5)
-        assert r.status_code == 200 and r.json()["acked_by"] == "general_manager"
-
-        # a decision tied to the alert, with the board token; without it nothing is written
-        body = {"author": "Wang", "role": "general_manager", "level": "red", "alert_id": alert["id"],
-                "text": "switch to backup servers, degrade the H5 page"}
-        assert requests.post(f"{base}/api/v1/annotations", json=body, timeout=5).status_code == 403
-        r = requests.post(f"{base}/api/v1/annotations", json=body, headers={"Authorization": f"Bearer {TOKEN}"},
-                          timeout=5)
-        assert r.status_code == 201
-        trail = requests.get(f"{base}/api/v1/alerts", timeout=5).json()["alerts"][0]["events"]
-        assert {"acked", "decision", "ack_rejected"} <= {e["event"] for e in trail}
-
-        web.route("/q", answer(200, '{"queue": 1}', "application/json"))
-        wait_for(lambda: any("resolved" in m["title"] for m in inbox.to("general_manager")), 5, "the resolved page")
-    finally:
-        daemon.stop()
-        web.stop()
-        inbox.shutdown()
-
-
-def test_a_pushed_breach_is_paged_at_once(tmp_path, env):
-    web, inbox = LocalWeb(), Inbox()
+@pytest.fixture
+def rig(tmp_path, env):
+    """A quiet target, an inbox, and `start(forward=...)` for a daemon watching them; all stopped after."""
+    web, inbox, daemons = LocalWeb(), Inbox(), []
     web.route("/q", answer(200, '{"queue": 1}', "application/json"))
-    daemon = daemon_for(tmp_path, web.url("/q"), inbox)
-    daemon.start()
-    base = f"http://127.0.0.1:{daemon.api.port}"
-    try:
-        bad = requests.post(f"{base}/api/v1/push", json={"samples": [{"metric": "nope", "value": 1}]},
-                            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
-        assert bad.status_code == 404 and "samples[0].metric" in bad.json()["error"]["message"]
-        t0 = time.time()
-        r = requests.post(f"{base}/api/v1/push", json={"samples": [{"metric": "failures", "value": 60}]},
-                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
-        assert r.status_code == 202
-        wait_for(lambda: inbox.to("general_manager"), 5, "the pushed red page")
-        assert inbox.messages[0][0] - t0 < 1.0
-        tiles = {t["metric"]: t for t in requests.get(f"{base}/api/v1/board", timeout=5).json()["tiles"]}
-        wait_for(lambda: {t["metric"]: t for t in requests.get(f"{base}/api/v1/board", timeout=5).json()["tiles"]}
-                 ["failures"]["value"] == 60, 3, "the pushed sample stored")
-        assert tiles["failures"]["title"] == "Order failures"
 
-        # the command line acknowledges the same way, and says why when it cannot
-        alert_id = requests.get(f"{base}/api/v1/alerts", timeout=5).json()["alerts"][0]["id"]
-        cli = [sys.executable, "-m", "warroom.cli", "ack", "--api", base, "-c", str(ROOT / "config.yaml")]
-        ok = subprocess.run([*cli, str(alert_id), "--as", "general_manager", "--note", "on it"],
-                            capture_output=True, text=True, timeout=30)
-        assert ok.returncode == 0, ok.stderr
-        assert json.loads(ok.stdout)["acked_by"] == "general_manager"
-        missing = subprocess.run([*cli, "999", "--as", "general_manager"], capture_output=True, text=True, timeout=30)
-        assert missing.returncode == 1 and "alert 999 is not open" in missing.stderr
-    finally:
+    def start(forward=()):
+        daemon = daemon_for(tmp_path, web.url("/q"), inbox, forward=forward)
+        daemon.start()
+        daemons.append(daemon)
+        return f"http://127.0.0.1:{daemon.api.port}"
+
+    yield web, inbox, start
+    for daemon in daemons:
         daemon.stop()
-        web.stop()
-        inbox.shutdown()
+    web.stop()
+    inbox.shutdown()
 
 
-def test_forwarding_to_a_real_alertmanager(tmp_path, env):
+def test_each_owner_receives_their_level_then_acks_with_the_link(rig):
+    web, inbox, start = rig
+    base = start()
+    web.route("/q", answer(200, '{"queue": 12}', "application/json"))
+    wait_for(lambda: inbox.to("tech_lead"), 5, "the tech lead's page")
+    page = inbox.to("tech_lead")[0]
+    assert "Call queue 12.0" in page["title"] and "YELLOW" in page["title"]
+    web.route("/q", answer(200, '{"queue": 60}', "application/json"))
+    wait_for(lambda: inbox.to("general_manager"), 5, "the GM's page on red")
+    wait_for(lambda: len(inbox.to("tech_lead")) >= 2, 5, "the tech lead told it moved up")
+    assert "moved up" in inbox.to("tech_lead")[1]["title"]
+    alerts = requests.get(f"{base}/api/v1/alerts", params={"state": "active"}, timeout=5).json()["alerts"]
+    (alert,) = alerts
+    assert alert["level"] == "red" and alert["owner"]["name"] == "Wang"
+    events = [e["event"] for e in alert["events"]]
+    assert events[:2] == ["opened", "notify"] and "raised" in events and "delivered" in events
+
+    link = next(line.split(": ", 1)[1] for line in inbox.to("general_manager")[0]["message"].splitlines()
+                if line.startswith("Acknowledge"))
+    forged = link[:-3] + "abc"
+    assert requests.post(forged, timeout=5).status_code == 403
+    assert requests.get(f"{base}/api/v1/alerts", timeout=5).json()["alerts"][0]["state"] == "open"
+    r = requests.post(link, timeout=5)
+    assert r.status_code == 200 and r.json()["acked_by"] == "general_manager"
+
+    # a decision tied to the alert, with the board token; without it nothing is written
+    body = {"author": "Wang", "role": "general_manager", "level": "red", "alert_id": alert["id"],
+            "text": "switch to backup servers, degrade the H5 page"}
+    assert requests.post(f"{base}/api/v1/annotations", json=body, timeout=5).status_code == 403
+    r = requests.post(f"{base}/api/v1/annotations", json=body, headers={"Authorization": f"Bearer {TOKEN}"},
+                      timeout=5)
+    assert r.status_code == 201
+    trail = requests.get(f"{base}/api/v1/alerts", timeout=5).json()["alerts"][0]["events"]
+    assert {"acked", "decision", "ack_rejected"} <= {e["event"] for e in trail}
+
+    web.route("/q", answer(200, '{"queue": 1}', "application/json"))
+    wait_for(lambda: any("resolved" in m["title"] for m in inbox.to("general_manager")), 5, "the resolved page")
+
+
+def test_a_pushed_breach_is_paged_at_once(rig):
+    _, inbox, start = rig
+    base = start()
+    bad = requests.post(f"{base}/api/v1/push", json={"samples": [{"metric": "nope", "value": 1}]},
+                        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    assert bad.status_code == 404 and "samples[0].metric" in bad.json()["error"]["message"]
+    t0 = time.time()
+    r = requests.post(f"{base}/api/v1/push", json={"samples": [{"metric": "failures", "value": 60}]},
+                      headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    assert r.status_code == 202
+    wait_for(lambda: inbox.to("general_manager"), 5, "the pushed red page")
+    assert inbox.messages[0][0] - t0 < 1.0
+    tiles = {t["metric"]: t for t in requests.get(f"{base}/api/v1/board", timeout=5).json()["tiles"]}
+    wait_for(lambda: {t["metric"]: t for t in requests.get(f"{base}/api/v1/board", timeout=5).json()["tiles"]}
+             ["failures"]["value"] == 60, 3, "the pushed sample stored")
+    assert tiles["failures"]["title"] == "Order failures"
+
+    # the command line acknowledges the same way, and says why when it cannot
+    alert_id = requests.get(f"{base}/api/v1/alerts", timeout=5).json()["alerts"][0]["id"]
+    cli = [sys.executable, "-m", "warroom.cli", "ack", "--api", base, "-c", str(ROOT / "config.yaml")]
+    ok = subprocess.run([*cli, str(alert_id), "--as", "general_manager", "--note", "on it"],
+                        capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["acked_by"] == "general_manager"
+    missing = subprocess.run([*cli, "999", "--as", "general_manager"], capture_output=True, text=True, timeout=30)
+    assert missing.returncode == 1 and "alert 999 is not open" in missing.stderr
+
+
+def test_forwarding_to_a_real_alertmanager(tmp_path, rig):
     binary = find_binary("prometheus-alertmanager", "alertmanager")
     port = free_port()
     (tmp_path / "am.yml").write_text("route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")
     am = subprocess.Popen([binary, f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'am'}",
                            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    web, inbox = LocalWeb(), Inbox()
-    web.route("/q", answer(200, '{"queue": 1}', "application/json"))
-    daemon = None
+    web, _, start = rig
     try:
         wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=1).ok, 30, "alertmanager ready")
-        daemon = daemon_for(tmp_path, web.url("/q"), inbox, forward=[f"alertmanager://127.0.0.1:{port}"])
-        daemon.start()
+        start(forward=[f"alertmanager://127.0.0.1:{port}"])
         web.route("/q", answer(200, '{"queue": 25}', "application/json"))
 
         def forwarded():
@@ -183,8 +183,4 @@ def test_forwarding_to_a_real_alertmanager(tmp_path, env):
         web.route("/q", answer(200, '{"queue": 1}', "application/json"))
         wait_for(lambda: not forwarded(), 10, "the alert resolved in Alertmanager")
     finally:
-        if daemon is not None:
-            daemon.stop()
         stop(am)
-        web.stop()
-        inbox.shutdown()

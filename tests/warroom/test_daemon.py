@@ -61,6 +61,9 @@ def test_collect_against_the_demo_night(demo, tmp_path):
         assert 7856 <= tiles["orders_total"]["value"] <= 8127
         health = requests.get(f"{base}/api/v1/health", timeout=5).json()
         assert health["commits"] > 0 and health["collectors"]["orders"]["ok"] is True
+        # the page probe waits out its 3 s timeout at a 1 s interval: the ticks it overlaps are counted, not run
+        assert health["collectors"]["h5_order_page"]["skipped_polls"] >= 1
+        assert health["collectors"]["orders"]["skipped_polls"] == 0
         # the h5 probe's timeouts are recorded as failed runs with their reason
         runs = requests.get(f"{base}/api/v1/runs", params={"collector": "h5_order_page"}, timeout=5).json()["runs"]
         assert runs and all(not r["ok"] and "timed out after 3s" in r["error"] for r in runs), runs
