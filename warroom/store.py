@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS silences (
 CREATE TABLE IF NOT EXISTS annotations (
     ts TIMESTAMP NOT NULL, author VARCHAR NOT NULL, role VARCHAR, level VARCHAR, alert_id BIGINT,
     kind VARCHAR NOT NULL, text VARCHAR NOT NULL, ref VARCHAR);
+-- What the wall showed of a metric, written by the alert engine whenever its level, staleness or
+-- decider changes (value is the sample that caused it). Replay reads the last row at or before T.
+CREATE TABLE IF NOT EXISTS level_changes (
+    ts TIMESTAMP NOT NULL, metric VARCHAR NOT NULL, level VARCHAR NOT NULL, stale BOOLEAN NOT NULL,
+    owner_role VARCHAR, owner_name VARCHAR, value DOUBLE, alert_id BIGINT, detail VARCHAR);
 """
 
 _SAMPLE_SCHEMA = pa.schema([("ts", pa.timestamp("us")), ("metric", pa.string()), ("value", pa.float64())])
