@@ -24,3 +24,25 @@ def as_utc(ts: datetime) -> datetime:
     if ts.tzinfo is None:
         return ts.replace(tzinfo=UTC)
     return ts.astimezone(UTC)
+
+
+class MetricView(NamedTuple):
+    """What the wall shows of one metric at one moment: the one snapshot every surface reads.
+
+    The live engine keeps one per metric and writes a `level_changes` row whenever level, stale
+    or decider changes; replay at T rebuilds the same view from those rows and the samples known by T.
+    """
+
+    metric: str
+    value: float | None
+    ts: datetime | None
+    """When warroom learned the value (end of the poll, or receipt of a push)."""
+    level: str
+    """green | yellow | orange | red: the engine's level, with pending time and hysteresis."""
+    stale: bool
+    owner_role: str | None
+    owner_name: str | None
+    since: datetime | None
+    """When the current (level, stale, decider) began."""
+    note: str | None = None
+    """Why there is no value although nothing is wrong, e.g. `no_traffic` or `watch_ended`."""
