@@ -1,4 +1,6 @@
-"""API routes that read or change alert state: alerts, acks, decisions, silences, push, run sheet.
+"""API routes that change the night: acks, decisions, silences, push, run sheet done (live daemon only).
+
+The read routes are in warroom.api_record; an archive answers these paths 409 (attach_read_only).
 
 Anything that changes state needs the board token (Authorization: Bearer …, from the variable named
 by server.token_env); an ack link carries its own signed token instead.
@@ -10,21 +12,21 @@ import hmac
 import math
 import os
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
-from fastapi import FastAPI, Form, Header, Query, Request
+from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.ack import AckRejected
 from alerts.engine import AlertEngine, AlertError
-from alerts.log import Alert
 from warroom.api import ApiError, parse_moment
 from warroom.durations import parse_duration
+from warroom.record import decisions
+from warroom.record.alerts import alert_json
 from warroom.samples import Sample
 from warroom.scheduler import PollResult
-from warroom.store import from_db_ts, to_db_ts
 
 MAX_PUSH = 1000
 
@@ -68,32 +70,23 @@ class StepDoneBody(_Body):
     by: str
 
 
-def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = None) -> dict[str, Any]:
-    """The API form of an alert, owners resolved to people."""
-    cfg = engine.cfg
-    spec = cfg.metrics.get(alert.metric)
-
-    def person(role: str | None) -> dict[str, str] | None:
-        p = cfg.people.get(role or "")
-        return {"role": role, "name": p.name, "phone": p.phone} if p and role else None
-
-    def iso(ts: datetime | None) -> str | None:
-        return ts.isoformat() if ts else None
-
-    return {"id": alert.id, "metric": alert.metric, "title": spec.title if spec else alert.metric,
-            "kind": alert.kind, "level": alert.level.word, "peak_level": alert.peak_level.word, "state": alert.state,
-            "opened_at": iso(alert.opened_at), "updated_at": iso(alert.updated_at),
-            "resolved_at": iso(alert.resolved_at),
-            "green_since": iso(alert.green_since), "owner": person(alert.owner_role), "acked_by": alert.acked_by,
-            "acked_at": iso(alert.acked_at), "escalated_to": person(alert.escalated_to),
-            "escalated_at": iso(alert.escalated_at), "delivery_failed": alert.delivery_failed,
-            "silenced": engine.silences.covers(alert.metric, engine.clock()), "value": alert.value,
-            "threshold": alert.threshold, "events": events if events is not None else []}
+ACTION_ROUTES = (("POST", "/api/v1/alerts/{alert_id}/ack"), ("POST", "/api/v1/alerts/{alert_id}/ack/form"),
+                 ("POST", "/api/v1/annotations"), ("POST", "/api/v1/silences"),
+                 ("DELETE", "/api/v1/silences/{silence_id}"), ("POST", "/api/v1/push"),
+                 ("POST", "/api/v1/runsheet/{index}/done"))
 
 
-def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollResult], None] | None,
-                   token_env: str) -> None:
-    """Add the alert and decision routes; without `deliver` (an archive) only the read routes."""
+def attach_read_only(app: FastAPI) -> None:
+    """On an archive every action route answers 409: a replayed night cannot be changed."""
+    def refuse() -> None:
+        raise ApiError(409, "read-only replay: this is an archived night; actions go to the live daemon")
+
+    for method, path in ACTION_ROUTES:
+        app.add_api_route(path, refuse, methods=[method], include_in_schema=False)
+
+
+def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollResult], None], token_env: str) -> None:
+    """Add the routes that change the night (live daemon only): ack, decide, silence, push, run sheet done."""
     cfg = engine.cfg
     zone = cfg.campaign.timezone
     store = engine.log.store
@@ -116,44 +109,22 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         except AlertError as err:
             raise ApiError(err.status, str(err), "id") from None
 
-    @app.get("/api/v1/config")
-    def config() -> dict[str, Any]:
-        """Metric metadata, people and level owners: what the board needs to label itself."""
-        return {
-            "campaign": {"name": cfg.campaign.name, "timezone": zone, "locale": cfg.campaign.locale},
-            "people": {r: {"name": p.name, "phone": p.phone} for r, p in cfg.people.items()},
-            "levels": {lv: getattr(cfg.levels, lv).owner for lv in ("yellow", "orange", "red")},
-            "metrics": {m: {"title": s.title, "unit": s.unit, "direction": s.direction, "yellow": s.yellow,
-                            "orange": s.orange, "red": s.red, "decimals": s.decimals, "description": s.description,
-                            "runbook": s.runbook} for m, s in cfg.metrics.items()},
-        }
-
-    @app.get("/api/v1/alerts")
-    def alerts(state: Literal["active", "open", "acked", "resolved", "all"] = "all",
-               from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
-        """Alerts in a window (open ones always) with their full event trails."""
-        now = engine.clock()
-        start, end = parse_moment(from_, "from", zone, now), parse_moment(to, "to", zone, now)
-        rows = engine.log.alerts_between(start, end, state)
-        return {"alerts": [alert_json(engine, a, ev) for a, ev in rows]}
-
-    if deliver is not None:
-        @app.post("/api/v1/alerts/{alert_id}/ack")
-        def ack(alert_id: int, request: Request, token: str | None = None, body: AckBody | None = None,
-                authorization: str | None = Header(None)) -> dict[str, Any]:
-            """Acknowledge with a personal link token (?token=) or the board token and {"by": role}."""
-            if token:
-                try:
-                    alert = guarded(lambda: engine.ack_with_token(alert_id, token))
-                except AckRejected as err:
-                    raise ApiError(403, str(err), "token") from None
-            else:
-                require_token(authorization)
-                if body is None:
-                    raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
-                role_known(body.by, "by")
-                alert = guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
-            return alert_json(engine, alert)
+    @app.post("/api/v1/alerts/{alert_id}/ack")
+    def ack(alert_id: int, request: Request, token: str | None = None, body: AckBody | None = None,
+            authorization: str | None = Header(None)) -> dict[str, Any]:
+        """Acknowledge with a personal link token (?token=) or the board token and {"by": role}."""
+        if token:
+            try:
+                alert = guarded(lambda: engine.ack_with_token(alert_id, token))
+            except AckRejected as err:
+                raise ApiError(403, str(err), "token") from None
+        else:
+            require_token(authorization)
+            if body is None:
+                raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
+            role_known(body.by, "by")
+            alert = guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
+        return alert_json(cfg, alert, None, engine.silences.covers(alert.metric, engine.clock()))
 
     @app.get("/api/v1/alerts/{alert_id}/ack", response_class=HTMLResponse)
     def ack_page(alert_id: int, token: str = "") -> str:
@@ -163,134 +134,86 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
                 f"<input type=hidden name=token value='{token.replace(chr(39), '')}'>"
                 f"<button style='font-size:28px;padding:16px 32px'>确认 · Acknowledge</button></form></body></html>")
 
-    if deliver is not None:
-        @app.post("/api/v1/alerts/{alert_id}/ack/form", response_class=HTMLResponse)
-        def ack_form(alert_id: int, token: str = Form("")) -> HTMLResponse:
-            """The form post from the ack page."""
-            try:
-                alert = guarded(lambda: engine.ack_with_token(alert_id, token))
-            except AckRejected as err:
-                return HTMLResponse(f"<h2>403: {err}</h2>", status_code=403)
-            return HTMLResponse(f"<h2>alert #{alert.id} acknowledged by {alert.acked_by}</h2>")
+    @app.post("/api/v1/alerts/{alert_id}/ack/form", response_class=HTMLResponse)
+    def ack_form(alert_id: int, token: str = Form("")) -> HTMLResponse:
+        """The form post from the ack page."""
+        try:
+            alert = guarded(lambda: engine.ack_with_token(alert_id, token))
+        except AckRejected as err:
+            return HTMLResponse(f"<h2>403: {err}</h2>", status_code=403)
+        return HTMLResponse(f"<h2>alert #{alert.id} acknowledged by {alert.acked_by}</h2>")
 
-    if deliver is not None:
-        @app.post("/api/v1/annotations", status_code=201)
-        def annotate(body: AnnotationBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-            """Record a decision: who decided what, at which level, tied to an alert when given."""
-            require_token(authorization)
-            role_known(body.role, "role")
-            now = engine.clock()
-            if body.alert_id is not None and not engine.log.exists(body.alert_id):
-                raise ApiError(404, f"alert {body.alert_id} does not exist", "alert_id")
-            store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          [to_db_ts(now), body.author, body.role, body.level, body.alert_id, body.kind, body.text,
-                           None])
-            if body.alert_id is not None:
-                engine.log.event(now, body.alert_id, "decision", level=body.level, role=body.role, person=body.author,
-                                 detail=body.text)
-            return {"ts": now.isoformat(), **body.model_dump()}
-
-    @app.get("/api/v1/annotations")
-    def annotations(from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
-        """The decision log in a window."""
+    @app.post("/api/v1/annotations", status_code=201)
+    def annotate(body: AnnotationBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+        """Record a decision: who decided what, at which level, tied to an alert when given."""
+        require_token(authorization)
+        role_known(body.role, "role")
         now = engine.clock()
-        start, end = parse_moment(from_, "from", zone, now), parse_moment(to, "to", zone, now)
-        rows = store.execute("SELECT ts, author, role, level, alert_id, kind, text, ref FROM annotations "
-                             "WHERE ts >= ? AND ts <= ? ORDER BY ts", [to_db_ts(start), to_db_ts(end)]).fetchall()
-        return {"annotations": [{"ts": from_db_ts(r[0]).isoformat(), "author": r[1], "role": r[2], "level": r[3],
-                                 "alert_id": r[4], "kind": r[5], "text": r[6], "ref": r[7]} for r in rows]}
+        if body.alert_id is not None and not engine.log.exists(body.alert_id):
+            raise ApiError(404, f"alert {body.alert_id} does not exist", "alert_id")
+        decisions.record(store, now, body.author, body.text, role=body.role, level=body.level,
+                         alert_id=body.alert_id, kind=body.kind)
+        if body.alert_id is not None:
+            engine.log.event(now, body.alert_id, "decision", level=body.level, role=body.role, person=body.author,
+                             detail=body.text)
+        return {"ts": now.isoformat(), **body.model_dump()}
 
-    if deliver is not None:
-        @app.post("/api/v1/silences", status_code=201)
-        def silence(body: SilenceBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-            """Silence one metric or all for a window; alerts are still recorded, not paged."""
-            require_token(authorization)
-            if body.metric is not None and body.metric not in cfg.metrics:
-                raise ApiError(404, f"unknown metric {body.metric!r}", "metric")
-            try:
-                seconds = parse_duration(body.duration)
-            except ValueError as err:
-                raise ApiError(422, f"duration: {err}", "duration") from None
-            if not 0 < seconds <= 86400:
-                raise ApiError(422, "duration: must be more than 0 and at most 24h", "duration")
-            now = engine.clock()
-            ends = now + timedelta(seconds=seconds)
-            item = engine.silences.add(body.metric, now, ends, body.author, body.reason, now)
-            store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          [to_db_ts(now), body.author, None, None, None, "silence",
-                           f"silenced {body.metric or 'all metrics'} for {body.duration}: {body.reason}",
-                           f"silence:{item.id}"])
-            return item.as_dict()
-
-    @app.get("/api/v1/silences")
-    def silences(active: bool = True) -> dict[str, Any]:
-        """Silences in force (or all with active=false)."""
+    @app.post("/api/v1/silences", status_code=201)
+    def silence(body: SilenceBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+        """Silence one metric or all for a window; alerts are still recorded, not paged."""
+        require_token(authorization)
+        if body.metric is not None and body.metric not in cfg.metrics:
+            raise ApiError(404, f"unknown metric {body.metric!r}", "metric")
+        try:
+            seconds = parse_duration(body.duration)
+        except ValueError as err:
+            raise ApiError(422, f"duration: {err}", "duration") from None
+        if not 0 < seconds <= 86400:
+            raise ApiError(422, "duration: must be more than 0 and at most 24h", "duration")
         now = engine.clock()
-        items = engine.silences.active(now) if active else engine.silences.items
-        return {"silences": [s.as_dict() for s in items]}
+        ends = now + timedelta(seconds=seconds)
+        item = engine.silences.add(body.metric, now, ends, body.author, body.reason, now)
+        decisions.record(store, now, body.author,
+                         f"silenced {body.metric or 'all metrics'} for {body.duration}: {body.reason}",
+                         kind="silence", ref=f"silence:{item.id}")
+        return item.as_dict()
 
-    if deliver is not None:
-        @app.delete("/api/v1/silences/{silence_id}")
-        def unsilence(silence_id: int, authorization: str | None = Header(None)) -> dict[str, Any]:
-            """End a silence now."""
-            require_token(authorization)
-            ended = engine.silences.end(silence_id, engine.clock())
-            if ended is None:
-                raise ApiError(404, f"silence {silence_id} does not exist", "id")
-            return ended.as_dict()
+    @app.delete("/api/v1/silences/{silence_id}")
+    def unsilence(silence_id: int, authorization: str | None = Header(None)) -> dict[str, Any]:
+        """End a silence now."""
+        require_token(authorization)
+        ended = engine.silences.end(silence_id, engine.clock())
+        if ended is None:
+            raise ApiError(404, f"silence {silence_id} does not exist", "id")
+        return ended.as_dict()
 
-    if deliver is not None:
-        @app.post("/api/v1/push", status_code=202)
-        def push(body: PushBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-            """Samples from the watched systems themselves: stored like polled ones and evaluated at once."""
-            require_token(authorization)
-            now = engine.clock()
-            samples = []
-            for i, item in enumerate(body.samples):
-                where = f"samples[{i}]"
-                if item.metric not in cfg.metrics:
-                    raise ApiError(404, f"{where}.metric: unknown metric {item.metric!r}", f"{where}.metric")
-                if not math.isfinite(item.value):
-                    raise ApiError(422, f"{where}.value: must be a finite number", f"{where}.value")
-                ts = parse_moment(item.ts, f"{where}.ts", zone, now) if item.ts else now
-                if ts > now + timedelta(seconds=5):
-                    raise ApiError(422, f"{where}.ts: {ts.isoformat()} is in the future", f"{where}.ts")
-                samples.append(Sample(ts, item.metric, item.value))
-            deliver(PollResult(samples, None))
-            return {"accepted": len(samples)}
-
-    @app.get("/api/v1/runsheet")
-    def runsheet() -> dict[str, Any]:
-        """The campaign's run sheet with countdowns and who marked each step done."""
+    @app.post("/api/v1/push", status_code=202)
+    def push(body: PushBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+        """Samples from the watched systems themselves: stored like polled ones and evaluated at once."""
+        require_token(authorization)
         now = engine.clock()
-        started = engine.started_at or now
-        done = {r[0]: (r[1], from_db_ts(r[2])) for r in store.execute(
-            "SELECT ref, role, ts FROM annotations WHERE kind = 'runsheet'").fetchall()}
-        steps = []
-        for i, step in enumerate(cfg.campaign.run_sheet):
-            at = cfg.campaign.resolve_moment(step.at, started)
-            by, when = done.get(f"runsheet:{i}", (None, None))
-            steps.append({"index": i, "at": at.isoformat(), "action": step.action,
-                          "owner": owner_of_role(step.owner), "seconds_until": round((at - now).total_seconds(), 1),
-                          "done": by is not None, "done_by": by, "done_at": when.isoformat() if when else None})
-        return {"steps": steps}
+        samples = []
+        for i, item in enumerate(body.samples):
+            where = f"samples[{i}]"
+            if item.metric not in cfg.metrics:
+                raise ApiError(404, f"{where}.metric: unknown metric {item.metric!r}", f"{where}.metric")
+            if not math.isfinite(item.value):
+                raise ApiError(422, f"{where}.value: must be a finite number", f"{where}.value")
+            ts = parse_moment(item.ts, f"{where}.ts", zone, now) if item.ts else now
+            if ts > now + timedelta(seconds=5):
+                raise ApiError(422, f"{where}.ts: {ts.isoformat()} is in the future", f"{where}.ts")
+            samples.append(Sample(ts, item.metric, item.value))
+        deliver(PollResult(samples, None))
+        return {"accepted": len(samples)}
 
-    def owner_of_role(role: str) -> dict[str, str]:
-        p = cfg.people[role]
-        return {"role": role, "name": p.name, "phone": p.phone}
-
-    if deliver is not None:
-        @app.post("/api/v1/runsheet/{index}/done")
-        def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-            """Mark a run-sheet step done; recorded in the decision log with who and when."""
-            require_token(authorization)
-            role_known(body.by, "by")
-            if not 0 <= index < len(cfg.campaign.run_sheet):
-                raise ApiError(404, f"run sheet has no step {index}", "index")
-            now = engine.clock()
-            step = cfg.campaign.run_sheet[index]
-            store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          [to_db_ts(now), cfg.people[body.by].name, body.by, None, None, "runsheet",
-                           f"done: {step.action}", f"runsheet:{index}"])
-            return {"index": index, "done": True, "done_by": body.by, "done_at": now.isoformat()}
+    @app.post("/api/v1/runsheet/{index}/done")
+    def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+        """Mark a run-sheet step done; recorded in the decision log with who and when."""
+        require_token(authorization)
+        role_known(body.by, "by")
+        if not 0 <= index < len(cfg.campaign.run_sheet):
+            raise ApiError(404, f"run sheet has no step {index}", "index")
+        now = engine.clock()
+        decisions.step_done(store, cfg, index, body.by, now)
+        return {"index": index, "done": True, "done_by": body.by, "done_at": now.isoformat()}
 

@@ -1,20 +1,23 @@
 """The board as data: one tile per metric with its level and the owner who decides, plus the campaign.
 
-The same function builds the live board (from the daemon's in-memory latest values) and the
-board as it was at any past second (from the store), so replay shows exactly what the wall showed.
+The same function builds the live board (from the daemon's snapshot of every metric) and the board
+as it was at any past second (rebuilt from the record by warroom.record.views), so replay shows
+exactly what the wall showed.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.levels import Level, raw_level
 from warroom.config import WarroomConfig
-from warroom.history import Point, last_runs_at, latest_at, value_at
+from warroom.history import Point, last_runs_at, value_at
+from warroom.record.views import views_at
+from warroom.samples import MetricView
 from warroom.store import RunRecord, Store
 
 # How far back a board at a past moment looks for a metric's last value. Past this the tile
@@ -22,6 +25,8 @@ from warroom.store import RunRecord, Store
 LOOKBACK_S = 3600.0
 # The KPI pace is the order rate over this window; long enough to smooth the 5-minute refresh.
 PACE_WINDOW_S = 300.0
+# Without a known start of the record, a past moment looks this far back (the API's longest window).
+RECORD_HORIZON = timedelta(days=8)
 
 
 class LatestValues:
@@ -70,36 +75,64 @@ def owner_of(cfg: WarroomConfig, metric: str, level: Level) -> dict[str, str] | 
     return {"role": role, "name": person.name if person else role, "phone": person.phone if person else ""}
 
 
+def views_from_latest(cfg: WarroomConfig, values: dict[str, Point], levels: dict[str, Level] | None,
+                      at: datetime) -> dict[str, MetricView]:
+    """Interim live snapshot from the latest values and the engine's levels, until the engine keeps MetricViews."""
+    views: dict[str, MetricView] = {}
+    for metric, spec in cfg.metrics.items():
+        point = values.get(metric)
+        if point is None:
+            views[metric] = MetricView(metric, None, None, "green", True, None, None, None)
+            continue
+        ts, value = point
+        level = levels[metric] if levels and metric in levels else raw_level(value, spec.rule())
+        stale = (at - ts).total_seconds() > cfg.stale_after(metric)
+        role = cfg.owner_role(metric, level) if level > Level.GREEN else None
+        person = cfg.people.get(role or "")
+        views[metric] = MetricView(metric, value, ts, level.word, stale, role, person.name if person else None, None)
+    return views
+
+
 def build_tiles(
-    cfg: WarroomConfig, values: dict[str, Point], runs: dict[str, RunRecord], at: datetime,
-    levels: dict[str, Level] | None = None,
+    cfg: WarroomConfig, views: Mapping[str, MetricView], runs: dict[str, RunRecord], at: datetime,
 ) -> list[dict[str, Any]]:
-    """One tile per configured metric, in config order; `levels` are the alert engine's (with hysteresis)."""
+    """One tile per configured metric, in config order, from the one snapshot per metric (live or replayed)."""
     feeders = cfg.feeders()
     tiles = []
     for metric, spec in cfg.metrics.items():
-        point = values.get(metric)
+        view = views.get(metric)
         feeder = feeders.get(metric)
         run = runs.get(feeder.name) if feeder else None
-        stale_after = cfg.stale_after(metric)
         tile: dict[str, Any] = {
             "metric": metric, "title": spec.title, "unit": spec.unit, "direction": spec.direction,
             "decimals": spec.decimals,
             "thresholds": {"yellow": spec.yellow, "orange": spec.orange, "red": spec.red},
-            "value": None, "ts": None, "age_s": None, "stale": True, "stale_after_s": stale_after,
+            "value": None, "ts": None, "age_s": None, "stale": True, "stale_after_s": cfg.stale_after(metric),
             "level": "stale", "owner": owner_of(cfg, metric, Level.YELLOW),
             "collector": feeder.name if feeder else None,
             "error": run.error if run and not run.ok else None,
+            "since": None, "note": None,
         }
-        if point is not None:
-            ts, value = point
-            age = max(0.0, (at - ts).total_seconds())
-            level = levels[metric] if levels and metric in levels else raw_level(value, spec.rule())
-            tile.update(value=value, ts=ts.isoformat(), age_s=round(age, 3))
-            if age <= stale_after:
-                tile.update(stale=False, level=level.word, owner=owner_of(cfg, metric, level))
+        if view is not None:
+            if view.value is not None and view.ts is not None:
+                tile.update(value=view.value, ts=view.ts.isoformat(),
+                            age_s=round(max(0.0, (at - view.ts).total_seconds()), 3))
+            tile.update(since=view.since.isoformat() if view.since else None, note=view.note)
+            if not view.stale:
+                tile.update(stale=False, level=view.level, owner=_decider(cfg, view))
+            elif view.owner_role:
+                tile["owner"] = _decider(cfg, view)
         tiles.append(tile)
     return tiles
+
+
+def _decider(cfg: WarroomConfig, view: MetricView) -> dict[str, str] | None:
+    """The person the view names (as recorded), with the phone from the config."""
+    if view.owner_role is None:
+        return None
+    person = cfg.people.get(view.owner_role)
+    return {"role": view.owner_role, "name": view.owner_name or (person.name if person else view.owner_role),
+            "phone": person.phone if person else ""}
 
 
 def campaign_header(
@@ -133,36 +166,41 @@ def campaign_header(
 
 
 class BoardReader:
-    """Builds the board live (memory) or at a past moment (store); shared by the daemon and replay."""
+    """Builds the board live (memory) or at a past moment (the record); shared by the daemon and replay."""
 
     def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None,
-                 levels: Callable[[], dict[str, Level]] | None = None):
+                 levels: Callable[[], dict[str, Level]] | None = None, since: datetime | None = None):
         self.cfg = cfg
         self.store = store
         self.window = window
         self.latest = latest
-        # The live wall shows the engine's level so a tile and its alert never disagree inside a clear band;
-        # a past moment shows the level its value had then (pending and hysteresis are not replayed).
         self.levels = levels
+        # Start of the record: past moments are rebuilt from rows after it (every query bounded by ts).
+        self.since = since
+
+    def views(self, at: datetime) -> dict[str, MetricView]:
+        """What the wall showed of every metric at `at`, from level_changes and the samples known by then."""
+        since = self.since if self.since is not None and self.since <= at else at - RECORD_HORIZON
+        return views_at(self.store.reader(), self.cfg, at, since)
 
     def board(self, now: datetime, at: datetime | None = None) -> dict[str, Any]:
         """The whole board; live from memory when `at` is None and the daemon is running."""
         moment = at or now
         cur = self.store.reader()
-        levels = None
         if at is None and self.latest is not None:
             values, runs = self.latest.snapshot()
-            levels = self.levels() if self.levels else None
+            views = views_from_latest(self.cfg, values, self.levels() if self.levels else None, moment)
         else:
-            values = latest_at(cur, moment, LOOKBACK_S, list(self.cfg.metrics))
+            views = self.views(moment)
             runs = last_runs_at(cur, moment, LOOKBACK_S)
         kpi = self.cfg.campaign.kpi
-        kpi_now = values.get(kpi.metric) if kpi else None
+        kpi_view = views.get(kpi.metric) if kpi else None
+        kpi_now = (kpi_view.ts, kpi_view.value) if kpi_view and kpi_view.ts and kpi_view.value is not None else None
         kpi_before = (value_at(cur, kpi.metric, moment - timedelta(seconds=PACE_WINDOW_S), PACE_WINDOW_S)
                       if kpi else None)
         return {
             "at": moment.isoformat(),
             "live": at is None and self.latest is not None,
             "campaign": campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before),
-            "tiles": build_tiles(self.cfg, values, runs, moment, levels),
+            "tiles": build_tiles(self.cfg, views, runs, moment),
         }

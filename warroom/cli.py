@@ -99,13 +99,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fallback_config(args: argparse.Namespace) -> LoadedConfig | None:
+    """The -c config, used only for a v1 archive that holds no config snapshot of its own."""
+    return _load(args.config) if Path(args.config).exists() else None
+
+
+def _open_archive(args: argparse.Namespace):  # noqa: ANN202 - warroom.replay.Archive, imported lazily
+    """The archive named by --db, or one clear line on stderr and exit 2."""
+    from warroom.replay import ArchiveError, open_archive
+
+    try:
+        return open_archive(Path(args.db), _fallback_config(args))
+    except ArchiveError as err:
+        print(f"warroom {args.command}: {err}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Serve an archived database read-only through the same API."""
+    """Serve an archived database read-only through the same API, with the board on its replay page."""
     from warroom.replay import serve_replay
 
-    loaded = _load(args.config)
-    _logging(loaded, args.verbose)
-    return serve_replay(loaded, Path(args.db), args.port)
+    archive = _open_archive(args)
+    _logging(archive.loaded, args.verbose)
+    # Own ports (free ones unless given): tonight's live daemon and board keep 8765 / 8501.
+    port = args.port if args.port is not None else _free_port(args.host)
+    board_port = None if args.no_board else (args.board_port or _free_port(args.host))
+    argv = None
+    if board_port is not None:
+        argv = streamlit_argv(f"http://{args.host}:{port}", args.host, board_port, None)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the board child and the scratch copy go too
+    return serve_replay(archive, args.host, port, board_port, argv)
 
 
 def cmd_board(args: argparse.Namespace) -> int:
@@ -113,20 +148,25 @@ def cmd_board(args: argparse.Namespace) -> int:
     loaded = _load(args.config)
     server = loaded.config.server
     api = args.api or f"http://{server.host}:{server.port}"
+    argv = streamlit_argv(api, args.host, args.port, str(Path(args.config).resolve()))
+    print(f"warroom board: http://{args.host}:{args.port}/?kiosk=1  (API {api})", flush=True)
+    # exec, not a child: a SIGTERM to `warroom board` must reach Streamlit and free its port
+    os.execv(sys.executable, argv)
+    return 0
+
+
+def streamlit_argv(api: str, host: str, port: int, config: str | None) -> list[str]:
+    """The Streamlit command line of the board against `api`."""
     entry = Path(__file__).resolve().parent.parent / "app" / "wall.py"
-    argv = [sys.executable, "-m", "streamlit", "run", str(entry),
-            "--server.address", args.host, "--server.port", str(args.port), "--server.headless", "true",
+    return [sys.executable, "-m", "streamlit", "run", str(entry),
+            "--server.address", host, "--server.port", str(port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false",
             # A wall stays connected all night: ping every 20 s so a dead socket is noticed and reconnected.
             "--server.websocketPingInterval", "20",
             # Production board: no file watching (CPU and memory over a long night), no developer toolbar.
             "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--client.toolbarMode", "viewer",
             "--theme.base", "dark",
-            "--", "--api", api, "--config", str(Path(args.config).resolve())]
-    print(f"warroom board: http://{args.host}:{args.port}/?kiosk=1  (API {api})", flush=True)
-    # exec, not a child: a SIGTERM to `warroom board` must reach Streamlit and free its port
-    os.execv(sys.executable, argv)
-    return 0
+            "--", "--api", api, *(["--config", config] if config else [])]
 
 
 def _api_call(args: argparse.Namespace, method: str, path: str, body: dict | None = None) -> int:
@@ -289,9 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--api", help="the daemon's API base URL (default: from the config's server section)")
-    p = add("replay", cmd_replay, "Serve an archived database read-only through the same API.")
+    p = add("replay", cmd_replay, "Serve an archived night read-only through the same API, with its board.")
     p.add_argument("--db", required=True, help="the archived database file")
-    p.add_argument("--port", type=int, help="API port (default: server.port from the config)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, help="API port (default: a free one, printed)")
+    p.add_argument("--board-port", type=int, help="board port (default: a free one, printed)")
+    p.add_argument("--no-board", action="store_true", help="serve only the API")
     return parser
 
 

@@ -21,12 +21,14 @@ from collectors.base import CollectError, Collector, CollectorContext
 from collectors.registry import collector_class
 from warroom.api import create_app
 from warroom.api_actions import attach_actions
-from warroom.board import LOOKBACK_S, BoardReader, CampaignWindow, LatestValues
+from warroom.api_record import attach_record
+from warroom.board import LOOKBACK_S, BoardReader, LatestValues
 from warroom.config import LoadedConfig, WarroomConfig
 from warroom.history import last_runs_at, latest_at
+from warroom.record.campaign import open_campaign
 from warroom.samples import utc_now
 from warroom.scheduler import PollResult, Scheduler
-from warroom.store import RunRecord, Store, to_db_ts
+from warroom.store import RunRecord
 from warroom.writer import Writer
 
 log = logging.getLogger("warroom.daemon")
@@ -123,16 +125,12 @@ class Daemon:
     def start(self) -> None:
         """Open the store, reload the last values, start polling and serving."""
         sock = bind_socket(self.cfg.server.host, self.port)
-        self.store = Store(self.db_path)
         self.started_at = self.clock()
-        start, end = self.cfg.campaign.resolve(self.started_at)
-        self.window = CampaignWindow(self.cfg.campaign.name, start, end)
-        kpi = self.cfg.campaign.kpi
-        self.store.execute(
-            "INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [to_db_ts(self.started_at), self.window.name, to_db_ts(start) if start else None, to_db_ts(end),
-             self.cfg.campaign.timezone, kpi.metric if kpi else None, kpi.target if kpi else None,
-             self.loaded.source])
+        # One file per campaign: resume tonight's (same window, same countdown) or archive the last one.
+        self.store, self.campaign, archived = open_campaign(self.db_path, self.loaded, self.started_at)
+        if archived is not None:
+            log.info("previous campaign archived to %s (warroom replay --db %s)", archived, archived)
+        self.window = self.campaign.window
         self.latest = LatestValues()
         # After a restart the wall shows the last values with their true age, not empty tiles.
         cur = self.store.reader()
@@ -149,8 +147,10 @@ class Daemon:
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
-        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.levels)
+        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.levels,
+                                  since=self.campaign.anchor)
         self.app = create_app(self.reader, self.clock, self.status)
+        attach_record(self.app, self.engine, self.reader, self.campaign)
         attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
         self.writer.start()
         self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)

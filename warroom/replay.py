@@ -1,68 +1,170 @@
-"""`warroom replay --db FILE`: the same API, read-only, over an archived night."""
+"""`warroom replay --db FILE`: an archived night served read-only through the same API, with its board.
+
+Nothing is written to the archive: it is opened read-only; a version-1 file is upgraded in a
+temporary copy. No collector runs and nobody is paged; action routes answer 409.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+from fastapi import FastAPI
+
 from alerts.log import AlertLog
 from alerts.silences import Silences
-from warroom.board import BoardReader, CampaignWindow
-from warroom.config import LoadedConfig
-from warroom.daemon import ApiServer, bind_socket
+from warroom.api import create_app
+from warroom.api_actions import attach_read_only
+from warroom.api_record import attach_record
+from warroom.board import BoardReader
+from warroom.config import ConfigError, LoadedConfig
 from warroom.history import sample_bounds
-from warroom.store import Store, first_row, from_db_ts
+from warroom.migrate import MigrationError, file_version
+from warroom.record.campaign import CampaignRecord, current, recorded_config
+from warroom.record.source import ArchivedNight
+from warroom.store import SCHEMA_VERSION, Store, StoreError, first_row, from_db_ts
+
+# Bytes 8..11 of every DuckDB database file.
+DUCKDB_MAGIC = b"DUCK"
 
 
-class ArchivedAlerts:
-    """What the read routes need of the alert engine, over an archive: its log, silences, a frozen clock."""
-
-    def __init__(self, loaded: LoadedConfig, store: Store, clock: Callable[[], datetime],
-                 started_at: datetime | None):
-        self.cfg = loaded.config
-        self.log = AlertLog(store)
-        self.silences = Silences(store)
-        self.clock = clock
-        self.started_at = started_at
+class ArchiveError(Exception):
+    """The file cannot be replayed; the message is the one line printed."""
 
 
-def open_archive(loaded: LoadedConfig, db: Path) -> tuple[Store, BoardReader, datetime | None]:
-    """A read-only store and board reader; the campaign window is the one recorded in the file."""
-    store = Store(db, read_only=True)
-    row = first_row(store.reader().execute(
-        "SELECT name, start_ts, end_ts, started_at FROM campaigns ORDER BY started_at DESC LIMIT 1"))
-    _, last = sample_bounds(store.reader())
-    if row:
-        window = CampaignWindow(row[0], from_db_ts(row[1]), from_db_ts(row[2]))
-    else:
-        start, end = loaded.config.campaign.resolve(last or datetime.now(UTC))
-        window = CampaignWindow(loaded.config.campaign.name, start, end)
-    return store, BoardReader(loaded.config, store, window, latest=None), last
+@dataclass
+class Archive:
+    """An opened archive: store, the config it was recorded with, its campaign, its board reader and clock."""
+
+    path: Path
+    store: Store
+    loaded: LoadedConfig
+    campaign: CampaignRecord | None
+    reader: BoardReader
+    now: datetime
+    night: ArchivedNight
+    scratch: Path | None = field(default=None)
+
+    def close(self) -> None:
+        """Close the store and drop the upgraded copy, if one was made."""
+        self.store.close()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def serve_replay(loaded: LoadedConfig, db: Path, port: int | None) -> int:
-    """Serve until Ctrl-C; 'now' in the API is the last moment recorded in the archive."""
-    import threading
+def check_file(db: Path) -> int:
+    """The schema version of a warroom file, or ArchiveError naming why it cannot be read (opens read-only)."""
+    if not db.exists():
+        raise ArchiveError(f"{db}: no such file")
+    if not db.is_file():
+        raise ArchiveError(f"{db}: not a file")
+    with db.open("rb") as fh:
+        head = fh.read(12)
+    if len(head) < 12 or head[8:12] != DUCKDB_MAGIC:
+        raise ArchiveError(f"{db}: not a DuckDB database (a warroom archive is the .duckdb file of a night)")
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error as err:
+        raise ArchiveError(f"{db}: cannot be opened, the file is damaged ({str(err).splitlines()[0]})") from None
+    try:
+        version = file_version(con)
+    except MigrationError as err:
+        raise ArchiveError(f"{db}: {err}") from None
+    except duckdb.Error as err:
+        raise ArchiveError(f"{db}: cannot be read, the file is damaged ({str(err).splitlines()[0]})") from None
+    finally:
+        con.close()
+    if version is None:
+        raise ArchiveError(f"{db}: not a warroom database (it holds no tables)")
+    return version
 
-    from warroom.api import create_app
-    from warroom.api_actions import attach_actions
 
-    store, reader, last = open_archive(loaded, db)
-    frozen = last or datetime.now(UTC)
-    app = create_app(reader, lambda: frozen, lambda: {"mode": "replay", "database": str(db)})
-    started = first_row(store.reader().execute("SELECT max(started_at) FROM campaigns"))[0]
-    history = ArchivedAlerts(loaded, store, lambda: frozen, from_db_ts(started))
-    attach_actions(app, history, None, loaded.config.server.token_env)  # type: ignore[arg-type]
-    server = loaded.config.server
-    api = ApiServer(app, bind_socket(server.host, server.port if port is None else port))
+def open_archive(db: Path, fallback: LoadedConfig | None = None) -> Archive:
+    """Open an archive read-only, against the config it was recorded with (else `fallback` for a v1 file)."""
+    version = check_file(db)
+    scratch = None
+    path = db
+    if version < SCHEMA_VERSION:
+        # Upgrade a copy: the archive itself is never written.
+        scratch = Path(tempfile.mkdtemp(prefix="warroom-replay-"))
+        path = scratch / db.name
+        shutil.copyfile(db, path)
+        try:
+            Store(path).close()
+        except StoreError as err:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise ArchiveError(f"{db}: cannot upgrade schema v{version}: {err}") from None
+    try:
+        store = Store(path, read_only=True)
+    except StoreError as err:
+        raise ArchiveError(str(err)) from None
+    try:
+        cur = store.reader()
+        campaign = current(cur)
+        try:
+            loaded = recorded_config(store, campaign, fallback, str(db))
+        except ConfigError as err:
+            raise ArchiveError(f"{db}: {'; '.join(err.problems)}") from None
+        first_start = first_row(cur.execute("SELECT min(started_at) FROM campaigns"))[0]
+        first, last = sample_bounds(cur)
+        now = last or (campaign.end if campaign else datetime.now(UTC))
+        if campaign is not None:
+            window = campaign.window
+        else:
+            start, end = loaded.config.campaign.resolve(first or now)
+            from warroom.board import CampaignWindow
+            window = CampaignWindow(loaded.config.campaign.name, start, end)
+        since = from_db_ts(first_start) if first_start else first
+        reader = BoardReader(loaded.config, store, window, latest=None, since=since)
+        night = ArchivedNight(loaded.config, AlertLog(store), Silences(store), lambda: now)
+    except BaseException:
+        store.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return Archive(db, store, loaded, campaign, reader, now, night, scratch)
+
+
+def archive_app(archive: Archive) -> FastAPI:
+    """The read API over an archive; 'now' is its last recorded moment; actions answer 409."""
+    app = create_app(archive.reader, lambda: archive.now,
+                     lambda: {"mode": "replay", "database": str(archive.path)})
+    attach_record(app, archive.night, archive.reader, archive.campaign)
+    attach_read_only(app)
+    return app
+
+
+def serve_replay(archive: Archive, host: str, port: int, board_port: int | None,
+                 board_argv: list[str] | None) -> int:
+    """Serve the API (and the board on its replay page) until Ctrl-C."""
+    from warroom.daemon import ApiServer, bind_socket
+
+    api = ApiServer(archive_app(archive), bind_socket(host, port))
     api.start()
-    print(f"warroom replay: {db} read-only; API on http://{server.host}:{api.port}/api/v1/board?at=...  "
-          f"(last sample {frozen.isoformat()})", flush=True)
+    base = f"http://{host}:{api.port}"
+    print(f"warroom replay: {archive.path} read-only — API {base}/api/v1/board?at=...  "
+          f"(recorded until {archive.now.isoformat()})", flush=True)
+    board = None
+    if board_argv is not None and board_port is not None:
+        board = subprocess.Popen(board_argv, start_new_session=True)
+        print(f"warroom replay: board http://{host}:{board_port}/replay", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
-    api.stop()
-    store.close()
+    finally:
+        if board is not None and board.poll() is None:
+            board.terminate()
+            try:
+                board.wait(10)
+            except subprocess.TimeoutExpired:
+                board.kill()
+        api.stop()
+        archive.close()
     return 0

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from warroom.samples import Sample
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL, created_at TIMESTAMP NOT NULL);
@@ -31,9 +31,14 @@ CREATE TABLE IF NOT EXISTS samples_1m (
 CREATE TABLE IF NOT EXISTS collector_runs (
     ts TIMESTAMP NOT NULL, collector VARCHAR NOT NULL, ok BOOLEAN NOT NULL,
     duration_s DOUBLE NOT NULL, samples INTEGER NOT NULL, error VARCHAR);
+-- One row per campaign (v1 wrote one per daemon start): its window resolved once at its first start,
+-- the config texts that identify it, and the validated config with secrets masked, read by archives.
 CREATE TABLE IF NOT EXISTS campaigns (
     started_at TIMESTAMP NOT NULL, name VARCHAR NOT NULL, start_ts TIMESTAMP, end_ts TIMESTAMP NOT NULL,
-    timezone VARCHAR NOT NULL, kpi_metric VARCHAR, kpi_target DOUBLE, config_source VARCHAR);
+    timezone VARCHAR NOT NULL, kpi_metric VARCHAR, kpi_target DOUBLE, config_source VARCHAR,
+    campaign_id VARCHAR, start_spec VARCHAR, end_spec VARCHAR, config_snapshot VARCHAR);
+CREATE TABLE IF NOT EXISTS daemon_starts (
+    started_at TIMESTAMP NOT NULL, campaign_id VARCHAR, version VARCHAR);
 CREATE TABLE IF NOT EXISTS alerts (
     id BIGINT NOT NULL, metric VARCHAR NOT NULL, kind VARCHAR NOT NULL, opened_at TIMESTAMP NOT NULL,
     level VARCHAR NOT NULL, peak_level VARCHAR NOT NULL, state VARCHAR NOT NULL, owner_role VARCHAR,
@@ -131,9 +136,13 @@ class Store:
             self._create_schema()
 
     def _create_schema(self) -> None:
-        self.con.execute(SCHEMA)
-        if first_row(self.con.execute("SELECT count(*) FROM schema_info"))[0] == 0:
-            self.con.execute("INSERT INTO schema_info VALUES (?, ?)", [SCHEMA_VERSION, to_db_ts(datetime.now(UTC))])
+        from warroom.migrate import MigrationError, upgrade
+
+        try:
+            upgrade(self.con)
+        except MigrationError as err:
+            self.con.close()
+            raise StoreError(f"{self.path}: {err}") from None
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread; DuckDB connections must not be shared across threads."""

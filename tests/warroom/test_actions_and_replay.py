@@ -9,11 +9,9 @@ import requests
 from fastapi.testclient import TestClient
 
 from tests.daemon_kit import wait_for
-from warroom.api import create_app
-from warroom.api_actions import attach_actions
 from warroom.config import parse_config
 from warroom.daemon import Daemon
-from warroom.replay import ArchivedAlerts, open_archive
+from warroom.replay import archive_app, open_archive
 
 TOKEN = "tok-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -115,24 +113,25 @@ def test_replay_shows_the_board_as_it_was(tmp_path, monkeypatch):
         time.sleep(0.3)
     finally:
         d.stop()
-    store, reader, last = open_archive(loaded, tmp_path / "night.duckdb")
+    archive = open_archive(tmp_path / "night.duckdb")
     try:
-        client = TestClient(create_app(reader, lambda: last, lambda: {"mode": "replay"}))
+        client = TestClient(archive_app(archive))
         then = client.get("/api/v1/board", params={"at": quiet.isoformat()}).json()
         assert then["live"] is False and then["campaign"]["name"] == "replayed night"
         assert then["tiles"][0]["value"] == 5 and then["tiles"][0]["level"] == "green"
         now = client.get("/api/v1/board").json()["tiles"][0]
         assert now["value"] == 60 and now["level"] == "red" and now["owner"]["name"] == "Wang"
-        history = ArchivedAlerts(loaded, store, lambda: last, None)
-        app = create_app(reader, lambda: last, lambda: {"mode": "replay"})
-        attach_actions(app, history, None, "WARROOM_TOKEN")
-        client = TestClient(app)
         (alert,) = client.get("/api/v1/alerts", params={"from": "-1h"}).json()["alerts"]
         assert alert["level"] == "red" and alert["events"][0]["event"] == "opened"
-        # an archive is read-only: nothing can be acknowledged or pushed into it
-        assert client.post("/api/v1/push", json={"samples": []}, headers=AUTH).status_code in (404, 405)
+        # an archive is read-only: every action answers 409, token or not
+        for method, path in [("post", "/api/v1/push"), ("post", "/api/v1/alerts/1/ack"),
+                             ("post", "/api/v1/annotations"), ("post", "/api/v1/runsheet/0/done"),
+                             ("delete", "/api/v1/silences/1")]:
+            r = getattr(client, method)(path, json={"samples": []}, headers=AUTH) if method == "post" else \
+                client.delete(path, headers=AUTH)
+            assert r.status_code == 409 and "read-only replay" in r.json()["error"]["message"], (path, r.text)
     finally:
-        store.close()
+        archive.close()
 
 
 def test_live_tile_shows_the_engine_level_inside_the_clear_band(daemon):

@@ -1,0 +1,107 @@
+"""Alerts in the API's form, now or as they stood at a past moment (replayed from their event trails).
+
+Every transition of an alert is an `alert_events` row written before its page went out, so the
+state of an alert at T (level, owner, acknowledged by whom, escalated to whom, resolved) is the fold
+of its events up to T; the `alerts` table only holds the latest state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from alerts.levels import Level
+from alerts.log import _COLUMNS, Alert
+from warroom.config import WarroomConfig
+from warroom.store import from_db_ts, to_db_ts
+
+EVENT_FIELDS = ("ts", "event", "level", "role", "person", "channel", "ok", "detail")
+
+
+def alert_json(cfg: WarroomConfig, alert: Alert, events: list[dict] | None, silenced: bool) -> dict[str, Any]:
+    """The API form of an alert, owners resolved to people."""
+    spec = cfg.metrics.get(alert.metric)
+
+    def person(role: str | None) -> dict[str, str] | None:
+        p = cfg.people.get(role or "")
+        return {"role": role, "name": p.name, "phone": p.phone} if p and role else None
+
+    def iso(ts: datetime | None) -> str | None:
+        return ts.isoformat() if ts else None
+
+    return {"id": alert.id, "metric": alert.metric, "title": spec.title if spec else alert.metric,
+            "kind": alert.kind, "level": alert.level.word, "peak_level": alert.peak_level.word, "state": alert.state,
+            "opened_at": iso(alert.opened_at), "updated_at": iso(alert.updated_at),
+            "resolved_at": iso(alert.resolved_at),
+            "green_since": iso(alert.green_since), "owner": person(alert.owner_role), "acked_by": alert.acked_by,
+            "acked_at": iso(alert.acked_at), "escalated_to": person(alert.escalated_to),
+            "escalated_at": iso(alert.escalated_at), "delivery_failed": alert.delivery_failed,
+            "silenced": silenced, "value": alert.value,
+            "threshold": alert.threshold, "events": events if events is not None else []}
+
+
+def _apply(alert: Alert, ts: datetime, event: str, level: str | None, role: str | None) -> Alert:
+    """One event folded into the alert's state (the engine's transitions, read back)."""
+    lv = Level.from_word(level) if level in ("green", "yellow", "orange", "red") else None
+    if event == "raised" and lv is not None:
+        return replace(alert, level=lv, peak_level=max(alert.peak_level, lv), owner_role=role or alert.owner_role,
+                       state="open", acked_by=None, acked_at=None, escalated_to=None, escalated_at=None,
+                       green_since=None, level_since=ts, updated_at=ts)
+    if event == "lowered" and lv is not None:
+        if lv == Level.GREEN:
+            return replace(alert, green_since=ts, updated_at=ts)
+        return replace(alert, level=lv, green_since=None, updated_at=ts)
+    if event == "acked":
+        return replace(alert, state="acked", acked_by=role, acked_at=ts, updated_at=ts)
+    if event == "escalated":
+        return replace(alert, escalated_to=role, escalated_at=ts, updated_at=ts)
+    if event == "escalation_exhausted":
+        return replace(alert, escalated_at=ts)
+    if event in ("undelivered", "delivery_failed"):
+        return replace(alert, delivery_failed=True)
+    if event == "resolved":
+        return replace(alert, state="resolved", resolved_at=ts, updated_at=ts)
+    return alert
+
+
+def alerts_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime, state: str = "active") -> list[Alert]:
+    """Alerts as they stood at `at` (opened in [since, at]); `active` keeps the unresolved ones."""
+    rows = cur.execute(
+        f"""SELECT {_COLUMNS} FROM alerts WHERE opened_at >= ? AND opened_at <= ?""",
+        [to_db_ts(since), to_db_ts(at)]).fetchall()
+    finals = {r[0]: Alert.from_row(r) for r in rows}
+    if not finals:
+        return []
+    events = cur.execute(
+        """SELECT alert_id, ts, event, level, role FROM alert_events
+           WHERE ts >= ? AND ts <= ? AND alert_id IN (SELECT unnest(?)) ORDER BY ts, rowid""",
+        [to_db_ts(since), to_db_ts(at), list(finals)]).fetchall()
+    states: dict[int, Alert] = {}
+    for alert_id, ts, event, level, role in events:
+        moment = from_db_ts(ts)
+        if event == "opened":
+            final = finals[alert_id]
+            lv = Level.from_word(level) if level else final.level
+            states[alert_id] = Alert(alert_id, final.metric, final.kind, moment, lv, lv, owner_role=role,
+                                     updated_at=moment, level_since=moment, threshold=final.threshold)
+        elif alert_id in states:
+            states[alert_id] = _apply(states[alert_id], moment, event, level, role)
+    out = [a for a in states.values() if state == "all" or a.state != "resolved"]
+    return sorted(out, key=lambda a: a.opened_at, reverse=True)
+
+
+def trails(cur: duckdb.DuckDBPyConnection, ids: list[int], since: datetime, at: datetime) -> dict[int, list[dict]]:
+    """Each alert's events in [since, at], oldest first, in the API's form."""
+    if not ids:
+        return {}
+    rows = cur.execute(
+        """SELECT alert_id, ts, event, level, role, person, channel, ok, detail FROM alert_events
+           WHERE ts >= ? AND ts <= ? AND alert_id IN (SELECT unnest(?)) ORDER BY ts, rowid""",
+        [to_db_ts(since), to_db_ts(at), ids]).fetchall()
+    out: dict[int, list[dict]] = {i: [] for i in ids}
+    for r in rows:
+        out[r[0]].append(dict(zip(EVENT_FIELDS, (from_db_ts(r[1]).isoformat(), *r[2:]), strict=True)))
+    return out

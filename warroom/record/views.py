@@ -1,0 +1,80 @@
+"""What the wall showed of every metric at a past moment, rebuilt from the record (not recomputed).
+
+The live engine writes a `level_changes` row whenever a metric's level, stale flag or decider
+changes; samples carry the moment warroom learned them. So the view at T is the last level_changes
+row at or before T (level, stale, owner) with the last sample known by T (value and its time).
+A metric without any level_changes row (a v1 archive, or a metric the engine has not judged yet)
+falls back to the level of its raw value and its age, as v1 replay did; the tile says so in `note`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import duckdb
+
+from alerts.levels import Level, raw_level
+from warroom.config import WarroomConfig
+from warroom.history import Point, latest_at
+from warroom.samples import MetricView
+from warroom.store import from_db_ts, to_db_ts
+
+# How far back the first look for a metric's last value goes; older values are found by a second
+# query bounded by the start of the record, so a value the wall still showed (stale) is not lost.
+LOOKBACK_S = 3600.0
+RECOMPUTED = "recomputed"
+
+
+def transitions_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime,
+                   metrics: Sequence[str]) -> dict[str, tuple]:
+    """The last level_changes row per metric in [since, at]: (ts, level, stale, owner_role, owner_name, detail)."""
+    rows = cur.execute(
+        """SELECT metric, ts, level, stale, owner_role, owner_name, detail FROM level_changes
+           WHERE ts >= ? AND ts <= ? AND metric IN (SELECT unnest(?))
+           QUALIFY row_number() OVER (PARTITION BY metric ORDER BY ts DESC, rowid DESC) = 1""",
+        [to_db_ts(since), to_db_ts(at), list(metrics)]).fetchall()
+    return {r[0]: (from_db_ts(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows}
+
+
+def values_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime,
+              metrics: Sequence[str]) -> dict[str, Point]:
+    """The last sample of each metric known by `at`, not before `since`."""
+    lookback = min(LOOKBACK_S, max(0.0, (at - since).total_seconds()))
+    found = latest_at(cur, at, lookback, metrics)
+    missing = [m for m in metrics if m not in found]
+    if missing and lookback < (at - since).total_seconds():
+        found.update(latest_at(cur, at - timedelta(seconds=lookback), (at - since).total_seconds() - lookback,
+                               missing))
+    return found
+
+
+def views_at(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, at: datetime,
+             since: datetime) -> dict[str, MetricView]:
+    """One MetricView per configured metric as the wall showed it at `at` (since = start of the record)."""
+    metrics = list(cfg.metrics)
+    changes = transitions_at(cur, at, since, metrics)
+    values = values_at(cur, at, since, metrics)
+    views: dict[str, MetricView] = {}
+    for metric in metrics:
+        point = values.get(metric)
+        value, ts = (point[1], point[0]) if point else (None, None)
+        change = changes.get(metric)
+        if change is not None:
+            changed, level, stale, role, name, detail = change
+            views[metric] = MetricView(metric, value, ts, level, bool(stale), role, name, changed, detail)
+            continue
+        views[metric] = recomputed_view(cfg, metric, point, at)
+    return views
+
+
+def recomputed_view(cfg: WarroomConfig, metric: str, point: Point | None, at: datetime) -> MetricView:
+    """The v1 way: the raw value's level, stale by age; only for metrics with no recorded transition."""
+    if point is None:
+        return MetricView(metric, None, None, "green", True, None, None, None, RECOMPUTED)
+    ts, value = point
+    stale = (at - ts).total_seconds() > cfg.stale_after(metric)
+    level = raw_level(value, cfg.metrics[metric].rule())
+    role = cfg.owner_role(metric, level) if level > Level.GREEN else None
+    person = cfg.people.get(role or "")
+    return MetricView(metric, value, ts, level.word, stale, role, person.name if person else None, None, RECOMPUTED)
