@@ -56,7 +56,7 @@ def _slug(text: str) -> str:
 def masked_snapshot(loaded: LoadedConfig) -> str:
     """The validated config as JSON with every secret from the environment replaced by ***."""
     tree = loaded.config.model_dump(mode="json", by_alias=True)
-    return loaded.mask(json.dumps(tree, ensure_ascii=False, sort_keys=True))
+    return loaded.mask(json.dumps(tree, ensure_ascii=False))  # key order is the wall order
 
 
 def config_from_snapshot(snapshot: str, source: str) -> LoadedConfig:
