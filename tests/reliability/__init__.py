@@ -1,0 +1,1 @@
+"""Reliability: what the product promises across processes, restarts and time."""
