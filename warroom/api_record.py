@@ -16,7 +16,7 @@ from warroom.api import MAX_WINDOW, ApiError, parse_moment
 from warroom.board import RECORD_HORIZON, BoardReader
 from warroom.history import sample_bounds
 from warroom.record import alerts as record_alerts
-from warroom.record import decisions, timeline
+from warroom.record import decisions, summary, timeline
 from warroom.record.campaign import CampaignRecord
 from warroom.record.source import NightSource
 
@@ -122,6 +122,18 @@ def attach_record(app: FastAPI, source: NightSource, reader: BoardReader, campai
         return JSONResponse({"from": start.isoformat(), "to": end.isoformat(),
                              "events": timeline.events(cur, cfg, start, end),
                              "bands": timeline.bands(cur, cfg, start, end, since_for(start))})
+
+    @app.get("/api/v1/outcome")
+    def get_outcome(from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
+        """The KPI against its target (met, when crossed) and each metric's worst value in a window."""
+        start, end = window(from_, to)
+        return summary.outcome(reader.store.reader(), cfg, start, end)
+
+    @app.get("/api/v1/collectors")
+    def collectors(from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
+        """Collector health over a window: polls, failures, longest gap, commonest reasons."""
+        start, end = window(from_, to)
+        return {"collectors": summary.collector_health(reader.store.reader(), start, end)}
 
     @app.get("/api/v1/frame")
     def frame(at: str = Query(..., description="the replayed moment")) -> JSONResponse:

@@ -26,6 +26,7 @@ shows beside each level the person who decides. Start with:
   warroom collect             run only the daemon: poll, store, serve the API on 127.0.0.1:8765
   warroom demo                run only the simulated campaign system of the demo night
   warroom replay --db FILE    serve an archived night read-only, to replay it second by second
+  warroom report --db FILE    write the night's report: one self-contained HTML file
   warroom ack ID --as ROLE    acknowledge an alert (needs WARROOM_TOKEN)
   warroom silence --metric M --for 30m --by NAME --reason WHY
 
@@ -141,6 +142,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
         argv = streamlit_argv(f"http://{args.host}:{port}", args.host, board_port, None)
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the board child and the scratch copy go too
     return serve_replay(archive, args.host, port, board_port, argv)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the campaign report of an archive as one self-contained HTML file."""
+    import requests
+
+    from warroom.replay import ArchiveError
+    from warroom.report.make import make_report
+
+    try:
+        out = make_report(Path(args.db), Path(args.output), args.start, args.end, args.lang, _fallback_config(args))
+    except ArchiveError as err:
+        print(f"warroom report: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    except requests.HTTPError as err:
+        message = err.response.json().get("error", {}).get("message") if err.response is not None else str(err)
+        print(f"\nwarroom report: {message}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"warroom report: {out} ({out.stat().st_size / 1024:.0f} KB)")
+    return 0
 
 
 def cmd_board(args: argparse.Namespace) -> int:
@@ -335,6 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="API port (default: a free one, printed)")
     p.add_argument("--board-port", type=int, help="board port (default: a free one, printed)")
     p.add_argument("--no-board", action="store_true", help="serve only the API")
+    p = add("report", cmd_report, "Write the campaign report of an archive: one self-contained HTML file.")
+    p.add_argument("--db", required=True, help="the archived database file")
+    p.add_argument("--from", dest="start", help="start (ISO-8601, naive = campaign timezone); default first sample")
+    p.add_argument("--to", dest="end", help="end; default the last sample")
+    p.add_argument("-o", "--output", default="report.html", help="output file (default report.html)")
+    p.add_argument("--lang", choices=["zh-CN", "en"], help="language (default: the campaign's locale)")
     return parser
 
 
