@@ -19,14 +19,14 @@ from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.ack import AckRejected
+from alerts.ack import AckRejected, check_token
+from alerts.ack_page import AckPages
 from alerts.engine import AlertEngine, AlertError
 from warroom.api import ApiError, parse_moment
 from warroom.durations import parse_duration
 from warroom.record import decisions
 from warroom.record.alerts import alert_json
-from warroom.samples import Sample
-from warroom.scheduler import PollResult
+from warroom.samples import PollResult, Sample
 
 MAX_PUSH = 1000
 
@@ -70,9 +70,9 @@ class StepDoneBody(_Body):
     by: str
 
 
-ACTION_ROUTES = (("POST", "/api/v1/alerts/{alert_id}/ack"), ("POST", "/api/v1/alerts/{alert_id}/ack/form"),
-                 ("POST", "/api/v1/annotations"), ("POST", "/api/v1/silences"),
-                 ("DELETE", "/api/v1/silences/{silence_id}"), ("POST", "/api/v1/push"),
+ACTION_ROUTES = (("POST", "/api/v1/alerts/{alert_id}/ack"), ("GET", "/api/v1/alerts/{alert_id}/ack"),
+                 ("POST", "/api/v1/alerts/{alert_id}/ack/form"), ("POST", "/api/v1/annotations"),
+                 ("POST", "/api/v1/silences"), ("DELETE", "/api/v1/silences/{silence_id}"), ("POST", "/api/v1/push"),
                  ("POST", "/api/v1/runsheet/{index}/done"))
 
 
@@ -126,22 +126,37 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
             alert = guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
         return alert_json(cfg, alert, None, engine.silences.covers(alert.metric, engine.clock()))
 
+    pages = AckPages(engine.writer)
+
     @app.get("/api/v1/alerts/{alert_id}/ack", response_class=HTMLResponse)
-    def ack_page(alert_id: int, token: str = "") -> str:
-        """The page an ack link opens: a button, so link previews in chat apps acknowledge nothing."""
-        return (f"<html><meta name=viewport content='width=device-width'><body style='font:20px sans-serif'>"
-                f"<h2>warroom alert #{alert_id}</h2><form method=post action='/api/v1/alerts/{alert_id}/ack/form'>"
-                f"<input type=hidden name=token value='{token.replace(chr(39), '')}'>"
-                f"<button style='font-size:28px;padding:16px 32px'>确认 · Acknowledge</button></form></body></html>")
+    def ack_page(alert_id: int, token: str = "") -> HTMLResponse:
+        """The page an ack link opens: what it is and a button, so chat link previews acknowledge nothing."""
+        alert = engine.log.load(alert_id)
+        try:
+            role = check_token(engine.secret, alert_id, token, engine.clock().timestamp()) if engine.secret \
+                else None
+        except AckRejected as err:
+            return HTMLResponse(pages.refused(alert, alert_id, str(err)), status_code=403)
+        why_not = None
+        if alert is not None and role is not None and alert.state != "resolved":
+            why_not = engine.refusal(alert, role)
+            if why_not is None and alert.state == "acked" and alert.acked_by != role:
+                why_not = engine.writer.already(alert)
+        if alert is not None and alert.state == "resolved":
+            why_not = ""  # the summary already says it is resolved; no button
+        return HTMLResponse(pages.link(alert, alert_id, token, role, why_not))
 
     @app.post("/api/v1/alerts/{alert_id}/ack/form", response_class=HTMLResponse)
     def ack_form(alert_id: int, token: str = Form("")) -> HTMLResponse:
-        """The form post from the ack page."""
+        """The button on the ack page: a readable page either way."""
         try:
             alert = guarded(lambda: engine.ack_with_token(alert_id, token))
         except AckRejected as err:
-            return HTMLResponse(f"<h2>403: {err}</h2>", status_code=403)
-        return HTMLResponse(f"<h2>alert #{alert.id} acknowledged by {alert.acked_by}</h2>")
+            return HTMLResponse(pages.refused(engine.log.load(alert_id), alert_id, str(err)), status_code=403)
+        except ApiError as err:
+            return HTMLResponse(pages.refused(engine.log.load(alert_id), alert_id, err.message),
+                                status_code=err.status)
+        return HTMLResponse(pages.done(alert))
 
     @app.post("/api/v1/annotations", status_code=201)
     def annotate(body: AnnotationBody, authorization: str | None = Header(None)) -> dict[str, Any]:
@@ -197,6 +212,12 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
             where = f"samples[{i}]"
             if item.metric not in cfg.metrics:
                 raise ApiError(404, f"{where}.metric: unknown metric {item.metric!r}", f"{where}.metric")
+            if not cfg.metrics[item.metric].pushed:
+                # Two sources for one number would let a stray push overwrite what the poll measured.
+                feeder = cfg.feeders().get(item.metric)
+                raise ApiError(409, f"{where}.metric: {item.metric!r} is polled by collector "
+                                    f"{feeder.name if feeder else '?'!r}; only metrics with `pushed: true` "
+                                    "accept pushes", f"{where}.metric")
             if not math.isfinite(item.value):
                 raise ApiError(422, f"{where}.value: must be a finite number", f"{where}.value")
             ts = parse_moment(item.ts, f"{where}.ts", zone, now) if item.ts else now

@@ -1,6 +1,6 @@
 """The board as data: one tile per metric with its level and the owner who decides, plus the campaign.
 
-The same function builds the live board (from the daemon's snapshot of every metric) and the board
+The same function builds the live board (from the engine's snapshot of every metric) and the board
 as it was at any past second (rebuilt from the record by warroom.record.views), so replay shows
 exactly what the wall showed.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.levels import Level, raw_level
+from alerts.levels import Level
 from warroom.config import WarroomConfig
 from warroom.history import Point, last_runs_at, value_at
 from warroom.record.views import views_at
@@ -75,28 +75,9 @@ def owner_of(cfg: WarroomConfig, metric: str, level: Level) -> dict[str, str] | 
     return {"role": role, "name": person.name if person else role, "phone": person.phone if person else ""}
 
 
-def views_from_latest(cfg: WarroomConfig, values: dict[str, Point], levels: dict[str, Level] | None,
-                      at: datetime) -> dict[str, MetricView]:
-    """Interim live snapshot from the latest values and the engine's levels, until the engine keeps MetricViews."""
-    views: dict[str, MetricView] = {}
-    for metric, spec in cfg.metrics.items():
-        point = values.get(metric)
-        if point is None:
-            views[metric] = MetricView(metric, None, None, "green", True, None, None, None)
-            continue
-        ts, value = point
-        level = levels[metric] if levels and metric in levels else raw_level(value, spec.rule())
-        stale = (at - ts).total_seconds() > cfg.stale_after(metric)
-        role = cfg.owner_role(metric, level) if level > Level.GREEN else None
-        person = cfg.people.get(role or "")
-        views[metric] = MetricView(metric, value, ts, level.word, stale, role, person.name if person else None, None)
-    return views
-
-
-def build_tiles(
-    cfg: WarroomConfig, views: Mapping[str, MetricView], runs: dict[str, RunRecord], at: datetime,
-) -> list[dict[str, Any]]:
-    """One tile per configured metric, in config order, from the one snapshot per metric (live or replayed)."""
+def build_tiles(cfg: WarroomConfig, views: Mapping[str, MetricView], runs: dict[str, RunRecord],
+                at: datetime) -> list[dict[str, Any]]:
+    """One tile per configured metric, in config order, from the one snapshot of each metric."""
     feeders = cfg.feeders()
     tiles = []
     for metric, spec in cfg.metrics.items():
@@ -108,31 +89,22 @@ def build_tiles(
             "decimals": spec.decimals,
             "thresholds": {"yellow": spec.yellow, "orange": spec.orange, "red": spec.red},
             "value": None, "ts": None, "age_s": None, "stale": True, "stale_after_s": cfg.stale_after(metric),
-            "level": "stale", "owner": owner_of(cfg, metric, Level.YELLOW),
+            "level": "stale", "owner": owner_of(cfg, metric, Level.YELLOW), "since": None, "note": None,
             "collector": feeder.name if feeder else None,
             "error": run.error if run and not run.ok else None,
-            "since": None, "note": None,
         }
         if view is not None:
-            if view.value is not None and view.ts is not None:
+            if view.ts is not None:
                 tile.update(value=view.value, ts=view.ts.isoformat(),
                             age_s=round(max(0.0, (at - view.ts).total_seconds()), 3))
-            tile.update(since=view.since.isoformat() if view.since else None, note=view.note)
+            tile.update(note=view.note, since=view.since.isoformat() if view.since else None)
             if not view.stale:
-                tile.update(stale=False, level=view.level, owner=_decider(cfg, view))
-            elif view.owner_role:
-                tile["owner"] = _decider(cfg, view)
+                person = cfg.people.get(view.owner_role or "")
+                tile.update(stale=False, level=view.level, owner=None if view.owner_role is None else {
+                    "role": view.owner_role, "name": view.owner_name or view.owner_role,
+                    "phone": person.phone if person else ""})
         tiles.append(tile)
     return tiles
-
-
-def _decider(cfg: WarroomConfig, view: MetricView) -> dict[str, str] | None:
-    """The person the view names (as recorded), with the phone from the config."""
-    if view.owner_role is None:
-        return None
-    person = cfg.people.get(view.owner_role)
-    return {"role": view.owner_role, "name": view.owner_name or (person.name if person else view.owner_role),
-            "phone": person.phone if person else ""}
 
 
 def campaign_header(
@@ -166,32 +138,34 @@ def campaign_header(
 
 
 class BoardReader:
-    """Builds the board live (memory) or at a past moment (the record); shared by the daemon and replay."""
+    """Builds the board live (the engine's snapshot) or at a past moment (the store); daemon and replay share it."""
 
     def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None,
-                 levels: Callable[[], dict[str, Level]] | None = None, since: datetime | None = None):
+                 views: Callable[[], dict[str, MetricView]] | None = None, since: datetime | None = None):
         self.cfg = cfg
         self.store = store
         self.window = window
         self.latest = latest
-        self.levels = levels
-        # Start of the record: past moments are rebuilt from rows after it (every query bounded by ts).
+        # Live, every tile is the engine's one snapshot: value, level, decider and staleness together.
+        self.views = views
+        # Start of the record: a past moment is rebuilt from the rows after it (every query bounded by ts).
         self.since = since
 
-    def views(self, at: datetime) -> dict[str, MetricView]:
-        """What the wall showed of every metric at `at`, from level_changes and the samples known by then."""
+    def views_then(self, at: datetime) -> dict[str, MetricView]:
+        """What the wall showed of every metric at `at`: the recorded transitions and the samples known by then."""
         since = self.since if self.since is not None and self.since <= at else at - RECORD_HORIZON
         return views_at(self.store.reader(), self.cfg, at, since)
 
     def board(self, now: datetime, at: datetime | None = None) -> dict[str, Any]:
-        """The whole board; live from memory when `at` is None and the daemon is running."""
+        """The whole board; live from the engine when `at` is None and the daemon is running."""
         moment = at or now
         cur = self.store.reader()
-        if at is None and self.latest is not None:
-            values, runs = self.latest.snapshot()
-            views = views_from_latest(self.cfg, values, self.levels() if self.levels else None, moment)
+        live = at is None and self.latest is not None and self.views is not None
+        if live:
+            views = self.views()
+            runs = self.latest.snapshot()[1]
         else:
-            views = self.views(moment)
+            views = self.views_then(moment)
             runs = last_runs_at(cur, moment, LOOKBACK_S)
         kpi = self.cfg.campaign.kpi
         kpi_view = views.get(kpi.metric) if kpi else None
@@ -200,7 +174,7 @@ class BoardReader:
                       if kpi else None)
         return {
             "at": moment.isoformat(),
-            "live": at is None and self.latest is not None,
+            "live": live,
             "campaign": campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before),
             "tiles": build_tiles(self.cfg, views, runs, moment),
         }

@@ -26,8 +26,8 @@ from warroom.board import LOOKBACK_S, BoardReader, LatestValues
 from warroom.config import LoadedConfig, WarroomConfig
 from warroom.history import last_runs_at, latest_at
 from warroom.record.campaign import open_campaign
-from warroom.samples import utc_now
-from warroom.scheduler import PollResult, Scheduler
+from warroom.samples import PollResult, utc_now
+from warroom.scheduler import Scheduler
 from warroom.store import RunRecord
 from warroom.writer import Writer
 
@@ -143,11 +143,12 @@ class Daemon:
             # ack links must name the port actually bound (server.port may be 0)
             self.engine.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
         self.listeners.append(self.engine.observe)
-        self.engine.start({m: ts for m, (ts, _) in self.latest.snapshot()[0].items()})
+        self.engine.campaign_end = self.campaign.end
+        self.engine.start(self.latest.snapshot()[0])
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
-        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.levels,
+        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views,
                                   since=self.campaign.anchor)
         self.app = create_app(self.reader, self.clock, self.status)
         attach_record(self.app, self.engine, self.reader, self.campaign)

@@ -37,7 +37,8 @@ def config(success_stale="1h", **alerts):
             "success": {"title": "Orders OK", "unit": "%", "direction": "below", "yellow": 95, "orange": 90,
                         "red": 80, "pushed": True, "stale_after": success_stale},
         },
-        "alerts": {"resolve_after": "30s", "repeat_every": "2m", "retry_backoff": "10ms", **alerts},
+        "alerts": {"resolve_after": "30s", "repeat_every": "2m", "retry_backoff": "10ms", "group_window": "0s",
+                   **alerts},
     }
     return parse_config(raw, env={})
 
@@ -91,7 +92,7 @@ def rig(tmp_path, monkeypatch):
 
     def make(loaded=None):
         engine = AlertEngine(loaded or config(), store, clock, send=phone, tick=3600)
-        engine.start({m: clock.now for m in ("cpu", "db", "success")})
+        engine.start({m: (clock.now, None) for m in ("cpu", "db", "success")})
         engines.append(engine)
         return engine
 
@@ -112,7 +113,7 @@ def test_breach_pages_the_owner_of_the_level(rig):
     assert phone.got(n=1) == [("tech_lead", "opened", "yellow")]
     page = phone.pages[0][3]
     assert "CPU 85.0%" in page.title and "YELLOW" in page.title
-    assert "Owner: Zhang 1" in page.body and "https://wiki/cpu" in page.body
+    assert "Decides: Zhang 1" in page.body and "https://wiki/cpu" in page.body
     assert "/api/v1/alerts/1/ack?token=tech_lead." in page.body
 
 
@@ -125,7 +126,7 @@ def test_rise_reroutes_to_the_new_owner_and_tells_the_previous_one(rig):
     push(engine, clock, "cpu", 97)
     pages = phone.got(n=3)
     assert ("general_manager", "raised", "red") in pages
-    assert ("tech_lead", "moved_up", "red") in pages
+    assert ("tech_lead", "handed_over", "red") in pages
     alert = engine.open[("cpu", "level")]
     assert alert.owner_role == "general_manager" and alert.peak_level.word == "red"
 
@@ -152,7 +153,11 @@ def test_one_alert_per_episode_and_resolution_after_green_time(rig):
     clock.advance(1)
     engine.tick(clock.now)
     assert ("cpu", "level") not in engine.open
-    assert phone.got(n=2) == [("ops_lead", "opened", "orange"), ("ops_lead", "resolved", "yellow")]
+    # orange → yellow hands the decision to the tech lead; both hear when it resolves
+    pages = phone.got(n=5)
+    assert pages[:3] == [("ops_lead", "opened", "orange"), ("tech_lead", "lowered", "yellow"),
+                         ("ops_lead", "stood_down", "yellow")]
+    assert sorted(pages[3:]) == [("ops_lead", "resolved", "green"), ("tech_lead", "resolved", "green")]
     assert store.execute("SELECT count(*) FROM alerts").fetchall()[0][0] == 1
 
 
@@ -176,7 +181,8 @@ def test_escalation_exactly_at_the_ack_timeout(rig):
     engine.tick(clock.now)
     assert engine.open[("cpu", "level")].escalated_to == "ops_lead"
     assert phone.got(n=2)[-1] == ("ops_lead", "escalated", "yellow")
-    assert "Escalated to: Li" in phone.pages[-1][3].body
+    body = phone.pages[-1][3].body
+    assert "Zhang did not acknowledge in 5m; you decide now" in body and "To: Li" in body
 
 
 def test_unacknowledged_alerts_repeat_and_an_ack_stops_them_until_the_level_rises(rig):

@@ -22,7 +22,7 @@ EVENT_FIELDS = ("ts", "event", "level", "role", "person", "channel", "ok", "deta
 
 
 def alert_json(cfg: WarroomConfig, alert: Alert, events: list[dict] | None, silenced: bool) -> dict[str, Any]:
-    """The API form of an alert, owners resolved to people."""
+    """The API form of an alert: its current level and who decides at it now; the peak and who was paged after."""
     spec = cfg.metrics.get(alert.metric)
 
     def person(role: str | None) -> dict[str, str] | None:
@@ -32,38 +32,48 @@ def alert_json(cfg: WarroomConfig, alert: Alert, events: list[dict] | None, sile
     def iso(ts: datetime | None) -> str | None:
         return ts.isoformat() if ts else None
 
+    deciding = alert.state != "resolved" and not alert.recovering and alert.level != Level.GREEN
+    decider = person(alert.owner_role) if deciding else None
     return {"id": alert.id, "metric": alert.metric, "title": spec.title if spec else alert.metric,
             "kind": alert.kind, "level": alert.level.word, "peak_level": alert.peak_level.word, "state": alert.state,
-            "opened_at": iso(alert.opened_at), "updated_at": iso(alert.updated_at),
-            "resolved_at": iso(alert.resolved_at),
-            "green_since": iso(alert.green_since), "owner": person(alert.owner_role), "acked_by": alert.acked_by,
-            "acked_at": iso(alert.acked_at), "escalated_to": person(alert.escalated_to),
-            "escalated_at": iso(alert.escalated_at), "delivery_failed": alert.delivery_failed,
+            "recovering": alert.recovering, "opened_at": iso(alert.opened_at), "level_since": iso(alert.level_since),
+            "updated_at": iso(alert.updated_at), "resolved_at": iso(alert.resolved_at),
+            "green_since": iso(alert.green_since), "decider": decider, "owner": decider,
+            "paged": [person(r) for r in alert.paged_roles if person(r)],
+            "acked_by": alert.acked_by, "acked_by_person": person(alert.acked_by), "acked_at": iso(alert.acked_at),
+            "acked_level": alert.acked_level.word if alert.acked_level is not None else None,
+            "escalated_to": person(alert.escalated_to), "escalated_at": iso(alert.escalated_at),
+            "nobody_left": alert.exhausted, "delivery_failed": alert.delivery_failed,
             "silenced": silenced, "value": alert.value,
             "threshold": alert.threshold, "events": events if events is not None else []}
 
 
 def _apply(alert: Alert, ts: datetime, event: str, level: str | None, role: str | None) -> Alert:
-    """One event folded into the alert's state (the engine's transitions, read back)."""
+    """One event folded into the alert's state: the engine's transitions (alerts/engine.py), read back."""
     lv = Level.from_word(level) if level in ("green", "yellow", "orange", "red") else None
     if event == "raised" and lv is not None:
         return replace(alert, level=lv, peak_level=max(alert.peak_level, lv), owner_role=role or alert.owner_role,
-                       state="open", acked_by=None, acked_at=None, escalated_to=None, escalated_at=None,
-                       green_since=None, level_since=ts, updated_at=ts)
+                       state="open", acked_by=None, acked_at=None, acked_level=None, escalated_to=None,
+                       escalated_at=None, exhausted=False, green_since=None, level_since=ts, updated_at=ts,
+                       rise=alert.rise + 1)
     if event == "lowered" and lv is not None:
         if lv == Level.GREEN:
-            return replace(alert, green_since=ts, updated_at=ts)
-        return replace(alert, level=lv, green_since=None, updated_at=ts)
+            return replace(alert, level=Level.GREEN, green_since=ts, updated_at=ts)
+        fresh = {"escalated_to": None, "escalated_at": None, "exhausted": False} if alert.state == "open" else {}
+        return replace(alert, level=lv, owner_role=role or alert.owner_role, level_since=ts, updated_at=ts, **fresh)
     if event == "acked":
-        return replace(alert, state="acked", acked_by=role, acked_at=ts, updated_at=ts)
+        return replace(alert, state="acked", acked_by=role, acked_at=ts, acked_level=alert.level, updated_at=ts)
     if event == "escalated":
         return replace(alert, escalated_to=role, escalated_at=ts, updated_at=ts)
     if event == "escalation_exhausted":
-        return replace(alert, escalated_at=ts)
+        return replace(alert, escalated_at=ts, exhausted=True, updated_at=ts)
     if event in ("undelivered", "delivery_failed"):
         return replace(alert, delivery_failed=True)
+    if event == "notify" and role and role not in alert.paged_roles:
+        return replace(alert, paged_roles=[*alert.paged_roles, role], last_page_at=ts)
     if event == "resolved":
-        return replace(alert, state="resolved", resolved_at=ts, updated_at=ts)
+        return replace(alert, state="resolved", resolved_at=ts, level=Level.GREEN, green_since=alert.green_since or ts,
+                       updated_at=ts)
     return alert
 
 
@@ -86,7 +96,7 @@ def alerts_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime, sta
             final = finals[alert_id]
             lv = Level.from_word(level) if level else final.level
             states[alert_id] = Alert(alert_id, final.metric, final.kind, moment, lv, lv, owner_role=role,
-                                     updated_at=moment, level_since=moment, threshold=final.threshold)
+                                     updated_at=moment, level_since=moment, threshold=final.threshold, rise=1)
         elif alert_id in states:
             states[alert_id] = _apply(states[alert_id], moment, event, level, role)
     out = [a for a in states.values() if state == "all" or a.state != "resolved"]

@@ -28,13 +28,13 @@ RECOMPUTED = "recomputed"
 
 def transitions_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime,
                    metrics: Sequence[str]) -> dict[str, tuple]:
-    """The last level_changes row per metric in [since, at]: (ts, level, stale, owner_role, owner_name, detail)."""
+    """The last level_changes row per metric in [since, at]: (ts, level, stale, owner_role, owner_name, detail, value)."""
     rows = cur.execute(
-        """SELECT metric, ts, level, stale, owner_role, owner_name, detail FROM level_changes
+        """SELECT metric, ts, level, stale, owner_role, owner_name, detail, value FROM level_changes
            WHERE ts >= ? AND ts <= ? AND metric IN (SELECT unnest(?))
            QUALIFY row_number() OVER (PARTITION BY metric ORDER BY ts DESC, rowid DESC) = 1""",
         [to_db_ts(since), to_db_ts(at), list(metrics)]).fetchall()
-    return {r[0]: (from_db_ts(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows}
+    return {r[0]: (from_db_ts(r[1]), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows}
 
 
 def values_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime,
@@ -61,7 +61,10 @@ def views_at(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, at: datetime,
         value, ts = (point[1], point[0]) if point else (None, None)
         change = changes.get(metric)
         if change is not None:
-            changed, level, stale, role, name, detail = change
+            changed, level, stale, role, name, detail, shown = change
+            if shown is None and (ts is None or ts <= changed):
+                # The wall showed no number since this change (e.g. no_traffic: NaN samples are not stored).
+                value, ts = None, changed
             views[metric] = MetricView(metric, value, ts, level, bool(stale), role, name, changed, detail)
             continue
         views[metric] = recomputed_view(cfg, metric, point, at)
