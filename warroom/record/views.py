@@ -28,7 +28,7 @@ RECOMPUTED = "recomputed"
 
 def transitions_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime,
                    metrics: Sequence[str]) -> dict[str, tuple]:
-    """The last level_changes row per metric in [since, at]: (ts, level, stale, owner_role, owner_name, detail, value)."""
+    """The last level_changes row per metric in [since, at]: (ts, level, stale, role, name, detail, value)."""
     rows = cur.execute(
         """SELECT metric, ts, level, stale, owner_role, owner_name, detail, value FROM level_changes
            WHERE ts >= ? AND ts <= ? AND metric IN (SELECT unnest(?))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from alerts.levels import Level
+from alerts.log import Alert, AlertLog
 from warroom.config import LoadedConfig, parse_config
 from warroom.record.campaign import begin
 from warroom.samples import Sample
@@ -53,11 +55,11 @@ def recorded_night(path: Path, loaded: LoadedConfig) -> Store:
     change(store, 1, "queue", "green", value=5.0)
     change(store, 100, "queue", "red", role="general_manager", name="Wang", value=60.0)
     change(store, 130, "queue", "green", value=3.0)
-    change(store, 200, "queue", "green", stale=True, role="tech_lead", name="Zhang", detail="no sample for 30s")
-    store.execute("INSERT INTO alerts VALUES (1, 'queue', 'level', ?, 'red', 'red', 'resolved', 'general_manager', "
-                  "'general_manager', ?, 'general_manager', ?, ?, ?, ?, ?, ?, false, 3.0, 50.0, 'general_manager')",
-                  [to_db_ts(at(100)), to_db_ts(at(140)), to_db_ts(at(105)), to_db_ts(at(160)), to_db_ts(at(160)),
-                   to_db_ts(at(100)), to_db_ts(at(100)), to_db_ts(at(130))])
+    change(store, 200, "queue", "green", stale=True, role="tech_lead", name="Zhang", value=4.0,
+           detail="no sample for 30s")
+    AlertLog(store).save(Alert(1, "queue", "level", at(100), Level.GREEN, Level.RED, "resolved", "general_manager",
+                               "general_manager", at(140), "general_manager", at(105), at(160), at(160), at(100),
+                               at(100), at(130), False, 3.0, 50.0, ["general_manager"], 1, Level.RED))
     for s, event, level, role, detail in ((100, "opened", "red", "general_manager", None),
                                           (100, "notify", "red", "general_manager", "opened"),
                                           (105, "escalated", "red", "general_manager", "not acknowledged within 5s"),

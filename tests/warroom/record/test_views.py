@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.warroom.record.kit import T0, at, queue_config, recorded_night
+from tests.warroom.record.kit import T0, at, change, queue_config, recorded_night
 from warroom.api import create_app
 from warroom.board import BoardReader, CampaignWindow
 from warroom.record.views import RECOMPUTED, views_at
+from warroom.samples import Sample
 
 
 def board_at(client, seconds):
@@ -63,5 +64,20 @@ def test_a_value_older_than_the_first_lookback_is_still_found(tmp_path):
     try:
         v = views_at(store.reader(), loaded.config, at(3 * 3600), T0)["queue"]
         assert v.value == 4.0 and v.stale
+    finally:
+        store.close()
+
+
+def test_no_number_after_a_change_that_showed_none(tmp_path):
+    loaded = queue_config()
+    store = recorded_night(tmp_path / "n.duckdb", loaded)
+    try:
+        # 0 of 0 orders after the close: the engine shows no number (NaN samples are not stored)
+        change(store, 180, "calls", "green", value=None, detail="no_traffic")
+        v = views_at(store.reader(), loaded.config, at(190), T0)["calls"]
+        assert v.value is None and v.note == "no_traffic" and not v.stale
+        store.append([Sample(at(195), "calls", 3.0)])
+        change(store, 195, "calls", "green", value=3.0)
+        assert views_at(store.reader(), loaded.config, at(196), T0)["calls"].value == 3.0
     finally:
         store.close()
