@@ -164,6 +164,9 @@ class BoardReader:
         if live:
             views = self.views()
             runs = self.latest.snapshot()[1]
+            # The snapshot is read after `now` was taken; under load the engine may have moved on in between.
+            # Answer for a moment at which everything in it was already known, so ?at= that moment agrees.
+            moment = max([moment, *(t for v in views.values() for t in (v.ts, v.since) if t is not None)])
         else:
             views = self.views_then(moment)
             runs = last_runs_at(cur, moment, LOOKBACK_S)

@@ -24,6 +24,8 @@ from warroom.store import from_db_ts, to_db_ts
 # query bounded by the start of the record, so a value the wall still showed (stale) is not lost.
 LOOKBACK_S = 3600.0
 RECOMPUTED = "recomputed"
+# How long after a sample was learned the engine may still be applying it (a loaded machine).
+APPLY_WINDOW_S = 5.0
 
 
 def transitions_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime,
@@ -49,12 +51,39 @@ def values_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime,
     return found
 
 
+def not_yet_applied(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime,
+                    values: dict[str, Point], changes: dict[str, tuple]) -> dict[str, Point | None]:
+    """Samples known by `at` that the engine had not applied yet: the transition they caused comes after `at`.
+
+    A sample is stamped when warroom learned it; the engine applies it a moment later (longer under
+    load) and writes the transition it causes then. Until that moment the wall showed the value before.
+    """
+    after = cur.execute(
+        """SELECT metric, arg_min(value, ts) FROM level_changes WHERE ts > ? AND ts <= ?
+           AND metric IN (SELECT unnest(?)) GROUP BY metric""",
+        [to_db_ts(at), to_db_ts(at + timedelta(seconds=APPLY_WINDOW_S)), list(values)]).fetchall()
+    late = [m for m, value in after if value is not None and value == values[m][1]
+            and (m not in changes or changes[m][0] < values[m][0])]
+    before: dict[str, Point | None] = {}
+    for metric in late:
+        ts = values[metric][0]
+        row = cur.execute("SELECT max(ts), arg_max(value, ts) FROM samples WHERE metric = ? AND ts >= ? AND ts < ?",
+                          [metric, to_db_ts(max(since, ts - timedelta(seconds=LOOKBACK_S))), to_db_ts(ts)]).fetchall()
+        before[metric] = (from_db_ts(row[0][0]), row[0][1]) if row and row[0][0] is not None else None
+    return before
+
+
 def views_at(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, at: datetime,
              since: datetime) -> dict[str, MetricView]:
     """One MetricView per configured metric as the wall showed it at `at` (since = start of the record)."""
     metrics = list(cfg.metrics)
     changes = transitions_at(cur, at, since, metrics)
     values = values_at(cur, at, since, metrics)
+    for metric, point in not_yet_applied(cur, at, since, values, changes).items():
+        if point is None:
+            values.pop(metric, None)
+        else:
+            values[metric] = point
     views: dict[str, MetricView] = {}
     for metric in metrics:
         point = values.get(metric)

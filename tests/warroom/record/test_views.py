@@ -81,3 +81,18 @@ def test_no_number_after_a_change_that_showed_none(tmp_path):
         assert views_at(store.reader(), loaded.config, at(196), T0)["calls"].value == 3.0
     finally:
         store.close()
+
+
+def test_a_sample_the_engine_had_not_applied_yet_is_not_shown(tmp_path):
+    loaded = queue_config()
+    store = recorded_night(tmp_path / "n.duckdb", loaded)
+    try:
+        # learned at 300 s, applied (and its transition written) at 300.4 s under load
+        store.append([Sample(at(300), "queue", 70.0)])
+        change(store, 300.4, "queue", "red", role="general_manager", name="Wang", value=70.0)
+        v = views_at(store.reader(), loaded.config, at(300.2), T0)["queue"]
+        assert (v.value, v.level, v.stale) == (4.0, "green", True)
+        v = views_at(store.reader(), loaded.config, at(300.4), T0)["queue"]
+        assert (v.value, v.level, v.stale) == (70.0, "red", False)
+    finally:
+        store.close()
