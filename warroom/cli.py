@@ -27,6 +27,7 @@ shows beside each level the person who decides. Start with:
   warroom demo                run only the simulated campaign system of the demo night
   warroom replay --db FILE    serve an archived night read-only, to replay it second by second
   warroom report --db FILE    write the night's report: one self-contained HTML file
+  warroom export / import     the record to CSV / Parquet; samples from files or Prometheus
   warroom ack ID --as ROLE    acknowledge an alert (needs WARROOM_TOKEN)
   warroom silence --metric M --for 30m --by NAME --reason WHY
 
@@ -161,6 +162,83 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"\nwarroom report: {message}", file=sys.stderr)
         return EXIT_CONFIG
     print(f"warroom report: {out} ({out.stat().st_size / 1024:.0f} KB)")
+    return 0
+
+
+def _moment(text: str | None, zone: str = "UTC"):  # noqa: ANN202 - datetime | None
+    """--from/--to: ISO-8601; a time without an offset is in `zone`."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        print(f"warroom: {text!r} is not an ISO-8601 time (e.g. 2024-11-11T23:30:00+08:00)", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the record's tables (samples, level transitions, alerts, events, decisions) as CSV or Parquet."""
+    import time
+
+    from warroom.replay import ArchiveError, check_file
+    from warroom.transfer import export
+
+    try:
+        check_file(Path(args.db))
+        t0 = time.perf_counter()
+        counts = export(Path(args.db), Path(args.output), args.format, _moment(args.start), _moment(args.end))
+    except ArchiveError as err:
+        print(f"warroom export: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    seconds = time.perf_counter() - t0
+    for table, rows in counts.items():
+        print(f"warroom export: {Path(args.output) / f'{table}.{args.format}'}: {rows:,} rows")
+    print(f"warroom export: {sum(counts.values()):,} rows in {seconds:.2f} s")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Load samples from CSV, Parquet or a Prometheus range query into a database file, all or nothing."""
+    import time
+
+    from warroom.record.campaign import begin, current
+    from warroom.store import Store, StoreError, first_row, from_db_ts
+    from warroom.transfer import ImportRefused, import_file, import_promql
+
+    if (args.source is None) == (args.promql is None):
+        print("warroom import: give either a SOURCE file or --promql URL QUERY", file=sys.stderr)
+        return EXIT_CONFIG
+    loaded = _fallback_config(args)
+    try:
+        store = Store(Path(args.db))
+    except StoreError as err:
+        print(f"warroom import: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        t0 = time.perf_counter()
+        if args.promql:
+            if not (args.metric and args.start and args.end):
+                print("warroom import: --promql needs --metric, --from and --to", file=sys.stderr)
+                return EXIT_CONFIG
+            n = import_promql(store, args.promql[0], args.promql[1], args.metric, _moment(args.start),
+                              _moment(args.end), args.step)
+        else:
+            n = import_file(store, Path(args.source))
+        seconds = time.perf_counter() - t0
+        if loaded is not None and current(store.reader()) is None:
+            # A night recorded elsewhere: give the file a campaign and the config to read it with.
+            first = from_db_ts(first_row(store.execute("SELECT min(ts) FROM samples"))[0])
+            begin(store, loaded, first) if first else None
+    except ImportRefused as err:
+        print(f"warroom import: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    finally:
+        store.close()
+    print(f"warroom import: {n:,} samples into {args.db} in {seconds:.2f} s ({n / max(seconds, 1e-9):,.0f}/s)")
     return 0
 
 
@@ -356,6 +434,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="API port (default: a free one, printed)")
     p.add_argument("--board-port", type=int, help="board port (default: a free one, printed)")
     p.add_argument("--no-board", action="store_true", help="serve only the API")
+    p = add("export", cmd_export, "Export the record (samples, transitions, alerts, events, decisions) to files.")
+    p.add_argument("--db", required=True, help="the database file (read-only)")
+    p.add_argument("--from", dest="start", help="start (ISO-8601; naive = UTC)")
+    p.add_argument("--to", dest="end", help="end (ISO-8601; naive = UTC)")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.add_argument("-o", "--output", required=True, help="folder to write <table>.<format> into")
+    p = add("import", cmd_import, "Import samples (ts, metric, value) from CSV / Parquet or a Prometheus range query.")
+    p.add_argument("--db", required=True, help="the database file to load into (created if missing)")
+    p.add_argument("source", nargs="?", help="a .csv or .parquet file with columns ts, metric, value")
+    p.add_argument("--promql", nargs=2, metavar=("URL", "QUERY"), help="a Prometheus server and a query")
+    p.add_argument("--metric", help="the metric name the query's series is stored as")
+    p.add_argument("--from", dest="start", help="range start (ISO-8601; naive = UTC)")
+    p.add_argument("--to", dest="end", help="range end")
+    p.add_argument("--step", type=float, default=15.0, help="seconds between points (default 15)")
     p = add("report", cmd_report, "Write the campaign report of an archive: one self-contained HTML file.")
     p.add_argument("--db", required=True, help="the archived database file")
     p.add_argument("--from", dest="start", help="start (ISO-8601, naive = campaign timezone); default first sample")

@@ -206,6 +206,10 @@ class Store:
             self._rolled_until = None if row[0] is None else from_db_ts(row[0]) + timedelta(minutes=1)
         return self._rolled_until
 
+    def forget_rollup(self) -> None:
+        """Re-read how far samples_1m goes on next use (after an import rebuilt some of it)."""
+        self._rolled_until = None
+
     def roll_up(self, until: datetime) -> int:
         """Fold every whole minute before `until` not yet rolled into samples_1m; returns minutes added.
 
