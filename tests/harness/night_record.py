@@ -32,22 +32,25 @@ def record_demo_night(folder: Path, seconds: float = 40.0, speed: float = 30.0, 
         wait_for(lambda: requests.get(f"{base}/api/v1/board", timeout=5).ok, 30, "the daemon", proc, log)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if callable(on_board):
-                on_board(requests.get(f"{base}/api/v1/board", timeout=5).json())
-            alerts = requests.get(f"{base}/api/v1/alerts", params={"state": "open"}, timeout=5).json()["alerts"]
+            time.sleep(0.4)
+            try:
+                if callable(on_board):
+                    on_board(requests.get(f"{base}/api/v1/board", timeout=15).json())
+                alerts = requests.get(f"{base}/api/v1/alerts", params={"state": "open"}, timeout=15).json()["alerts"]
+            except requests.RequestException:
+                continue  # a loaded machine: try again next round
             if alerts and not acted and time.monotonic() > deadline - seconds * 0.6:
                 first = alerts[-1]
                 role = (first.get("owner") or {}).get("role") or "tech_lead"
                 requests.post(f"{base}/api/v1/alerts/{first['id']}/ack", json={"by": role, "note": "on it"},
-                              headers=AUTH, timeout=5).raise_for_status()
-                requests.post(f"{base}/api/v1/annotations", headers=AUTH, timeout=5,
+                              headers=AUTH, timeout=15).raise_for_status()
+                requests.post(f"{base}/api/v1/annotations", headers=AUTH, timeout=15,
                               json={"author": (first.get("owner") or {}).get("name") or role, "role": role,
                                     "text": "switch to the backup servers", "alert_id": first["id"],
                                     "level": first["level"] if first["level"] != "green" else None}).raise_for_status()
                 requests.post(f"{base}/api/v1/runsheet/0/done", json={"by": "ops_lead"}, headers=AUTH,
-                              timeout=5).raise_for_status()
+                              timeout=15).raise_for_status()
                 acted = True
-            time.sleep(0.4)
     finally:
         stop(proc)
         demo.shutdown()
