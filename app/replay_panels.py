@@ -37,8 +37,9 @@ letter-spacing:.5px;display:flex;gap:18px;align-items:center;flex-wrap:wrap}
 WORDS = {"en": {"replay": "REPLAY", "playing": "playing", "paused": "paused", "timeline": "Timeline — click a marker "
                 "to jump there", "decisions": "decisions", "empty": "Nothing recorded yet.", "speed": "Speed",
                 "moment": "Replayed moment"},
-         "zh-CN": {"replay": "回放", "playing": "播放中", "paused": "已暂停", "timeline": "时间线 — 点击标记跳转",
-                   "decisions": "决策", "empty": "尚无记录。", "speed": "速度", "moment": "回放时刻"}}
+         "zh-CN": {"replay": "回放 REPLAY", "playing": "播放中", "paused": "已暂停",
+                   "timeline": "时间线 — 点击标记跳转", "decisions": "决策", "empty": "尚无记录。", "speed": "速度",
+                   "moment": "回放时刻"}}
 
 
 def word(loc: str, key: str) -> str:
@@ -85,33 +86,44 @@ def _dt(epoch: float) -> datetime:
 def set_moment(epoch: float, window: Window) -> None:
     """Move the replayed moment (clamped to the window) and the slider with it."""
     st.session_state[AT] = min(max(epoch, window.start), window.end)
-    st.session_state[SLIDER] = _dt(st.session_state[AT]).astimezone(ZoneInfo(window.zone)).replace(tzinfo=None)
+    shown = _dt(st.session_state[AT]).astimezone(ZoneInfo(window.zone)).replace(tzinfo=None)
+    st.session_state[SLIDER] = st.session_state["wr_rp_drawn"] = shown
 
 
 def _step(seconds: int, window: Window) -> None:
     st.session_state["wr_rp_play"] = False
+    st.session_state["wr_rp_paused_by"] = "step"
     set_moment(st.session_state[AT] + seconds, window)
 
 
-def _slid(window: Window) -> None:
+def _slider_moved(window: Window) -> bool:
+    """Did a person move the slider since it was last drawn? Then that is the moment, and play stops."""
+    value = st.session_state.get(SLIDER)
+    if value is None or value == st.session_state.get("wr_rp_drawn") or st.session_state.get("wr_rp_play"):
+        # While playing the slider is disabled (it shows progress): the browser can send back a value it
+        # held a frame ago, which must not stop the play.
+        return False
     st.session_state["wr_rp_play"] = False
-    local = st.session_state[SLIDER].replace(tzinfo=ZoneInfo(window.zone))
-    st.session_state[AT] = min(max(local.timestamp(), window.start), window.end)
+    st.session_state["wr_rp_paused_by"] = "slider"
+    set_moment(value.replace(tzinfo=ZoneInfo(window.zone)).timestamp(), window)
+    return True
 
 
 def _toggle() -> None:
     st.session_state["wr_rp_play"] = not st.session_state.get("wr_rp_play", False)
+    st.session_state["wr_rp_paused_by"] = "button"
     st.session_state["wr_rp_tick"] = time.time()
 
 
 def advance(window: Window) -> None:
     """While playing, move the moment on by real time × speed; stop at the end of the window."""
     now = time.time()
-    if st.session_state.get("wr_rp_play"):
+    if not _slider_moved(window) and st.session_state.get("wr_rp_play"):
         speed = st.session_state.get("wr_rp_speed") or SPEEDS[2]
         moved = st.session_state[AT] + (now - st.session_state.get("wr_rp_tick", now)) * speed
         if moved >= window.end:
             moved, st.session_state["wr_rp_play"] = window.end, False
+            st.session_state["wr_rp_paused_by"] = "end"
         set_moment(moved, window)
     st.session_state["wr_rp_tick"] = now
 
@@ -123,13 +135,14 @@ def controls(window: Window, loc: str) -> None:
         col.button(f"{seconds:+d}s", key=f"wr-rp-step{seconds}", on_click=_step, args=(seconds, window),
                    width="stretch")
     playing = st.session_state.get("wr_rp_play", False)
-    cols[3].button("⏸" if playing else "▶", key="wr-rp-play", on_click=_toggle, type="primary", width="stretch")
+    cols[3].button("❚❚" if playing else "▶", key="wr-rp-play", on_click=_toggle, type="primary", width="stretch")
     cols[7].segmented_control(word(loc, "speed"), SPEEDS, key="wr_rp_speed", format_func=lambda s: f"{s}x",
                               label_visibility="collapsed")
     tz = ZoneInfo(window.zone)
     st.slider(word(loc, "moment"), min_value=_dt(window.start).astimezone(tz).replace(tzinfo=None),
               max_value=_dt(window.end).astimezone(tz).replace(tzinfo=None), step=timedelta(seconds=1),
-              format="HH:mm:ss", key=SLIDER, on_change=_slid, args=(window,), label_visibility="collapsed")
+              format="HH:mm:ss", key=SLIDER, label_visibility="collapsed", disabled=playing)
+    st.session_state["wr_rp_drawn"] = st.session_state[SLIDER]
 
 
 def frame(at_iso: str) -> dict[str, Any] | None:
@@ -167,9 +180,10 @@ def draw(slots: ReplaySlots, answer: dict[str, Any], moment: datetime, window: W
     playing = st.session_state.get("wr_rp_play", False)
     speed = st.session_state.get("wr_rp_speed") or SPEEDS[2]
     when = moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
-    state = f"{'▶ ' + word(loc, 'playing') if playing else '⏸ ' + word(loc, 'paused')} · {speed}x"
+    state = f"{'▶ ' + word(loc, 'playing') if playing else '❚❚ ' + word(loc, 'paused')} · {speed}x"
     slots.banner.html(f'{BANNER_CSS}<div class="wr-replay-banner" data-replay-at="{escape(answer["at"])}" '
-                      f'data-frame-ms="{frame_ms:.1f}">⏪ {escape(word(loc, "replay"))} · {escape(when)} '
+                      f'data-frame-ms="{frame_ms:.1f}" data-paused-by="{st.session_state.get("wr_rp_paused_by", "")}">'
+                      f'◀◀ {escape(word(loc, "replay"))} · {escape(when)} '
                       f'<small>{escape(zone)} · {escape(state)} · {escape(window.name)}</small></div>')
     campaign = board["campaign"]
     remaining = float(campaign.get("seconds_remaining") or 0.0)
@@ -208,6 +222,7 @@ def timeline_panel(window: Window, titles: dict[str, str], loc: str) -> None:
     if jump and st.session_state.get("wr_rp_jumped") != jump:
         st.session_state["wr_rp_jumped"] = jump
         st.session_state["wr_rp_play"] = False
+        st.session_state["wr_rp_paused_by"] = "timeline"
         moment = parse_ts(jump if isinstance(jump, str) else jump[0])
         if moment is not None:
             set_moment(moment.timestamp(), window)
