@@ -155,9 +155,16 @@ def test_a_pushed_breach_is_paged_at_once(rig):
     ok = subprocess.run([*cli, str(alert_id), "--as", "general_manager", "--note", "on it"],
                         capture_output=True, text=True, timeout=30)
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout)["acked_by"] == "general_manager"
+    assert ok.stdout.startswith(f"alert #{alert_id} (Order failures, RED) acknowledged by Wang 1 at ")
+    conflict = subprocess.run([*cli, str(alert_id), "--as", "ops_lead"], capture_output=True, text=True, timeout=30)
+    # the operations lead cannot take a red alert, and it is the GM's already: refused with the reason
+    assert conflict.returncode == 1 and "409" in conflict.stderr and "Wang" in conflict.stderr
     missing = subprocess.run([*cli, "999", "--as", "general_manager"], capture_output=True, text=True, timeout=30)
     assert missing.returncode == 1 and "alert 999 is not open" in missing.stderr
+    listed = subprocess.run([sys.executable, "-m", "warroom.cli", "alerts", "--api", base, "-c",
+                             str(ROOT / "config.yaml")], capture_output=True, text=True, timeout=30)
+    assert listed.returncode == 0, listed.stderr
+    assert f"#{alert_id}" in listed.stdout and "RED" in listed.stdout and "acknowledged by Wang" in listed.stdout
 
 
 def test_forwarding_to_a_real_alertmanager(tmp_path, rig):
