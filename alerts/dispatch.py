@@ -45,7 +45,7 @@ class Dispatch:
         self.secret = os.environ.get(cfg.alerts.ack_secret_env, "")
         server = cfg.server
         self.public_url = (cfg.alerts.public_url or f"http://{server.host}:{server.port}").rstrip("/")
-        self.board_url: str | None = None
+        self.board_url: str | None = cfg.alerts.board_url
         self.campaign_end: datetime | None = None
 
     def channels(self, role: str | None, kind: str) -> list[str]:
@@ -81,8 +81,9 @@ class Dispatch:
         view = self.snapshot.get(alert.metric)
         kpi = self.cfg.campaign.kpi
         kpi_view = self.snapshot.get(kpi.metric) if kpi else None
+        board = self.board_url.replace("{role}", role or "") if self.board_url else None
         ctx = PageContext(now, view.ts if view else None, self.snapshot.value_before(alert.metric, now),
-                          kpi_view.value if kpi_view else None, self.campaign_end, self.board_url,
+                          kpi_view.value if kpi_view else None, self.campaign_end, board,
                           self.ack_url(alert.id, role, now) if role and kind in DECIDING else None, why, previous)
         return self.writer.compose(alert, kind, role, ctx)
 
