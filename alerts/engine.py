@@ -25,6 +25,7 @@ from alerts.notifiers import Delivery, Page, deliver
 from alerts.pager import PageJob, Pager
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
+from alerts.watch import Watch
 from warroom.config import LoadedConfig
 from warroom.samples import MetricView, PollResult, Sample, utc_now
 from warroom.store import Store
@@ -59,6 +60,7 @@ class AlertEngine:
         pager = Pager(self.log, settings.max_delivery_failures, settings.retry_backoff, self._delivery_gave_up,
                       loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine)
         self.dispatch = Dispatch(self.cfg, self.log, self.silences, self.snapshot, writer, pager, clock)
+        self.watch = Watch(self.cfg, self.snapshot)
         self._lock = threading.RLock()
         self.states: dict[str, LevelState] = {}
         self.open: dict[tuple[str, str], Alert] = {}
@@ -89,7 +91,7 @@ class AlertEngine:
 
     @campaign_end.setter
     def campaign_end(self, value: datetime | None) -> None:
-        self.dispatch.campaign_end = value
+        self.dispatch.campaign_end = self.watch.campaign_end = value
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -103,7 +105,7 @@ class AlertEngine:
         for metric in self.cfg.metrics:
             ts, value = (last_values or {}).get(metric, (None, None))
             level = self.states.get(metric, GREEN_STATE).level
-            self.snapshot.seed(metric, value, ts, level, self._is_stale(metric, ts, now), now)
+            self.snapshot.seed(metric, value, ts, level, self.watch.is_stale(metric, ts, now), now)
         self.pager.start()
         self.dispatch.resume()
         if self.open:
@@ -199,6 +201,7 @@ class AlertEngine:
         self.open[(metric, kind)] = alert
         self.log.save(alert)
         self.log.event(now, alert, "opened", role=owner, person=self._name(owner), detail=detail)
+        log.info("alert #%s %s opened at %s (%s): %s decides", alert.id, metric, level.word, kind, owner)
         self._page(alert, owner, "opened", now, why=detail)
         return alert
 
@@ -215,6 +218,8 @@ class AlertEngine:
         self.log.save(alert)
         self.log.event(now, alert, "raised", role=alert.owner_role, person=self._name(alert.owner_role),
                        detail=f"{from_level.word} → {level.word}; decider {previous} → {alert.owner_role}")
+        log.info("alert #%s %s rose %s → %s: %s decides", alert.id, alert.metric, from_level.word, level.word,
+                 alert.owner_role)
         self._page(alert, alert.owner_role, "raised", now)
         if previous and previous != alert.owner_role and from_level != Level.GREEN:
             self._page(alert, previous, "handed_over", now)
@@ -231,6 +236,8 @@ class AlertEngine:
         self.log.save(alert)
         self.log.event(now, alert, "lowered", level=level, role=alert.owner_role,
                        detail=f"{from_level.word} → {level.word}; decider {previous} → {alert.owner_role}")
+        log.info("alert #%s %s fell %s → %s: %s decides", alert.id, alert.metric, from_level.word, level.word,
+                 alert.owner_role)
         if alert.owner_role != previous:
             if alert.state == "open":
                 self._page(alert, alert.owner_role, "lowered", now)
@@ -242,6 +249,7 @@ class AlertEngine:
         self.open.pop((alert.metric, alert.kind), None)
         self.log.save(alert)
         self.log.event(now, alert, "resolved", level=Level.GREEN, detail=detail)
+        log.info("alert #%s %s resolved (peak %s): %s", alert.id, alert.metric, alert.peak_level.word, detail)
         for role in alert.paged_roles:
             self._page(alert, role, "resolved", now)
 
@@ -261,6 +269,7 @@ class AlertEngine:
         alert.escalated_to = target
         self.log.save(alert)
         self.log.event(now, alert, "escalated", role=target, person=self._name(target), detail=why)
+        log.warning("alert #%s %s %s escalated to %s: %s", alert.id, alert.metric, alert.level.word, target, why)
         self._page(alert, target, "escalated", now, why=why, previous=after)
 
     # --- paging -------------------------------------------------------------------------------
@@ -312,40 +321,17 @@ class AlertEngine:
                     self._page(alert, alert.owner_role, "repeat", now)
                     if alert.escalated_to:
                         self._page(alert, alert.escalated_to, "repeat", now)
-            self._check_stale(now)
+            self.watch.refresh(now)
             self._check_no_data(now)
 
     def _watch_ended(self, metric: str, now: datetime) -> bool:
-        spec = self.cfg.metrics.get(metric)
-        return bool(spec and spec.until_end and self.campaign_end and now >= self.campaign_end)
-
-    def _is_stale(self, metric: str, ts: datetime | None, now: datetime) -> bool:
-        return ts is None or (now - ts).total_seconds() > self.cfg.stale_after(metric)
-
-    def _check_stale(self, now: datetime) -> None:
-        for metric, view in self.snapshot.read().items():
-            if self._watch_ended(metric, now):
-                if view.note != "watch_ended":
-                    self.snapshot.set(metric, now, value=view.value, ts=view.ts, level=Level.GREEN, stale=False,
-                                      note="watch_ended")
-                continue
-            self.snapshot.mark_stale(metric, now, self._is_stale(metric, view.ts, now))
-
-    def _no_data_reason(self, metric: str, now: datetime) -> str:
-        return self.dispatch.no_data_reason(metric, now, self.started_at, self.collector_errors)
+        return self.watch.ended(metric, now)
 
     def _check_no_data(self, now: datetime) -> None:
-        since_start = self.started_at or now
-        for metric, spec in self.cfg.metrics.items():
-            if (metric, "no_data") in self.open or self._watch_ended(metric, now):
-                continue
-            if spec.pushed and spec.stale_after is None:
-                continue  # a system that pushes only on change is not silent when it says nothing
-            view = self.snapshot.get(metric)
-            seen = view.ts if view else None
-            age = (now - (seen if seen and seen > since_start else since_start)).total_seconds()
-            if age > self.cfg.stale_after(metric):
-                self._open(metric, "no_data", Level.YELLOW, now, None, self._no_data_reason(metric, now))
+        skip = {metric for metric, kind in self.open if kind == "no_data"}
+        for metric in self.watch.silent(now, self.started_at, skip):
+            why = self.dispatch.no_data_reason(metric, now, self.started_at, self.collector_errors)
+            self._open(metric, "no_data", Level.YELLOW, now, None, why)
 
     # --- actions ------------------------------------------------------------------------------
 
