@@ -79,7 +79,8 @@ class AckPages:
             return self._doc(title, f"<p class=why>{self.t['unknown']}</p>")
         body = self.summary(alert)
         if role:
-            body += f"<p>{escape(self.t['for'].format(who=self._who(role)))}</p>"
+            person = self.cfg.people.get(role)
+            body += f"<p>{escape(self.t['for'].format(who=person.name if person else role))}</p>"
         if why_not:
             return self._doc(title, body + f"<p class=why>{escape(why_not)}</p>", _COLOUR[alert.level])
         form = (f"<form method=post action='/api/v1/alerts/{alert_id}/ack/form'>"
