@@ -135,14 +135,18 @@ def alert_lines(alerts: list[dict[str, Any]], zone: ZoneInfo, now: datetime) -> 
     return lines
 
 
+def _readable(code: int, answer: Any, as_json: bool) -> Any:
+    """The answer to print in words, or None when it failed or was printed as JSON."""
+    if code == 0 and as_json:
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
+    return answer if code == 0 and not as_json else None
+
+
 def cmd_alerts(loaded: LoadedConfig, api: str | None, window: str, as_json: bool) -> int:
     """Open alerts and those of the last `window`, readably."""
     code, answer = api_call(loaded, api, "GET", f"/api/v1/alerts?state=all&from=-{window}", token=False)
-    if code:
+    if (answer := _readable(code, answer, as_json)) is None:
         return code
-    if as_json:
-        print(json.dumps(answer, ensure_ascii=False, indent=2))
-        return 0
     zone = ZoneInfo(loaded.config.campaign.timezone)
     alerts = answer["alerts"]
     if not alerts:
@@ -156,11 +160,8 @@ def cmd_ack(loaded: LoadedConfig, api: str | None, alert_id: int, role: str, not
             as_json: bool) -> int:
     """Acknowledge as a role; a conflicting or stale acknowledgement is refused with its reason."""
     code, answer = api_call(loaded, api, "POST", f"/api/v1/alerts/{alert_id}/ack", {"by": role, "note": note})
-    if code:
+    if (answer := _readable(code, answer, as_json)) is None:
         return code
-    if as_json:
-        print(json.dumps(answer, ensure_ascii=False, indent=2))
-        return 0
     zone = ZoneInfo(loaded.config.campaign.timezone)
     print(f"alert #{answer['id']} ({answer['title']}, {answer['level'].upper()}) acknowledged by "
           f"{_person(answer.get('acked_by_person'))} at {_clock(answer.get('acked_at'), zone)}; "
