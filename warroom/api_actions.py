@@ -70,10 +70,20 @@ class StepDoneBody(_Body):
     by: str
 
 
+def check_board_token(token_env: str, authorization: str | None) -> None:
+    """403 unless the request carries the board token (Authorization: Bearer …)."""
+    expected = os.environ.get(token_env, "")
+    if not expected:
+        raise ApiError(403, f"state-changing actions are disabled: set {token_env} for the daemon", "authorization")
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(403, "missing or wrong token (Authorization: Bearer …)", "authorization")
+
+
 ACTION_ROUTES = (("POST", "/api/v1/alerts/{alert_id}/ack"), ("GET", "/api/v1/alerts/{alert_id}/ack"),
                  ("POST", "/api/v1/alerts/{alert_id}/ack/form"), ("POST", "/api/v1/annotations"),
                  ("POST", "/api/v1/silences"), ("DELETE", "/api/v1/silences/{silence_id}"), ("POST", "/api/v1/push"),
-                 ("POST", "/api/v1/runsheet/{index}/done"))
+                 ("POST", "/api/v1/runsheet/{index}/done"), ("POST", "/api/v1/duty"), ("DELETE", "/api/v1/duty/{role}"))
 
 
 def attach_read_only(app: FastAPI) -> None:
@@ -92,12 +102,7 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
     store = engine.log.store
 
     def require_token(authorization: str | None) -> None:
-        expected = os.environ.get(token_env, "")
-        if not expected:
-            raise ApiError(403, f"state-changing actions are disabled: set {token_env} for the daemon", "authorization")
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise ApiError(403, "missing or wrong token (Authorization: Bearer …)", "authorization")
+        check_board_token(token_env, authorization)
 
     def role_known(role: str | None, field: str) -> None:
         if role is not None and role not in cfg.people:
@@ -124,7 +129,8 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
                 raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
             role_known(body.by, "by")
             alert = guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
-        return alert_json(cfg, alert, None, engine.silences.covers(alert.metric, engine.clock()))
+        now = engine.clock()
+        return alert_json(cfg, alert, None, engine.silences.covers(alert.metric, now), engine.roster, now)
 
     pages = AckPages(engine.writer)
 

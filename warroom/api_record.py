@@ -38,10 +38,12 @@ def alerts_json(source: NightSource, since: datetime, start: datetime, end: date
                 at: datetime | None) -> list[dict[str, Any]]:
     """Alerts in a window with their trails, or (with `at`) as they stood at that moment."""
     cur = source.log.store.reader()
+    roster = getattr(source, "roster", None)  # live only: who holds each role now
     if at is None:
         rows = source.log.alerts_between(start, end, state)
         now = source.clock()
-        return [record_alerts.alert_json(source.cfg, a, ev, source.silences.covers(a.metric, now)) for a, ev in rows]
+        return [record_alerts.alert_json(source.cfg, a, ev, source.silences.covers(a.metric, now), roster, now)
+                for a, ev in rows]
     alerts = record_alerts.alerts_at(cur, at, since, "all" if state in ("all", "resolved") else "active")
     if state in ("open", "acked", "resolved"):
         alerts = [a for a in alerts if a.state == state]
@@ -112,7 +114,10 @@ def attach_record(app: FastAPI, source: NightSource, reader: BoardReader, campai
         """The run sheet with countdowns and who marked each step done (at a past moment with `at`)."""
         when = moment(at)
         anchor = campaign.anchor if campaign else (reader.since or when)
-        return {"steps": decisions.run_sheet(source.log.store.reader(), cfg, anchor, when)}
+        roster = getattr(source, "roster", None)
+        # Live, shift changes of the next hour stand beside the steps: "02:00 李娜 takes over from 张伟".
+        return {"steps": decisions.run_sheet(source.log.store.reader(), cfg, anchor, when),
+                "handovers": roster.handovers(when) if roster is not None and at is None else []}
 
     @app.get("/api/v1/timeline")
     def get_timeline(from_: str = Query("-2h", alias="from"), to: str = "now") -> JSONResponse:

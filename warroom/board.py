@@ -76,8 +76,11 @@ def owner_of(cfg: WarroomConfig, metric: str, level: Level) -> dict[str, str] | 
 
 
 def build_tiles(cfg: WarroomConfig, views: Mapping[str, MetricView], runs: dict[str, RunRecord],
-                at: datetime) -> list[dict[str, Any]]:
-    """One tile per configured metric, in config order, from the one snapshot of each metric."""
+                at: datetime, phone_of: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+    """One tile per configured metric, in config order, from the one snapshot of each metric.
+
+    `phone_of` gives the phone of whoever holds a role now (a stand-in's, not the config's).
+    """
     feeders = cfg.feeders()
     tiles = []
     for metric, spec in cfg.metrics.items():
@@ -100,9 +103,9 @@ def build_tiles(cfg: WarroomConfig, views: Mapping[str, MetricView], runs: dict[
             tile.update(note=view.note, since=view.since.isoformat() if view.since else None)
             if not view.stale:
                 person = cfg.people.get(view.owner_role or "")
+                phone = phone_of(view.owner_role) if phone_of and view.owner_role else (person.phone if person else "")
                 tile.update(stale=False, level=view.level, owner=None if view.owner_role is None else {
-                    "role": view.owner_role, "name": view.owner_name or view.owner_role,
-                    "phone": person.phone if person else ""})
+                    "role": view.owner_role, "name": view.owner_name or view.owner_role, "phone": phone})
         tiles.append(tile)
     return tiles
 
@@ -141,13 +144,15 @@ class BoardReader:
     """Builds the board live (the engine's snapshot) or at a past moment (the store); daemon and replay share it."""
 
     def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None,
-                 views: Callable[[], dict[str, MetricView]] | None = None, since: datetime | None = None):
+                 views: Callable[[], dict[str, MetricView]] | None = None,
+                 phone_of: Callable[[str], str] | None = None, since: datetime | None = None):
         self.cfg = cfg
         self.store = store
         self.window = window
         self.latest = latest
         # Live, every tile is the engine's one snapshot: value, level, decider and staleness together.
         self.views = views
+        self.phone_of = phone_of
         # Start of the record: a past moment is rebuilt from the rows after it (every query bounded by ts).
         self.since = since
 
@@ -179,5 +184,5 @@ class BoardReader:
             "at": moment.isoformat(),
             "live": live,
             "campaign": campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before),
-            "tiles": build_tiles(self.cfg, views, runs, moment),
+            "tiles": build_tiles(self.cfg, views, runs, moment, self.phone_of if live else None),
         }

@@ -21,6 +21,7 @@ from collectors.base import CollectError, Collector, CollectorContext
 from collectors.registry import collector_class
 from warroom.api import create_app
 from warroom.api_actions import attach_actions
+from warroom.api_duty import duty_router
 from warroom.api_record import attach_record
 from warroom.board import LOOKBACK_S, BoardReader, LatestValues
 from warroom.config import LoadedConfig, WarroomConfig
@@ -141,7 +142,7 @@ class Daemon:
         self.engine = AlertEngine(self.loaded, self.store, self.clock)
         if not self.cfg.alerts.public_url:
             # ack links must name the port actually bound (server.port may be 0)
-            self.engine.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
+            self.engine.dispatch.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
         self.listeners.append(self.engine.observe)
         self.engine.campaign_end = self.campaign.end
         self.engine.start(self.latest.snapshot()[0])
@@ -149,10 +150,11 @@ class Daemon:
         for collector in self.collectors:
             self._check(collector)
         self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views,
-                                  since=self.campaign.anchor)
+                                  self.engine.phone_of, since=self.campaign.anchor)
         self.app = create_app(self.reader, self.clock, self.status)
         attach_record(self.app, self.engine, self.reader, self.campaign)
         attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
+        self.app.include_router(duty_router(self.engine, self.cfg.server.token_env))
         self.writer.start()
         self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
         self.scheduler.start()

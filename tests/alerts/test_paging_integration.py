@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
+from tests.alerts.receivers import Receivers as Inbox
 from tests.collectors.conftest import LocalWeb, answer
 from tests.daemon_kit import ROOT, stop, wait_for
 from tests.realparts import find_binary, free_port
@@ -20,34 +18,6 @@ from warroom.daemon import Daemon
 
 pytestmark = pytest.mark.slow
 TOKEN = "board-token-for-tests"
-
-
-class Inbox(ThreadingHTTPServer):
-    """A local webhook receiver: what each owner's phone would have shown, and when."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        self.messages: list[tuple[float, str, dict]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(handler):  # noqa: N802, N805
-                body = handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
-                self.messages.append((time.time(), handler.path.strip("/"), json.loads(body or b"{}")))
-                handler.send_response(200)
-                handler.end_headers()
-
-            def log_message(handler, *args):  # noqa: N805
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def url(self, role: str) -> str:
-        return f"json://127.0.0.1:{self.server_address[1]}/{role}"
-
-    def to(self, role: str) -> list[dict]:
-        return [m for _, r, m in self.messages if r == role]
 
 
 def daemon_for(tmp_path, target_url, inbox, forward=(), ack_timeout="1h"):
@@ -155,9 +125,16 @@ def test_a_pushed_breach_is_paged_at_once(rig):
     ok = subprocess.run([*cli, str(alert_id), "--as", "general_manager", "--note", "on it"],
                         capture_output=True, text=True, timeout=30)
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout)["acked_by"] == "general_manager"
+    assert ok.stdout.startswith(f"alert #{alert_id} (Order failures, RED) acknowledged by Wang 1 at ")
+    conflict = subprocess.run([*cli, str(alert_id), "--as", "ops_lead"], capture_output=True, text=True, timeout=30)
+    # the operations lead cannot take a red alert, and it is the GM's already: refused with the reason
+    assert conflict.returncode == 1 and "409" in conflict.stderr and "Wang" in conflict.stderr
     missing = subprocess.run([*cli, "999", "--as", "general_manager"], capture_output=True, text=True, timeout=30)
     assert missing.returncode == 1 and "alert 999 is not open" in missing.stderr
+    listed = subprocess.run([sys.executable, "-m", "warroom.cli", "alerts", "--api", base, "-c",
+                             str(ROOT / "config.yaml")], capture_output=True, text=True, timeout=30)
+    assert listed.returncode == 0, listed.stderr
+    assert f"#{alert_id}" in listed.stdout and "RED" in listed.stdout and "acknowledged by Wang" in listed.stdout
 
 
 def test_forwarding_to_a_real_alertmanager(tmp_path, rig):

@@ -15,17 +15,25 @@ import duckdb
 
 from alerts.levels import Level
 from alerts.log import _COLUMNS, Alert
+from alerts.roster import Roster
 from warroom.config import WarroomConfig
 from warroom.store import from_db_ts, to_db_ts
 
 EVENT_FIELDS = ("ts", "event", "level", "role", "person", "channel", "ok", "detail")
 
 
-def alert_json(cfg: WarroomConfig, alert: Alert, events: list[dict] | None, silenced: bool) -> dict[str, Any]:
-    """The API form of an alert: its current level and who decides at it now; the peak and who was paged after."""
+def alert_json(cfg: WarroomConfig, alert: Alert, events: list[dict] | None, silenced: bool,
+               roster: Roster | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The API form of an alert: its current level and who decides at it now; the peak and who was paged after.
+
+    Live, `roster` names whoever holds each role now (a stand-in); an archive names people as configured.
+    """
     spec = cfg.metrics.get(alert.metric)
 
     def person(role: str | None) -> dict[str, str] | None:
+        held = roster.holder(role, now) if roster is not None and role and now is not None else None
+        if held is not None:
+            return {"role": held.role, "name": held.name, "phone": held.phone}
         p = cfg.people.get(role or "")
         return {"role": role, "name": p.name, "phone": p.phone} if p and role else None
 
