@@ -1,0 +1,146 @@
+"""Replay, report, export and import with 24 h × 50 metrics × 1 Hz stored (4.32 M samples).
+
+Goals: board?at= p50 <= 50 ms; a replay frame at 60x (GET /frame + the wall's HTML) p50 <= 150 ms;
+the report of the whole day <= 10 s; export and import from Parquet >= 1 M samples/s each.
+
+    python -m bench.replay_bench [--hours 24] [--requests 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import requests
+
+from app.alert_lines import alert_line, next_steps, step_line, strip_order
+from app.tiles import kpi_view, tile_view
+from app.wall_html import header_html, step_html, strip_html, tile_html
+from bench.common import T0, metrics_config, night_table, summary
+from warroom.daemon import ApiServer, bind_socket
+from warroom.record.campaign import begin
+from warroom.replay import archive_app, open_archive
+from warroom.report.make import make_report
+from warroom.store import Store
+from warroom.transfer import export, import_file
+
+METRICS = 50
+CHANGE_EVERY_S = 300
+
+
+def level_changes(metrics: int, seconds: int) -> pa.Table:
+    """A transition per metric every five minutes, cycling green → yellow → orange → red, as the engine writes."""
+    words = np.array(["green", "yellow", "orange", "red"], dtype=object)
+    steps = np.arange(0, seconds, CHANGE_EVERY_S)
+    base = int(T0.timestamp() * 1_000_000)
+    ts = np.repeat(base + steps.astype(np.int64) * 1_000_000, metrics) + 400_000  # applied 0.4 s after the sample
+    names = np.tile(np.array([f"m{i:02d}" for i in range(metrics)], dtype=object), len(steps))
+    level = words[(np.repeat(np.arange(len(steps)), metrics) + np.tile(np.arange(metrics), len(steps))) % 4]
+    role = np.where(level == "green", None, np.where(level == "yellow", "tech_lead",
+                                                     np.where(level == "orange", "ops_lead", "general_manager")))
+    n = len(ts)
+    return pa.table({"ts": pa.array(ts).cast(pa.timestamp("us")), "metric": pa.array(names, pa.string()),
+                     "level": pa.array(level, pa.string()), "stale": pa.array(np.zeros(n, bool)),
+                     "owner_role": pa.array(role, pa.string()), "owner_name": pa.array(role, pa.string()),
+                     "value": pa.array(np.full(n, 55.0)), "alert_id": pa.array([None] * n, pa.int64()),
+                     "detail": pa.array([None] * n, pa.string())})
+
+
+def build(folder: Path, hours: float) -> Path:
+    """The day's file: samples, rollup, transitions, a campaign with its config snapshot."""
+    seconds = int(hours * 3600)
+    loaded = metrics_config(METRICS, T0 + timedelta(seconds=seconds))
+    db = folder / "day.duckdb"
+    store = Store(db)
+    t = time.perf_counter()
+    begin(store, loaded, T0)
+    store.append_arrow(night_table(METRICS, seconds))
+    store.reader().from_arrow(level_changes(METRICS, seconds)).insert_into("level_changes")
+    store.roll_up(T0 + timedelta(seconds=seconds))
+    store.close()
+    print(f"stored {seconds * METRICS:,} samples and {seconds // CHANGE_EVERY_S * METRICS:,} transitions "
+          f"in {time.perf_counter() - t:.1f}s")
+    return db
+
+
+def frame_html(answer: dict, loc: str = "en") -> int:
+    """The wall's HTML of one frame, as the replay page draws it (without Streamlit); returns its size."""
+    board = answer["board"]
+    moment = T0
+    parts = [header_html(board["campaign"]["name"], "T-00:00:00", "", "", kpi_view(board["campaign"]["kpi"], loc),
+                         loc),
+             strip_html([alert_line(a, loc, moment) for a in strip_order(answer["alerts"])], loc)]
+    parts += [tile_html(tile_view(t, loc), loc) for t in board["tiles"]]
+    parts += [step_html(step_line(s, loc, moment, "UTC"), loc) for s in next_steps(answer["runsheet"], 4)]
+    return sum(len(p) for p in parts)
+
+
+def main() -> None:
+    """Print the figures."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hours", type=float, default=24)
+    ap.add_argument("--requests", type=int, default=100)
+    args = ap.parse_args()
+    seconds = int(args.hours * 3600)
+    samples = seconds * METRICS
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = build(folder, args.hours)
+        archive = open_archive(db)
+        api = ApiServer(archive_app(archive), bind_socket("127.0.0.1", 0))
+        api.start()
+        base = f"http://127.0.0.1:{api.port}"
+        session = requests.Session()
+        rng = random.Random(7)
+        times = []
+        for _ in range(args.requests):
+            at = T0 + timedelta(seconds=rng.uniform(600, seconds))
+            t = time.perf_counter()
+            session.get(f"{base}/api/v1/board", params={"at": at.isoformat()}, timeout=30).raise_for_status()
+            times.append(time.perf_counter() - t)
+        print(summary("GET /board?at= (random moments of the day)", times, "(goal p50 <= 50 ms)"))
+        times, html = [], 0
+        at = T0 + timedelta(hours=args.hours / 2)
+        for _ in range(args.requests):
+            at += timedelta(seconds=60)  # 60x: a minute of the night per one-second frame
+            t = time.perf_counter()
+            answer = session.get(f"{base}/api/v1/frame", params={"at": at.isoformat()}, timeout=30).json()
+            html = frame_html(answer)
+            times.append(time.perf_counter() - t)
+        print(summary("replay frame at 60x (GET /frame + wall HTML)", times, "(goal p50 <= 150 ms)")
+              + f"  {html / 1024:.0f} KiB HTML")
+        t = time.perf_counter()
+        session.get(f"{base}/api/v1/timeline", params={"from": T0.isoformat(),
+                                                       "to": (T0 + timedelta(seconds=seconds)).isoformat()},
+                    timeout=60).raise_for_status()
+        print(f"{'GET /timeline (the whole day, once per window)':<48} {(time.perf_counter() - t) * 1000:8.1f} ms")
+        api.stop()
+        archive.close()
+        t = time.perf_counter()
+        out = make_report(db, folder / "report.html", stderr=io.StringIO())
+        took = time.perf_counter() - t
+        print(f"{'report of the whole day':<48} {took:8.2f} s  {out.stat().st_size / 1e6:.1f} MB  (goal <= 10 s)")
+        for fmt in ("parquet", "csv"):
+            t = time.perf_counter()
+            export(db, folder / fmt, fmt)
+            took = time.perf_counter() - t
+            print(f"{'export ' + fmt + ' (samples + record tables)':<48} {took:8.2f} s  "
+                  f"{samples / took / 1e6:6.2f} M samples/s  (goal >= 1 M/s)")
+        store = Store(folder / "back.duckdb")
+        t = time.perf_counter()
+        n = import_file(store, folder / "parquet" / "samples.parquet")
+        took = time.perf_counter() - t
+        store.close()
+        print(f"{'import parquet (checked, all or nothing)':<48} {took:8.2f} s  {n / took / 1e6:6.2f} M samples/s  "
+              "(goal >= 1 M/s)")
+
+
+if __name__ == "__main__":
+    main()
