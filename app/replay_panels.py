@@ -206,8 +206,9 @@ def timeline_panel(window: Window, titles: dict[str, str], loc: str) -> None:
     cached = st.session_state.get("wr_rp_timeline")
     if not cached or cached[0] != key:
         try:
+            # Transitions come as bands; the events the page marks are what people and the pager did.
             answer = session.client().get("/api/v1/timeline", {"from": _dt(window.start).isoformat(),
-                                                               "to": _dt(window.end).isoformat()})
+                                                               "to": _dt(window.end).isoformat(), "levels": "false"})
         except (DaemonUnreachable, ApiRefused, EndpointMissing) as err:
             st.warning(str(err))
             return

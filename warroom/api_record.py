@@ -120,12 +120,14 @@ def attach_record(app: FastAPI, source: NightSource, reader: BoardReader, campai
                 "handovers": roster.handovers(when) if roster is not None and at is None else []}
 
     @app.get("/api/v1/timeline")
-    def get_timeline(from_: str = Query("-2h", alias="from"), to: str = "now") -> JSONResponse:
+    def get_timeline(from_: str = Query("-2h", alias="from"), to: str = "now",
+                     levels: bool = Query(True, description="list level transitions as events too (else bands only)"),
+                     ) -> JSONResponse:
         """Level transitions, alert events and decisions in time order, and each metric's level bands."""
         start, end = window(from_, to)
         cur = reader.store.reader()
         return JSONResponse({"from": start.isoformat(), "to": end.isoformat(),
-                             "events": timeline.events(cur, cfg, start, end),
+                             "events": timeline.events(cur, cfg, start, end, levels),
                              "bands": timeline.bands(cur, cfg, start, end, since_for(start))})
 
     @app.get("/api/v1/outcome")

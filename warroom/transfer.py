@@ -72,34 +72,35 @@ def _source_relation(path: Path) -> str:
     return f"(SELECT *, row_number() OVER () AS wr_row FROM read_csv('{name}', header = true, all_varchar = true))"
 
 
-def _columns(types: dict[str, str]) -> tuple[str, str]:
-    """SQL for ts (as naive UTC) and value (as DOUBLE); NULL where a row's text does not convert.
+def _columns(types: dict[str, str]) -> tuple[str, str, str]:
+    """SQL for ts (as naive UTC), value (as DOUBLE), and each row's first problem (NULL when none).
 
-    Typed Parquet columns are used as they are (no round trip through text): that is what keeps a
-    checked import above a million samples a second.
+    Typed Parquet columns are used as they are, with no round trip through text: that is what keeps a
+    checked import above a million samples a second. Text columns (CSV) are converted with TRY_CAST,
+    so a bad cell is a NULL the check names, never an error half-way through.
     """
     ts_type, value_type = types["ts"].upper(), types["value"].upper()
     if ts_type == "TIMESTAMP WITH TIME ZONE":
-        ts = "timezone('UTC', ts)"
+        ts, ts_bad = "timezone('UTC', ts)", "ts IS NULL"
     elif ts_type.startswith("TIMESTAMP") or ts_type == "DATE":
-        ts = "CAST(ts AS TIMESTAMP)"
+        ts, ts_bad = "CAST(ts AS TIMESTAMP)", "ts IS NULL"
     else:
         ts = "timezone('UTC', TRY_CAST(CAST(ts AS VARCHAR) AS TIMESTAMPTZ))"
+        ts_bad = f"ts IS NULL OR {ts} IS NULL"
     numeric = value_type in ("DOUBLE", "FLOAT", "REAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT",
                              "UBIGINT", "UINTEGER") or value_type.startswith("DECIMAL")
-    value = "CAST(value AS DOUBLE)" if numeric else "TRY_CAST(trim(CAST(value AS VARCHAR)) AS DOUBLE)"
-    return ts, value
-
-
-def _checks(ts: str, value: str) -> str:
-    """The first problem of a row, checked in this order; NULL for a row that is imported."""
-    return f"""CASE
+    if numeric:
+        value, empty = "CAST(value AS DOUBLE)", "value IS NULL"
+    else:
+        value, empty = "TRY_CAST(trim(CAST(value AS VARCHAR)) AS DOUBLE)", "value IS NULL OR trim(value) = ''"
+    checks = f"""CASE
     WHEN metric IS NULL OR trim(CAST(metric AS VARCHAR)) = '' THEN 'metric is empty'
-    WHEN value IS NULL OR trim(CAST(value AS VARCHAR)) = '' THEN 'value is empty'
+    WHEN {empty} THEN 'value is empty'
     WHEN {value} IS NULL THEN 'value ' || CAST(value AS VARCHAR) || ' is not a number'
     WHEN NOT isfinite({value}) THEN 'value ' || CAST(value AS VARCHAR) || ' is not finite'
-    WHEN ts IS NULL OR {ts} IS NULL THEN 'ts ' || coalesce(CAST(ts AS VARCHAR), 'is empty') || ' is not a time'
+    WHEN {ts_bad} THEN 'ts ' || coalesce(CAST(ts AS VARCHAR), 'is empty') || ' is not a time'
     END"""
+    return ts, value, checks
 
 
 def import_file(store: Store, path: Path) -> int:
@@ -119,25 +120,23 @@ def import_file(store: Store, path: Path) -> int:
     return _load(cur, store, relation, str(path), *_columns(types))
 
 
-def _load(cur: duckdb.DuckDBPyConnection, store: Store, relation: str, what: str, ts: str, value: str) -> int:
-    """Check every row, then insert them in time order and refresh the minute rollup, in one transaction."""
+def _load(cur: duckdb.DuckDBPyConnection, store: Store, relation: str, what: str, ts: str, value: str,
+          checks: str) -> int:
+    """One pass checks every row (and measures the range); a second inserts them in time order; one transaction."""
     cur.execute("BEGIN")
     try:
         try:
-            bad = first_row(cur.execute(
-                f"SELECT min(wr_row), arg_min(problem, wr_row) FROM (SELECT wr_row, {_checks(ts, value)} AS problem "
-                f"FROM {relation}) WHERE problem IS NOT NULL"))
+            bad_row, problem, n, lo, hi = first_row(cur.execute(
+                f"SELECT min(wr_row) FILTER (WHERE problem IS NOT NULL), arg_min(problem, wr_row) FILTER "
+                f"(WHERE problem IS NOT NULL), count(*), min(t), max(t) FROM (SELECT wr_row, {checks} AS problem, "
+                f"{ts} AS t FROM {relation})"))
         except duckdb.Error as err:
             raise ImportRefused(f"{what}: {str(err).splitlines()[0]}") from None
-        if bad is not None and bad[0] is not None:
-            raise ImportRefused(f"{what}: row {bad[0]}: {bad[1]}; nothing was imported")
-        cur.execute(f"""CREATE TEMP TABLE wr_import AS
-            SELECT {ts} AS ts, CAST(metric AS VARCHAR) AS metric, {value} AS value FROM {relation} ORDER BY 1""")
-        n, lo, hi = first_row(cur.execute("SELECT count(*), min(ts), max(ts) FROM wr_import"))
-        cur.execute("INSERT INTO samples SELECT ts, metric, value FROM wr_import ORDER BY ts")
+        if bad_row is not None:
+            raise ImportRefused(f"{what}: row {bad_row}: {problem}; nothing was imported")
+        cur.execute(f"INSERT INTO samples SELECT {ts}, CAST(metric AS VARCHAR), {value} FROM {relation} ORDER BY 1")
         if n:
             _refresh_rollup(cur, lo, hi)
-        cur.execute("DROP TABLE wr_import")
         cur.execute("COMMIT")
     except BaseException:
         cur.execute("ROLLBACK")

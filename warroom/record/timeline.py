@@ -20,8 +20,9 @@ def _iso(ts: datetime) -> str:
     return from_db_ts(ts).isoformat()
 
 
-def events(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Alert events, decision-log rows and level transitions in [start, end], oldest first."""
+def events(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, start: datetime, end: datetime,
+           levels: bool = True) -> list[dict[str, Any]]:
+    """Alert events, decision-log rows and (with `levels`) level transitions in [start, end], oldest first."""
     lo, hi = to_db_ts(start), to_db_ts(end)
     out: list[tuple[datetime, int, dict[str, Any]]] = []
     for ts, alert_id, event, level, role, person, channel, ok, detail, metric, kind in cur.execute(
@@ -38,9 +39,10 @@ def events(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, start: datetime, 
         out.append((ts, 2, {"ts": _iso(ts), "source": "runsheet" if kind == "runsheet" else "decision", "kind": kind,
                             "alert_id": alert_id, "metric": None, "level": level, "role": role, "who": author,
                             "what": text, "ref": ref}))
-    for ts, metric, level, stale, role, name, detail in cur.execute(
-            """SELECT ts, metric, level, stale, owner_role, owner_name, detail FROM level_changes
-               WHERE ts >= ? AND ts <= ? ORDER BY ts""", [lo, hi]).fetchall():
+    transitions = cur.execute(
+        """SELECT ts, metric, level, stale, owner_role, owner_name, detail FROM level_changes
+           WHERE ts >= ? AND ts <= ? ORDER BY ts""", [lo, hi]).fetchall() if levels else []
+    for ts, metric, level, stale, role, name, detail in transitions:
         out.append((ts, 0, {"ts": _iso(ts), "source": "level", "kind": "stale" if stale else level, "metric": metric,
                             "level": level, "stale": stale, "role": role, "who": name, "what": detail or
                             ("stale" if stale else level)}))

@@ -20,9 +20,10 @@ from warroom.history import Point, latest_at
 from warroom.samples import MetricView
 from warroom.store import from_db_ts, to_db_ts
 
-# How far back the first look for a metric's last value goes; older values are found by a second
+# How far back the looks for a metric's last value go, in turn; older values are found by a last
 # query bounded by the start of the record, so a value the wall still showed (stale) is not lost.
 LOOKBACK_S = 3600.0
+LOOKBACKS_S = (120.0, LOOKBACK_S)
 RECOMPUTED = "recomputed"
 # How long after a sample was learned the engine may still be applying it (a loaded machine).
 APPLY_WINDOW_S = 5.0
@@ -42,12 +43,17 @@ def transitions_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime
 def values_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime,
               metrics: Sequence[str]) -> dict[str, Point]:
     """The last sample of each metric known by `at`, not before `since`."""
-    lookback = min(LOOKBACK_S, max(0.0, (at - since).total_seconds()))
-    found = latest_at(cur, at, lookback, metrics)
-    missing = [m for m in metrics if m not in found]
-    if missing and lookback < (at - since).total_seconds():
-        found.update(latest_at(cur, at - timedelta(seconds=lookback), (at - since).total_seconds() - lookback,
-                               missing))
+    span = max(0.0, (at - since).total_seconds())
+    found: dict[str, Point] = {}
+    done = 0.0
+    # Most metrics have a sample seconds ago: look back a little first, further only for the rest.
+    for reach in (*LOOKBACKS_S, span):
+        reach = min(reach, span)
+        missing = [m for m in metrics if m not in found]
+        if not missing or reach <= done:
+            continue
+        found.update(latest_at(cur, at - timedelta(seconds=done), reach - done, missing))
+        done = reach
     return found
 
 
