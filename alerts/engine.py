@@ -193,7 +193,7 @@ class AlertEngine:
             self._page(alert, role, "resolved", now)
 
     def _escalate(self, alert: Alert, now: datetime, why: str) -> None:
-        target = self.cfg.levels.next_tier(alert.level)
+        target = self.cfg.levels.next_tier(alert.level) if self.cfg.escalates(alert.metric) else None
         if target is None or target in (alert.owner_role, alert.escalated_to):
             self.log.event(now, alert, "escalation_exhausted", detail=f"{why}; nobody above {alert.owner_role}")
             alert.escalated_at = now  # do not retry every tick; repeats still go out

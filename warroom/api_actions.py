@@ -125,7 +125,8 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
             "levels": {lv: getattr(cfg.levels, lv).owner for lv in ("yellow", "orange", "red")},
             "metrics": {m: {"title": s.title, "unit": s.unit, "direction": s.direction, "yellow": s.yellow,
                             "orange": s.orange, "red": s.red, "decimals": s.decimals, "description": s.description,
-                            "runbook": s.runbook} for m, s in cfg.metrics.items()},
+                            "runbook": s.runbook, "group": s.group, "escalate": s.escalate}
+                        for m, s in cfg.metrics.items()},
         }
 
     @app.get("/api/v1/alerts")

@@ -84,7 +84,7 @@ def build_tiles(
         stale_after = cfg.stale_after(metric)
         tile: dict[str, Any] = {
             "metric": metric, "title": spec.title, "unit": spec.unit, "direction": spec.direction,
-            "decimals": spec.decimals,
+            "decimals": spec.decimals, "group": spec.group,
             "thresholds": {"yellow": spec.yellow, "orange": spec.orange, "red": spec.red},
             "value": None, "ts": None, "age_s": None, "stale": True, "stale_after_s": stale_after,
             "level": "stale", "owner": owner_of(cfg, metric, Level.YELLOW),

@@ -203,6 +203,11 @@ class MetricSpec(Strict):
     decimals: int = Field(default=1, ge=0, le=6)
     pushed: bool = False
     runbook: str = ""
+    escalate: bool = Field(default=True, description="False: an unacknowledged alert stays with the metric's "
+                           "owner and never pages the next tier (e.g. the monitoring box's own health).")
+    group: str | None = Field(default=None, pattern=ROLE_NAME,
+                              description="Where the wall places the tile, e.g. `host` for the monitoring box, "
+                              "apart from the business tiles; none = a business tile.")
 
     @model_validator(mode="after")
     def _ordered(self) -> MetricSpec:
@@ -281,6 +286,11 @@ class WarroomConfig(Strict):
         if override is not None and getattr(override, level.word):
             return getattr(override, level.word)
         return self.levels.owner_role(level)
+
+    def escalates(self, metric: str) -> bool:
+        """False when the metric's alerts must stay with its owner (`escalate: false`)."""
+        spec = self.metrics.get(metric)
+        return spec.escalate if spec else True
 
     def feeders(self) -> dict[str, CollectorSettings]:
         """Metric name → the collector that writes it (computed once: the board and the alert timer ask often)."""
@@ -399,6 +409,13 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
                 role = getattr(spec.owner, level)
                 if role and role not in cfg.people:
                     problems.append(f"metrics.{name}.owner.{level}: role {role!r} is not in people")
+        if not spec.escalate:
+            owners = {cfg.owner_role(name, lv) for lv in (Level.YELLOW, Level.ORANGE, Level.RED)
+                      if spec.rule().threshold(lv) is not None}
+            if len(owners) > 1:
+                problems.append(f"metrics.{name}.escalate: false keeps pages with the metric's one owner, but its "
+                                f"levels go to {', '.join(sorted(r for r in owners if r))}; set owner.yellow, "
+                                "owner.orange and owner.red to the same role")
         if not spec.pushed and name not in produced:
             problems.append(f"metrics.{name}: no collector writes it (add one, or set pushed: true)")
     for i, step in enumerate(cfg.campaign.run_sheet):
