@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.labels import level_word, role_word, text
+from app.night_time import NightTime
 from app.tiles import ACCENT, ON_ACCENT, format_duration, local_time, parse_ts
 
 LEVEL_RANK = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
@@ -97,12 +98,17 @@ class StepLine:
     overdue: bool
     done: bool
     done_text: str
+    night: bool = False
 
 
-def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str) -> StepLine:
-    """A run sheet step with its countdown against `now` (the daemon's clock)."""
+def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str,
+              night: NightTime | None = None) -> StepLine:
+    """A run sheet step with its countdown against `now` (the daemon's clock); in the night's time in demo mode."""
     at = parse_ts(step.get("at"))
     until = (at - now).total_seconds() if at else float(step.get("seconds_until") or 0.0)
+    done_at = parse_ts(step.get("done_at"))
+    if night is not None:
+        at, until, done_at = at and night.moment(at), night.span(until), done_at and night.moment(done_at)
     done = bool(step.get("done"))
     owner = step.get("owner") or {}
     if until >= 0:
@@ -112,10 +118,10 @@ def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str
     done_text = ""
     if done:
         done_text = text(locale, "runsheet.done_by", who=role_word(locale, step.get("done_by")) or "?",
-                         at=local_time(step.get("done_at"), zone))
+                         at=local_time(done_at, zone))
     return StepLine(index=int(step.get("index", 0)), at_text=local_time(at, zone), action=step.get("action", ""),
                     owner=person_text(owner, locale), owner_role=owner.get("role") or "", due_text=due,
-                    overdue=until < 0 and not done, done=done, done_text=done_text)
+                    overdue=until < 0 and not done, done=done, done_text=done_text, night=night is not None)
 
 
 def next_steps(steps: list[dict[str, Any]], limit: int = 4) -> list[dict[str, Any]]:

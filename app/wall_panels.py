@@ -23,7 +23,16 @@ from app.alert_lines import alert_line, next_steps, step_line, strip_order
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import sparkline
 from app.labels import text
-from app.tiles import format_countdown, format_duration, kpi_view, local_time, seconds_remaining, tile_view
+from app.night_time import night_time
+from app.tiles import (
+    format_countdown,
+    format_duration,
+    kpi_view,
+    local_time,
+    parse_ts,
+    seconds_remaining,
+    tile_view,
+)
 from app.wall_html import (
     banner_html,
     header_html,
@@ -111,12 +120,17 @@ def live_panel(slots: WallSlots) -> None:
     down_for = time.time() - st.session_state.get("wr_board_time", time.time()) if err else None
     campaign = board["campaign"]
     remaining = seconds_remaining(campaign, down_for)
-    note = text(loc, "countdown.to_end" if remaining > 0 else "countdown.after_end") + " " + \
-        local_time(campaign.get("end"), zone)
-    clock = local_time(datetime.fromtimestamp(session.daemon_now(), UTC), zone) + f"  {zone}"
+    now = datetime.fromtimestamp(session.daemon_now(), UTC)
+    end, night = parse_ts(campaign.get("end")), night_time(board)
+    if night is not None:
+        # Demo mode: the night's clock, countdown and end, since every number on the wall is the night's.
+        remaining, now, end = night.span(remaining), night.clock(now), end and night.moment(end)
+    note = text(loc, "countdown.to_end" if remaining > 0 else "countdown.after_end") + " " + local_time(end, zone)
+    clock = local_time(now, zone) + f"  {zone}"
     refresh_ms = st.session_state.get("wr_refresh_ms", 0.0)
     slots.header.html(header_html(campaign.get("name", ""), format_countdown(remaining), note, clock,
-                                  kpi_view(campaign.get("kpi"), loc), loc)
+                                  kpi_view(campaign.get("kpi"), loc), loc,
+                                  mark=text(loc, "demo.mark") if night else "")
                       + f'<span hidden data-refresh-ms="{refresh_ms:.1f}"></span>')
     by_metric = {t["metric"]: t for t in board["tiles"]}
     views = [tile_view(by_metric.get(s.metric) or {"metric": s.metric, "stale": True, "level": "stale"}, loc,
@@ -187,9 +201,10 @@ def run_sheet_panel() -> None:
         note = text(loc, "token.missing")
     st.html(sheet_title_html(loc))
     now = datetime.fromtimestamp(session.daemon_now(), UTC)
-    zone = _zone(st.session_state.get("wr_board"))
+    board = st.session_state.get("wr_board")
+    zone, night = _zone(board), night_time(board)
     for step in next_steps(steps, SHEET_STEPS):
-        line = step_line(step, loc, now, zone)
+        line = step_line(step, loc, now, zone, night)
         st.html(step_html(line, loc))
         if line.done:
             continue

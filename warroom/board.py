@@ -136,8 +136,11 @@ class BoardReader:
     """Builds the board live (memory) or at a past moment (store); shared by the daemon and replay."""
 
     def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None,
-                 levels: Callable[[], dict[str, Level]] | None = None):
+                 levels: Callable[[], dict[str, Level]] | None = None,
+                 night_clock: Callable[[datetime], dict[str, Any] | None] | None = None):
         self.cfg = cfg
+        # In demo mode, the night's time for the live header (warroom.night_clock); a past moment has none.
+        self.night_clock = night_clock
         self.store = store
         self.window = window
         self.latest = latest
@@ -160,9 +163,11 @@ class BoardReader:
         kpi_now = values.get(kpi.metric) if kpi else None
         kpi_before = (value_at(cur, kpi.metric, moment - timedelta(seconds=PACE_WINDOW_S), PACE_WINDOW_S)
                       if kpi else None)
+        head = campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before)
+        head["night_clock"] = self.night_clock(moment) if self.night_clock and at is None else None
         return {
             "at": moment.isoformat(),
             "live": at is None and self.latest is not None,
-            "campaign": campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before),
+            "campaign": head,
             "tiles": build_tiles(self.cfg, values, runs, moment, levels),
         }

@@ -243,6 +243,13 @@ class DemoSettings(Strict):
     speed: float = Field(default=9.0, gt=0)
     scenario: str | None = None
     loop: bool = False
+    night_clock: bool = Field(default=True, description="The wall shows the night's time, read from the demo's "
+                              "/api/clock, instead of the real clock (with a 'demo' mark).")
+
+    def clock_url(self) -> str:
+        """Where the demo serves its scenario clock."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return f"http://{host}:{self.port}/api/clock"
 
 
 class WarroomConfig(Strict):

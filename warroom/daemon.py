@@ -24,6 +24,7 @@ from warroom.api_actions import attach_actions
 from warroom.board import LOOKBACK_S, BoardReader, CampaignWindow, LatestValues
 from warroom.config import LoadedConfig, WarroomConfig
 from warroom.history import last_runs_at, latest_at
+from warroom.night_clock import NightClock
 from warroom.samples import utc_now
 from warroom.scheduler import PollResult, Scheduler
 from warroom.store import RunRecord, Store, to_db_ts
@@ -119,6 +120,7 @@ class Daemon:
         self.stopped = threading.Event()
         self.started_at: datetime | None = None
         self.listeners: list[Callable[[PollResult], None]] = []
+        self.night_clock: NightClock | None = None
 
     def start(self) -> None:
         """Open the store, reload the last values, start polling and serving."""
@@ -149,7 +151,10 @@ class Daemon:
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
-        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.levels)
+        if self.cfg.demo is not None and self.cfg.demo.night_clock:
+            self.night_clock = NightClock(self.cfg.demo.clock_url(), self.clock, self.context.session_factory).start()
+        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.levels,
+                                  self.night_clock.json if self.night_clock else None)
         self.app = create_app(self.reader, self.clock, self.status)
         attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
         self.writer.start()
@@ -218,6 +223,8 @@ class Daemon:
             return
         self.stopped.set()
         self.api.stop()
+        if self.night_clock is not None:
+            self.night_clock.stop()
         self.scheduler.stop()
         self.engine.stop()
         self.writer.stop()

@@ -1,0 +1,47 @@
+"""The demo night's time on the wall (pure): the daemon's `campaign.night_clock` maps real moments to the night's.
+
+The demo plays 23:00–00:30 nine times faster than real time; with this the header says 23:31 during
+the spike, the countdown runs in night seconds, and run-sheet rows say 23:59:59, each with a demo mark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.tiles import parse_ts
+
+
+@dataclass(frozen=True)
+class NightTime:
+    """A real → night mapping taken from one board answer."""
+
+    real: datetime
+    night: datetime
+    speed: float
+    night_speed: float
+
+    def clock(self, real: datetime) -> datetime:
+        """The night's clock at a real moment (it holds once the night has ended)."""
+        return self.night + timedelta(seconds=(real - self.real).total_seconds() * self.speed)
+
+    def moment(self, real: datetime) -> datetime:
+        """The night's time of a real moment such as a run-sheet step or the campaign's end."""
+        return self.night + timedelta(seconds=(real - self.real).total_seconds() * self.night_speed)
+
+    def span(self, real_seconds: float) -> float:
+        """Real seconds as night seconds (a countdown, a step's 'in 3 min')."""
+        return real_seconds * self.night_speed
+
+
+def night_time(board: dict[str, Any] | None) -> NightTime | None:
+    """The mapping from a board answer, or None when the wall runs on the real clock."""
+    clock = ((board or {}).get("campaign") or {}).get("night_clock")
+    real, night = parse_ts((board or {}).get("at")), parse_ts((clock or {}).get("at"))
+    if not clock or real is None or night is None:
+        return None
+    try:
+        return NightTime(real, night, float(clock.get("speed") or 0.0), float(clock.get("night_speed") or 1.0))
+    except (TypeError, ValueError):
+        return None
