@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerts.ack import AckRejected
 from alerts.engine import AlertEngine, AlertError
 from alerts.log import Alert
+from warroom import runsheet as sheet
 from warroom.api import ApiError, parse_moment
 from warroom.durations import parse_duration
 from warroom.samples import Sample
@@ -265,15 +266,16 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         """The campaign's run sheet with countdowns and who marked each step done."""
         now = engine.clock()
         started = engine.started_at or now
-        done = {r[0]: (r[1], from_db_ts(r[2])) for r in store.execute(
-            "SELECT ref, role, ts FROM annotations WHERE kind = 'runsheet'").fetchall()}
+        done = sheet.completions(store.reader())
         steps = []
         for i, step in enumerate(cfg.campaign.run_sheet):
             at = cfg.campaign.resolve_moment(step.at, started)
-            by, when = done.get(f"runsheet:{i}", (None, None))
+            mark = done.get(i)
             steps.append({"index": i, "at": at.isoformat(), "action": step.action,
                           "owner": owner_of_role(step.owner), "seconds_until": round((at - now).total_seconds(), 1),
-                          "done": by is not None, "done_by": by, "done_at": when.isoformat() if when else None})
+                          "done": mark is not None, "done_by": mark.role if mark else None,
+                          "done_at": mark.at.isoformat() if mark else None,
+                          "undo_until": mark.undo_until().isoformat() if mark else None})
         return {"steps": steps}
 
     def owner_of_role(role: str) -> dict[str, str]:
@@ -281,17 +283,29 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         return {"role": role, "name": p.name, "phone": p.phone}
 
     if deliver is not None:
-        @app.post("/api/v1/runsheet/{index}/done")
-        def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-            """Mark a run-sheet step done; recorded in the decision log with who and when."""
+        def step_action(index: int, body: StepDoneBody, authorization: str | None,
+                        action: Callable[..., sheet.Completion]) -> tuple[sheet.Completion, datetime]:
             require_token(authorization)
             role_known(body.by, "by")
             if not 0 <= index < len(cfg.campaign.run_sheet):
                 raise ApiError(404, f"run sheet has no step {index}", "index")
             now = engine.clock()
-            step = cfg.campaign.run_sheet[index]
-            store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          [to_db_ts(now), cfg.people[body.by].name, body.by, None, None, "runsheet",
-                           f"done: {step.action}", f"runsheet:{index}"])
-            return {"index": index, "done": True, "done_by": body.by, "done_at": now.isoformat()}
+            try:
+                return action(store, cfg, index, body.by, now), now
+            except sheet.RunSheetRefused as err:
+                raise ApiError(err.status, str(err), "index") from None
+
+        @app.post("/api/v1/runsheet/{index}/done")
+        def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+            """Mark a run-sheet step done as the role who confirmed it; recorded in the decision log."""
+            mark, _ = step_action(index, body, authorization, sheet.mark_done)
+            return {"index": index, "done": True, "done_by": mark.role, "done_at": mark.at.isoformat(),
+                    "undo_until": mark.undo_until().isoformat()}
+
+        @app.post("/api/v1/runsheet/{index}/undo")
+        def step_undo(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+            """Take back a done mark within a minute (a wrong tap); the undo is itself in the decision log."""
+            mark, now = step_action(index, body, authorization, sheet.undo)
+            return {"index": index, "done": False, "undone_by": body.by, "undone_at": now.isoformat(),
+                    "was_done_by": mark.role}
 

@@ -216,6 +216,23 @@ def test_run_sheet_step_marked_done_from_the_wall(monkeypatch, night):
     assert not button.disabled
     button.click().run()
     assert not at.exception, at.exception
+    # One tap records nothing: it asks who confirms, the step's owner offered first.
+    assert not api(night, "/api/v1/runsheet")["steps"][0]["done"]
+    assert at.selectbox(key="wr-confirm-by-0").value == "ops_lead"
+    at.selectbox(key="wr-confirm-by-0").set_value("tech_lead")
+    at.button(key="wr-confirm-0").click().run()
+    assert not at.exception, at.exception
     step = api(night, "/api/v1/runsheet")["steps"][0]
-    assert step["done"] and step["done_by"] == "ops_lead"
-    assert "运营负责人 于" in page_html(at.run())
+    assert step["done"] and step["done_by"] == "tech_lead"
+    at.run()
+    assert "技术负责人 于" in page_html(at)
+    at.button(key="wr-undo-0").click().run()
+    assert not at.exception, at.exception
+    assert not api(night, "/api/v1/runsheet")["steps"][0]["done"]
+    kinds = [n["kind"] for n in api(night, "/api/v1/annotations", **{"from": "-1h"})["annotations"]]
+    assert kinds[-2:] == ["runsheet", "runsheet_undo"]
+    # Cancel leaves the step as it was.
+    at.run().button(key="wr-done-0").click().run()
+    at.button(key="wr-cancel-0").click().run()
+    assert not at.exception and not api(night, "/api/v1/runsheet")["steps"][0]["done"]
+    assert at.button(key="wr-done-0")
