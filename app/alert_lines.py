@@ -8,7 +8,7 @@ from typing import Any
 
 from app.labels import level_word, role_word, text
 from app.night_time import NightTime
-from app.tiles import ACCENT, ON_ACCENT, format_duration, local_time, parse_ts
+from app.tiles import ACCENT, ON_ACCENT, format_duration, format_value, local_time, parse_ts
 
 LEVEL_RANK = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
 
@@ -75,6 +75,19 @@ def alert_line(alert: dict[str, Any], locale: str | None, now: datetime) -> Aler
         acked=bool(alert.get("acked_by")), escalated=bool(escalated_to),
         delivery_failed=bool(alert.get("delivery_failed")), silenced=bool(alert.get("silenced")),
     )
+
+
+def value_text(alert: dict[str, Any], tile: dict[str, Any] | None, locale: str | None) -> str:
+    """The alert's latest value against the threshold of its level, e.g. '18.15 s · threshold ≥ 15 s'."""
+    tile = tile or {}
+    unit, decimals = tile.get("unit") or "", int(tile.get("decimals", 1))
+    sep = "" if unit in ("%", "") else " "
+    value = format_value(alert.get("value"), decimals)
+    if alert.get("threshold") is None:
+        return text(locale, "alert.value_only", value=f"{value}{sep}{unit}")
+    op = "≤" if tile.get("direction") == "below" else "≥"
+    return text(locale, "alert.value", value=f"{value}{sep}{unit}",
+                threshold=f"{op} {format_value(alert['threshold'], decimals)}{sep}{unit}")
 
 
 def strip_order(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
