@@ -93,8 +93,12 @@ def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = No
 
 
 def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollResult], None] | None,
-                   token_env: str) -> None:
-    """Add the alert and decision routes; without `deliver` (an archive) only the read routes."""
+                   token_env: str, anchor: datetime | None = None) -> None:
+    """Add the alert and decision routes; without `deliver` (an archive) only the read routes.
+
+    `anchor` is what the run sheet's relative times (`+7m13s`) count from: the daemon's start, or the
+    demo night's start in demo mode.
+    """
     cfg = engine.cfg
     zone = cfg.campaign.timezone
     store = engine.log.store
@@ -265,7 +269,7 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
     def runsheet() -> dict[str, Any]:
         """The campaign's run sheet with countdowns and who marked each step done."""
         now = engine.clock()
-        started = engine.started_at or now
+        started = anchor or engine.started_at or now
         done = sheet.completions(store.reader())
         steps = []
         for i, step in enumerate(cfg.campaign.run_sheet):

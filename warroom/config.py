@@ -61,7 +61,7 @@ class Kpi(Strict):
 class RunSheetStep(Strict):
     """One line of the campaign's run sheet, e.g. 23:59:59 close the entry (owner: ops_lead)."""
 
-    at: str = Field(description="When: ISO-8601, or '+6m40s' after the daemon starts.")
+    at: str = Field(description="When: ISO-8601, or '+6m40s' after the daemon starts (the demo night's start).")
     action: str = Field(min_length=1)
     owner: str = Field(pattern=ROLE_NAME)
 

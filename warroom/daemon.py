@@ -121,13 +121,21 @@ class Daemon:
         self.started_at: datetime | None = None
         self.listeners: list[Callable[[PollResult], None]] = []
         self.night_clock: NightClock | None = None
+        self.anchor: datetime | None = None
 
     def start(self) -> None:
         """Open the store, reload the last values, start polling and serving."""
         sock = bind_socket(self.cfg.server.host, self.port)
         self.store = Store(self.db_path)
         self.started_at = self.clock()
-        start, end = self.cfg.campaign.resolve(self.started_at)
+        anchor = self.started_at
+        if self.cfg.demo is not None and self.cfg.demo.night_clock:
+            self.night_clock = NightClock(self.cfg.demo.clock_url(), self.clock, self.context.session_factory)
+            self.night_clock.refresh()
+            # Relative campaign times count from the demo night's 23:00, so the wall's 23:59:59 is the night's.
+            anchor = self.night_clock.night_started() or anchor
+        self.anchor = anchor
+        start, end = self.cfg.campaign.resolve(anchor)
         self.window = CampaignWindow(self.cfg.campaign.name, start, end)
         kpi = self.cfg.campaign.kpi
         self.store.execute(
@@ -151,12 +159,12 @@ class Daemon:
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
-        if self.cfg.demo is not None and self.cfg.demo.night_clock:
-            self.night_clock = NightClock(self.cfg.demo.clock_url(), self.clock, self.context.session_factory).start()
+        if self.night_clock is not None:
+            self.night_clock.start()
         self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.levels,
                                   self.night_clock.json if self.night_clock else None)
         self.app = create_app(self.reader, self.clock, self.status)
-        attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
+        attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env, anchor=self.anchor)
         self.writer.start()
         self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
         self.scheduler.start()

@@ -4,6 +4,10 @@ The demo plays 23:00–00:30 nine times faster than real time, so a wall showing
 "15:42" while every number on it belongs to 23:31. The daemon polls the demo's clock in the background
 and puts the night's time in the live board (`campaign.night_clock`); the board then prints the
 night's times in its header and run sheet. A demo that does not answer leaves the real clock.
+
+The daemon also counts the campaign's relative times (`end: "+6m40s"`, the run sheet's `+7m13s`) from
+the moment the demo night started, when the demo answers at start: the daemon starts a few seconds
+after the demo, and at speed 9 those seconds would put 23:59:59 on the wall as 00:00:24.
 """
 
 from __future__ import annotations
@@ -34,6 +38,13 @@ class NightReading:
     speed: float
     ended: bool
     name: str
+    scenario_s: float | None = None
+
+    def night_started(self) -> datetime | None:
+        """The real moment the night stood at its start (23:00), or None once it has ended (it holds)."""
+        if self.ended or self.scenario_s is None:
+            return None
+        return self.real - timedelta(seconds=self.scenario_s / self.speed)
 
 
 def parse_reading(body: dict[str, Any], real: datetime) -> NightReading:
@@ -45,7 +56,9 @@ def parse_reading(body: dict[str, Any], real: datetime) -> NightReading:
         raise ValueError(f"not a demo clock answer: {err}") from None
     if night.tzinfo is None or speed <= 0:
         raise ValueError("not a demo clock answer: scenario_iso needs an offset and speed must be positive")
-    return NightReading(real, night, speed, bool(body.get("ended")), str(body.get("night") or ""))
+    offset = body.get("scenario_s")
+    return NightReading(real, night, speed, bool(body.get("ended")), str(body.get("night") or ""),
+                        float(offset) if isinstance(offset, int | float) else None)
 
 
 def night_clock_json(reading: NightReading | None, now: datetime) -> dict[str, Any] | None:
@@ -86,6 +99,10 @@ class NightClock:
     def json(self, now: datetime) -> dict[str, Any] | None:
         """The night's time at `now` for the board, or None when the demo's clock is not known."""
         return night_clock_json(self._reading, now)
+
+    def night_started(self) -> datetime | None:
+        """When the demo night stood at its start, from the last reading (None when unknown)."""
+        return self._reading.night_started() if self._reading else None
 
     def start(self) -> NightClock:
         """Poll in a daemon thread until stop()."""

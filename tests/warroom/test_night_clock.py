@@ -40,7 +40,8 @@ def test_answers_that_are_not_a_demo_clock_are_refused(body):
 
 def test_the_live_board_carries_the_nights_time_from_the_demo(tmp_path):
     night = start_demo("23:31:00")
-    raw = {"campaign": {"name": "n", "end": "+10m", "timezone": "Asia/Shanghai"},
+    raw = {"campaign": {"name": "n", "end": "+6m39.889s", "timezone": "Asia/Shanghai",
+                        "run_sheet": [{"at": "+7m13.334s", "action": "close payment", "owner": "tech_lead"}]},
            "people": {"tech_lead": {"name": "T"}, "ops_lead": {"name": "O"}, "general_manager": {"name": "G"}},
            "collectors": [], "metrics": {"x": {"title": "X", "yellow": 1, "pushed": True}},
            "server": {"port": 0, "database": str(tmp_path / "n.duckdb"), "tick": "100ms"},
@@ -53,6 +54,18 @@ def test_the_live_board_carries_the_nights_time_from_the_demo(tmp_path):
                          "the night's clock on the board")
         shown = datetime.fromisoformat(clock["at"]).astimezone(SHANGHAI).strftime("%H:%M")
         assert "23:31" <= shown <= "23:33" and clock["speed"] == 9.0
+        # The daemon started after the demo: "+..." still counts from the night's 23:00, not from the daemon.
+        board = requests.get(base, timeout=5).json()
+        real_at = datetime.fromisoformat(board["at"])
+        night_at = datetime.fromisoformat(board["campaign"]["night_clock"]["at"])
+
+        def on_the_night(real: str) -> str:
+            moment = night_at + (datetime.fromisoformat(real) - real_at) * 9
+            return (moment + timedelta(milliseconds=500)).astimezone(SHANGHAI).strftime("%H:%M:%S")
+
+        assert on_the_night(board["campaign"]["end"]) == "23:59:59"
+        step = requests.get(base.replace("/board", "/runsheet"), timeout=5).json()["steps"][0]
+        assert on_the_night(step["at"]) == "00:05:00"
         past = requests.get(base, params={"at": "-1s"}, timeout=5).json()
         assert past["campaign"]["night_clock"] is None  # a replayed moment has no live demo clock
         night.shutdown()
