@@ -45,3 +45,21 @@ def night_time(board: dict[str, Any] | None) -> NightTime | None:
         return NightTime(real, night, float(clock.get("speed") or 0.0), float(clock.get("night_speed") or 1.0))
     except (TypeError, ValueError):
         return None
+
+
+def night_rows(night: NightTime, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Copies of API rows with the time fields `keys` moved onto the night (alerts, decisions)."""
+    out = []
+    for row in rows:
+        moved = dict(row)
+        for key in keys:
+            when = parse_ts(row.get(key))
+            if when is not None:
+                moved[key] = night.moment(when).isoformat()
+        out.append(moved)
+    return out
+
+
+def night_points(night: NightTime, points: list[list[Any]]) -> list[list[Any]]:
+    """Series points [time, value] with their times on the night."""
+    return [[night.moment(parse_ts(ts)).isoformat(), value] for ts, value in points if parse_ts(ts) is not None]

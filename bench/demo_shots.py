@@ -67,6 +67,11 @@ def take(out: Path) -> None:
                 print(f"saved {out / name} at scenario time {shown}", flush=True)
             inbox = requests.get(f"{demo.url}/im", timeout=5).text
             print(f"inbox: {inbox.count('→')} pages, {inbox.count('已上报')} escalation(s)")
+            lines = inbox.splitlines()
+            for i, line in enumerate(lines):
+                if "已上报" in line:
+                    print("  ", lines[i - 1].strip(), "|", line.strip())
+            (out / "inbox.txt").write_text(inbox, encoding="utf-8")
         finally:
             close_chromium(chrome)
             stop_group(board)

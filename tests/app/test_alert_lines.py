@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.alert_lines import alert_line, next_steps, person_text, step_line, strip_order
-from app.night_time import night_time
+from app.night_time import night_points, night_rows, night_time
 from app.wall_html import step_html
 
 NOW = datetime(2024, 11, 11, 15, 35, tzinfo=UTC)  # 23:35 in Shanghai
@@ -89,3 +89,13 @@ def test_in_demo_mode_a_run_sheet_step_says_the_nights_time():
     assert real.at_text == "15:43:09" and not real.night and "data-demo" not in step_html(real, "en")
     assert night.clock(real_now).astimezone(UTC).isoformat() == "2024-11-11T15:32:30+00:00"
     assert night_time({"at": "2026-11-30T07:40:00+00:00", "campaign": {"night_clock": None}}) is None
+
+
+def test_in_demo_mode_chart_times_move_onto_the_night():
+    board = {"at": "2026-11-30T07:40:00+00:00",
+             "campaign": {"night_clock": {"at": "2024-11-11T23:31:00+08:00", "speed": 9.0, "night_speed": 9.0}}}
+    night = night_time(board)
+    assert night_points(night, [["2026-11-30T07:39:50Z", 1.5]]) == [["2024-11-11T23:29:30+08:00", 1.5]]
+    rows = night_rows(night, [{"id": 2, "opened_at": "2026-11-30T07:40:10+00:00", "resolved_at": None}],
+                      ("opened_at", "resolved_at"))
+    assert rows == [{"id": 2, "opened_at": "2024-11-11T23:32:30+08:00", "resolved_at": None}]
