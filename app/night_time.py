@@ -24,15 +24,20 @@ class NightTime:
 
     def clock(self, real: datetime) -> datetime:
         """The night's clock at a real moment (it holds once the night has ended)."""
-        return self.night + timedelta(seconds=(real - self.real).total_seconds() * self.speed)
+        return _whole(self.night + timedelta(seconds=(real - self.real).total_seconds() * self.speed))
 
     def moment(self, real: datetime) -> datetime:
         """The night's time of a real moment such as a run-sheet step or the campaign's end."""
-        return self.night + timedelta(seconds=(real - self.real).total_seconds() * self.night_speed)
+        return _whole(self.night + timedelta(seconds=(real - self.real).total_seconds() * self.night_speed))
 
     def span(self, real_seconds: float) -> float:
         """Real seconds as night seconds (a countdown, a step's 'in 3 min')."""
         return real_seconds * self.night_speed
+
+
+def _whole(moment: datetime) -> datetime:
+    """To the nearest second: a step at 23:59:58.996 (polling jitter times nine) is the night's 23:59:59."""
+    return (moment + timedelta(milliseconds=500)).replace(microsecond=0)
 
 
 def night_time(board: dict[str, Any] | None) -> NightTime | None:

@@ -57,8 +57,11 @@ def parse_reading(body: dict[str, Any], real: datetime) -> NightReading:
     if night.tzinfo is None or speed <= 0:
         raise ValueError("not a demo clock answer: scenario_iso needs an offset and speed must be positive")
     offset = body.get("scenario_s")
-    return NightReading(real, night, speed, bool(body.get("ended")), str(body.get("night") or ""),
-                        float(offset) if isinstance(offset, int | float) else None)
+    offset = float(offset) if isinstance(offset, int | float) else None
+    if offset is not None:
+        # scenario_iso is cut to whole seconds; at speed 9 that alone puts 23:59:59 on the wall as 23:59:58.
+        night += timedelta(seconds=offset % 1)
+    return NightReading(real, night, speed, bool(body.get("ended")), str(body.get("night") or ""), offset)
 
 
 def night_clock_json(reading: NightReading | None, now: datetime) -> dict[str, Any] | None:
@@ -87,9 +90,12 @@ class NightClock:
     def refresh(self) -> None:
         """Read the demo's clock once; on failure keep the last reading (it ages out) and the reason."""
         try:
+            asked = self.clock()
             reply = self._session.get(self.url, timeout=TIMEOUT_S)
+            answered = self.clock()
             reply.raise_for_status()
-            self._reading = parse_reading(reply.json(), self.clock())
+            # The demo read its clock somewhere in between; the middle halves the error of either end.
+            self._reading = parse_reading(reply.json(), asked + (answered - asked) / 2)
             self.error = None
         except (requests.RequestException, ValueError) as err:
             if self.error is None:

@@ -75,3 +75,9 @@ def test_the_live_board_carries_the_nights_time_from_the_demo(tmp_path):
     finally:
         daemon.stop()
         night.shutdown()
+
+
+def test_a_reading_keeps_the_fraction_of_a_second_the_iso_time_drops():
+    reading = parse_reading({"scenario_iso": "2024-11-11T23:59:58+08:00", "scenario_s": 3598.95, "speed": 9}, REAL)
+    assert reading.night.isoformat() == "2024-11-11T23:59:58.950000+08:00"
+    assert reading.night_started() == REAL - timedelta(seconds=3598.95 / 9)
