@@ -66,10 +66,11 @@ def take(out: Path) -> None:
                 shown = requests.get(f"{demo.url}/api/clock", timeout=5).json()["scenario_time"]
                 print(f"saved {out / name} at scenario time {shown}", flush=True)
             inbox = requests.get(f"{demo.url}/im", timeout=5).text
-            print(f"inbox: {inbox.count('→')} pages, {inbox.count('已上报')} escalation(s)")
+            # An escalation's title says 已上报] (its body names who it went to with 已上报: too).
+            print(f"inbox: {inbox.count('→')} pages, {inbox.count('已上报]')} escalation(s)")
             lines = inbox.splitlines()
             for i, line in enumerate(lines):
-                if "已上报" in line:
+                if "已上报]" in line:
                     print("  ", lines[i - 1].strip(), "|", line.strip())
             (out / "inbox.txt").write_text(inbox, encoding="utf-8")
         finally:

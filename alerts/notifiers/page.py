@@ -29,3 +29,5 @@ class Delivery:
 
     ok: bool
     error: str | None = None
+    unconfirmed: bool = False
+    """The request went out but no answer came in time: it may have arrived, so it is never re-sent."""

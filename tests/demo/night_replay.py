@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,10 +24,9 @@ def readings(scenario: Scenario, scenario_s: float) -> dict[str, float]:
     values = {"server_cpu": state.cpu_pct,
               "db_connections": 100 * state.db_connections / state.db_pool_max,
               "orders_total": float(state.orders_total), "host_cpu": 20.0}
-    if orders["submitted"]:
-        values["order_success"] = 100 * orders["succeeded"] / orders["submitted"]
-    if calls["offered"]:
-        values["pickup_rate"] = 100 * calls["answered"] / calls["offered"]
+    # A zero denominator is no traffic (the json collector's default when_zero): NaN, paged to nobody.
+    values["order_success"] = 100 * orders["succeeded"] / orders["submitted"] if orders["submitted"] else math.nan
+    values["pickup_rate"] = 100 * calls["answered"] / calls["offered"] if calls["offered"] else math.nan
     return values
 
 
@@ -36,7 +36,7 @@ def play(loaded: LoadedConfig, scenario: Scenario, db: Path, speed: float, real_
     now = [T0]
     store = Store(db)
     engine = AlertEngine(loaded, store, lambda: now[0], send=lambda url, page: Delivery(True), tick=3600)
-    engine.start({m: T0 for m in loaded.config.metrics})
+    engine.start()
     # The order page probe waits out the page's real latency (at most its timeout) before its sample
     # arrives, stamped with when it began; the next probe starts at the first poll after it returned.
     probe_started, probe_due = 0.0, None
