@@ -303,11 +303,6 @@ class WarroomConfig(Strict):
             return getattr(override, level.word)
         return self.levels.owner_role(level)
 
-    def escalates(self, metric: str) -> bool:
-        """False when the metric's alerts must stay with its owner (`escalate: false`)."""
-        spec = self.metrics.get(metric)
-        return spec.escalate if spec else True
-
     def feeders(self) -> dict[str, CollectorSettings]:
         """Metric name → the collector that writes it (computed once: the board and the alert timer ask often)."""
         if self._feeders is None:
