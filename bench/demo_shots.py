@@ -16,9 +16,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import yaml
 
 from tests.app.board_kit import chromium, close_chromium, night_config, start_board, stop_group, wait_board, wait_dom
-from tests.daemon_kit import api_base, start_collect, start_demo, stop, wait_for, write_config
+from tests.daemon_kit import ROOT, api_base, start_collect, start_demo, stop, wait_for, write_config
 from tests.realparts import free_port
 
 TOKEN = "demo-shots-token-0123456789"
@@ -43,6 +44,11 @@ def take(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         raw = night_config(demo.url, tmpdir / "night.duckdb", "23:00:00", SPEED, h5_timeout="20s")
+        # As `make run` plays it: the shipped thresholds and poll intervals, not the test kit's.
+        shipped = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+        raw["metrics"]["response_time"] = shipped["metrics"]["response_time"]
+        for ours, theirs in zip(raw["collectors"], shipped["collectors"], strict=True):
+            ours["interval"] = theirs["interval"]
         # The shipped config's demo section, pointed at this demo: the wall learns the night's time from it.
         raw["demo"] = {"port": urlsplit(demo.url).port, "speed": SPEED}
         config = write_config(raw, tmpdir / "config.yaml")
