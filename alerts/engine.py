@@ -11,28 +11,27 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import os
 import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from alerts.ack import AckRejected, check_token, make_token
+from alerts.ack import AckRejected, check_token
+from alerts.dispatch import DECIDING, Dispatch
 from alerts.escalation import may_acknowledge, next_in_chain
 from alerts.levels import GREEN_STATE, Level, LevelState, evaluate
 from alerts.log import Alert, AlertLog
-from alerts.messages import PageContext, PageWriter
-from alerts.notifiers import Delivery, Page, deliver, shown
+from alerts.messages import PageWriter
+from alerts.notifiers import Delivery, Page, deliver
 from alerts.pager import PageJob, Pager
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
+from alerts.watch import Watch
 from warroom.config import LoadedConfig
 from warroom.samples import MetricView, PollResult, Sample, utc_now
 from warroom.store import Store
 
 log = logging.getLogger("warroom.alerts")
 
-# Steps that ask the person paged to decide: they carry an ack link and start the ack clock.
-DECIDING = ("opened", "raised", "escalated", "lowered", "repeat")
 
 
 class AlertError(Exception):
@@ -55,23 +54,44 @@ class AlertEngine:
         self.log = AlertLog(store)
         self.silences = Silences(store)
         self.snapshot = Snapshot(self.cfg, store)
-        self.writer = PageWriter(self.cfg)
         settings = self.cfg.alerts
         send = send or functools.partial(deliver, timeout=settings.delivery_timeout)
-        self.pager = Pager(self.log, settings.max_delivery_failures, settings.retry_backoff, self._delivery_gave_up,
-                           loaded.mask, send=send, group_window=settings.group_window, combine=self.writer.combine)
+        writer = PageWriter(self.cfg)
+        pager = Pager(self.log, settings.max_delivery_failures, settings.retry_backoff, self._delivery_gave_up,
+                      loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine)
+        self.dispatch = Dispatch(self.cfg, self.log, self.silences, self.snapshot, writer, pager, clock)
+        self.watch = Watch(self.cfg, self.snapshot)
         self._lock = threading.RLock()
         self.states: dict[str, LevelState] = {}
         self.open: dict[tuple[str, str], Alert] = {}
         self.collector_errors: dict[str, str] = {}
         self.started_at: datetime | None = None
-        self.campaign_end: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.secret = os.environ.get(settings.ack_secret_env, "")
-        server = self.cfg.server
-        self.public_url = (settings.public_url or f"http://{server.host}:{server.port}").rstrip("/")
-        self.board_url: str | None = None
+
+    @property
+    def pager(self) -> Pager:
+        """The delivery lanes (for status and shutdown)."""
+        return self.dispatch.pager
+
+    @property
+    def writer(self) -> PageWriter:
+        """The words of pages and ack pages."""
+        return self.dispatch.writer
+
+    @property
+    def secret(self) -> str:
+        """The ack-link secret ('' when links are off)."""
+        return self.dispatch.secret
+
+    @property
+    def campaign_end(self) -> datetime | None:
+        """When the campaign ends (set by the daemon from the recorded window)."""
+        return self.dispatch.campaign_end
+
+    @campaign_end.setter
+    def campaign_end(self, value: datetime | None) -> None:
+        self.dispatch.campaign_end = self.watch.campaign_end = value
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -85,25 +105,13 @@ class AlertEngine:
         for metric in self.cfg.metrics:
             ts, value = (last_values or {}).get(metric, (None, None))
             level = self.states.get(metric, GREEN_STATE).level
-            self.snapshot.seed(metric, value, ts, level, self._is_stale(metric, ts, now), now)
+            self.snapshot.seed(metric, value, ts, level, self.watch.is_stale(metric, ts, now), now)
         self.pager.start()
-        self._resume_pages()
+        self.dispatch.resume()
         if self.open:
             log.info("reloaded %d open alert(s) from the alert log", len(self.open))
         self._thread = threading.Thread(target=self._timer, name="escalation", daemon=True)
         self._thread.start()
-
-    def _resume_pages(self) -> None:
-        """Re-queue exactly the deliveries decided before a stop and not confirmed since."""
-        for notice in self.log.pending_notices():
-            alert = self.log.load(notice.alert_id)
-            if alert is None:
-                continue
-            url = next((u for u in self._channels(notice.role, notice.kind) if shown(u) == notice.channel), None)
-            if url is None:
-                continue  # the channel left the config; its row stays pending for the record
-            page = self._compose(alert, notice.kind, notice.role, self.clock())
-            self.pager.submit(PageJob(notice.step, notice.role, url, page, attempt=notice.failed_attempts))
 
     def stop(self) -> None:
         """Stop the timer and the pager (undelivered pages stay pending in the log)."""
@@ -193,6 +201,7 @@ class AlertEngine:
         self.open[(metric, kind)] = alert
         self.log.save(alert)
         self.log.event(now, alert, "opened", role=owner, person=self._name(owner), detail=detail)
+        log.info("alert #%s %s opened at %s (%s): %s decides", alert.id, metric, level.word, kind, owner)
         self._page(alert, owner, "opened", now, why=detail)
         return alert
 
@@ -209,6 +218,8 @@ class AlertEngine:
         self.log.save(alert)
         self.log.event(now, alert, "raised", role=alert.owner_role, person=self._name(alert.owner_role),
                        detail=f"{from_level.word} → {level.word}; decider {previous} → {alert.owner_role}")
+        log.info("alert #%s %s rose %s → %s: %s decides", alert.id, alert.metric, from_level.word, level.word,
+                 alert.owner_role)
         self._page(alert, alert.owner_role, "raised", now)
         if previous and previous != alert.owner_role and from_level != Level.GREEN:
             self._page(alert, previous, "handed_over", now)
@@ -225,6 +236,8 @@ class AlertEngine:
         self.log.save(alert)
         self.log.event(now, alert, "lowered", level=level, role=alert.owner_role,
                        detail=f"{from_level.word} → {level.word}; decider {previous} → {alert.owner_role}")
+        log.info("alert #%s %s fell %s → %s: %s decides", alert.id, alert.metric, from_level.word, level.word,
+                 alert.owner_role)
         if alert.owner_role != previous:
             if alert.state == "open":
                 self._page(alert, alert.owner_role, "lowered", now)
@@ -236,12 +249,13 @@ class AlertEngine:
         self.open.pop((alert.metric, alert.kind), None)
         self.log.save(alert)
         self.log.event(now, alert, "resolved", level=Level.GREEN, detail=detail)
+        log.info("alert #%s %s resolved (peak %s): %s", alert.id, alert.metric, alert.peak_level.word, detail)
         for role in alert.paged_roles:
             self._page(alert, role, "resolved", now)
 
     def _escalate(self, alert: Alert, now: datetime, why: str, after: str | None) -> None:
         """Page the next role in the chain after `after`; say so when nobody is left."""
-        level = alert.level if alert.level != Level.GREEN else Level.YELLOW
+        level = self.dispatch.level_of(alert)
         target = next_in_chain(self.cfg, alert.metric, level, after)
         while target is not None and target in (alert.owner_role, alert.escalated_to):
             target = next_in_chain(self.cfg, alert.metric, level, target)
@@ -255,6 +269,7 @@ class AlertEngine:
         alert.escalated_to = target
         self.log.save(alert)
         self.log.event(now, alert, "escalated", role=target, person=self._name(target), detail=why)
+        log.warning("alert #%s %s %s escalated to %s: %s", alert.id, alert.metric, alert.level.word, target, why)
         self._page(alert, target, "escalated", now, why=why, previous=after)
 
     # --- paging -------------------------------------------------------------------------------
@@ -263,69 +278,10 @@ class AlertEngine:
         person = self.cfg.people.get(role or "")
         return person.name if person else None
 
-    def _channels(self, role: str | None, kind: str) -> list[str]:
-        person = self.cfg.people.get(role or "")
-        urls = list(person.channels) if person else []
-        if kind not in ("handed_over", "stood_down", "taken"):
-            urls += [u for u in self.cfg.alerts.forward if u not in urls]
-        return urls
-
-    def ack_url(self, alert_id: int, role: str, now: datetime) -> str | None:
-        """A personal ack link, or None when no ack secret is configured."""
-        if not self.secret:
-            return None
-        expires = int(now.timestamp() + self.cfg.alerts.ack_valid_for)
-        token = make_token(self.secret, alert_id, role, expires)
-        return f"{self.public_url}/api/v1/alerts/{alert_id}/ack?token={token}"
-
-    def _compose(self, alert: Alert, kind: str, role: str | None, now: datetime, why: str | None = None,
-                 previous: str | None = None) -> Page:
-        view = self.snapshot.get(alert.metric)
-        kpi = self.cfg.campaign.kpi
-        kpi_view = self.snapshot.get(kpi.metric) if kpi else None
-        if alert.kind == "no_data" and why is None:
-            why = self._no_data_reason(alert.metric, now)
-        ctx = PageContext(now, view.ts if view else None, self.snapshot.value_before(alert.metric, now),
-                          kpi_view.value if kpi_view else None, self.campaign_end, self.board_url,
-                          self.ack_url(alert.id, role, now) if role and kind in DECIDING else None, why, previous)
-        return self.writer.compose(alert, kind, role, ctx)
-
     def _page(self, alert: Alert, role: str | None, kind: str, now: datetime, why: str | None = None,
               previous: str | None = None) -> None:
-        if role is None:
-            return
-        suffix = f":{now.timestamp():.3f}" if kind in ("repeat", "taken") else ""
-        step = f"{alert.id}:{alert.rise}:{kind}:{alert.level.word}:{role}{suffix}"
-        if self.log.step_done(step):
-            return  # decided before a restart: never page twice for the same step
-        person = self.cfg.people.get(role)
-        if kind in DECIDING and self.silences.covers(alert.metric, now):
-            self.log.event(now, alert, "silenced", role=role, detail=self.silences.why(alert.metric, now), step=step)
-            return
-        urls = self._channels(role, kind)
-        if kind in DECIDING and role not in alert.paged_roles:
-            alert.paged_roles.append(role)
-        if kind in DECIDING:
-            alert.last_page_at = now
-            if kind != "repeat":
-                alert.ack_clock_at = now  # the time to acknowledge starts when the page goes out
-        if not urls:
-            alert.delivery_failed = True
-            self.log.save(alert)
-            self.log.event(now, alert, "undelivered", role=role, person=person.name if person else None, ok=False,
-                           detail=f"no channel configured for role {role}", step=step)
-            if kind in DECIDING and kind != "repeat" and alert.state == "open":
-                self._escalate(alert, now, f"nobody reachable: {role} has no channel", after=role)
-            return
-        self.log.save(alert)
-        page = self._compose(alert, kind, role, now, why, previous)
-        for url in urls:
-            self.log.event(now, alert, "notify", role=role, person=person.name if person else None,
-                           channel=shown(url), detail=kind, step=step)
-        log.info("alert #%s %s %s: %s → %s (%s)", alert.id, alert.metric, alert.level.word, kind, role,
-                 ", ".join(shown(u) for u in urls))
-        for url in urls:
-            self.pager.submit(PageJob(step, role, url, page))
+        if self.dispatch.page(alert, role, kind, now, why, previous) == "unreachable" and alert.state == "open":
+            self._escalate(alert, now, f"nobody reachable: {role} has no channel", after=role)
 
     def _delivery_gave_up(self, job: PageJob) -> None:
         with self._lock:
@@ -365,45 +321,17 @@ class AlertEngine:
                     self._page(alert, alert.owner_role, "repeat", now)
                     if alert.escalated_to:
                         self._page(alert, alert.escalated_to, "repeat", now)
-            self._check_stale(now)
+            self.watch.refresh(now)
             self._check_no_data(now)
 
     def _watch_ended(self, metric: str, now: datetime) -> bool:
-        spec = self.cfg.metrics.get(metric)
-        return bool(spec and spec.until_end and self.campaign_end and now >= self.campaign_end)
-
-    def _is_stale(self, metric: str, ts: datetime | None, now: datetime) -> bool:
-        return ts is None or (now - ts).total_seconds() > self.cfg.stale_after(metric)
-
-    def _check_stale(self, now: datetime) -> None:
-        for metric, view in self.snapshot.read().items():
-            if self._watch_ended(metric, now):
-                if view.note != "watch_ended":
-                    self.snapshot.set(metric, now, value=view.value, ts=view.ts, level=Level.GREEN, stale=False,
-                                      note="watch_ended")
-                continue
-            self.snapshot.mark_stale(metric, now, self._is_stale(metric, view.ts, now))
-
-    def _no_data_reason(self, metric: str, now: datetime) -> str:
-        view = self.snapshot.get(metric)
-        seen = view.ts if view and view.ts else None
-        age = (now - max(seen, self.started_at or now) if seen else now - (self.started_at or now)).total_seconds()
-        feeder = self.cfg.feeders().get(metric)
-        error = self.collector_errors.get(feeder.name) if feeder else None
-        return f"no sample for {age:.0f}s" + (f"; collector {feeder.name}: {error}" if error else "")
+        return self.watch.ended(metric, now)
 
     def _check_no_data(self, now: datetime) -> None:
-        since_start = self.started_at or now
-        for metric, spec in self.cfg.metrics.items():
-            if (metric, "no_data") in self.open or self._watch_ended(metric, now):
-                continue
-            if spec.pushed and spec.stale_after is None:
-                continue  # a system that pushes only on change is not silent when it says nothing
-            view = self.snapshot.get(metric)
-            seen = view.ts if view else None
-            age = (now - (seen if seen and seen > since_start else since_start)).total_seconds()
-            if age > self.cfg.stale_after(metric):
-                self._open(metric, "no_data", Level.YELLOW, now, None, self._no_data_reason(metric, now))
+        skip = {metric for metric, kind in self.open if kind == "no_data"}
+        for metric in self.watch.silent(now, self.started_at, skip):
+            why = self.dispatch.no_data_reason(metric, now, self.started_at, self.collector_errors)
+            self._open(metric, "no_data", Level.YELLOW, now, None, why)
 
     # --- actions ------------------------------------------------------------------------------
 

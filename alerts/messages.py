@@ -44,7 +44,7 @@ _DECISION = {
 }
 _W = {
     "zh-CN": {"decides": "{name} 决策", "value": "当前 {value}", "reached": "已达{colour}线 {threshold}",
-              "back": "已回到 {threshold} 线以内", "since": "{time} 起, 已持续 {duration}",
+              "back": "已回到 {threshold} 线以内", "since": "{time} 起, 已持续 {duration}", "since_now": "{time} 起",
               "old": "({age}前的数据)", "trend_up": "趋势 ↑ (1 分钟前 {value})",
               "trend_down": "趋势 ↓ (1 分钟前 {value})", "trend_flat": "趋势 → 持平",
               "decider": "决策人: {who}", "to_you": "发给: {name}", "kpi": "{title} {value} / {target}",
@@ -59,6 +59,7 @@ _W = {
               "already": "告警 #{id} 已由 {who} 于 {time} 确认"},
     "en": {"decides": "{name} decides", "value": "now {value}", "reached": "past the {colour} line {threshold}",
            "back": "back inside the {threshold} line", "since": "since {time} ({duration})",
+           "since_now": "since {time}",
            "old": "(data from {age} ago)", "trend_up": "trend ↑ (1 min ago {value})",
            "trend_down": "trend ↓ (1 min ago {value})", "trend_flat": "trend → flat",
            "decider": "Decides: {who}", "to_you": "To: {name}", "kpi": "{title} {value} / {target}",
@@ -175,19 +176,21 @@ class PageWriter:
         lines = [f"{level} · {title_of} ({alert.metric})" if kind != "resolved" else f"{title_of} ({alert.metric})"]
         lines += self._state_lines(alert, kind, ctx)
         lines += self._ask_lines(alert, kind, role, ctx)
-        if ctx.kpi_value is not None or ctx.campaign_end is not None:
-            lines.append(self._campaign_line(ctx))
         if spec and spec.runbook and kind not in ("resolved", "taken"):
             lines.append(self._w("runbook", url=spec.runbook))
         if ctx.ack_url:
             lines.append(self._w("ack", url=ctx.ack_url))
-        if ctx.board_url:
-            lines.append(self._w("board", url=ctx.board_url))
         lines.append(self._w("footer", id=alert.id, time=f"{self.clock(ctx.now)} ({self.cfg.campaign.timezone})"))
+        tail = []
+        if ctx.kpi_value is not None or ctx.campaign_end is not None:
+            tail.append(self._campaign_line(ctx))
+        if ctx.board_url:
+            tail.append(self._w("board", url=ctx.board_url))
         # Alertmanager tells alerts apart by labels: the peak keeps one alert's identity through its recovery.
         labels = {"owner_role": decider or "", "kind": alert.kind, "severity": alert.peak_level.word}
-        return Page(alert.id, alert.metric, kind, alert.level.word, title, "\n".join(lines), alert.opened_at,
-                    alert.resolved_at if kind == "resolved" else None, labels, ctx.ack_url)
+        body = "\n".join(lines[:-1] + tail + lines[-1:])
+        return Page(alert.id, alert.metric, kind, alert.level.word, title, body, alert.opened_at,
+                    alert.resolved_at if kind == "resolved" else None, labels, ctx.ack_url, "\n".join(tail))
 
     def _state_lines(self, alert: Alert, kind: str, ctx: PageContext) -> list[str]:
         spec = self.cfg.metrics.get(alert.metric)
@@ -210,8 +213,9 @@ class PageWriter:
             parts.append(self._w("reached", colour=_COLOUR[self.locale][alert.level],
                                  threshold=self._value(alert.metric, alert.threshold)))
         since = alert.level_since or alert.opened_at
-        parts.append(self._w("since", time=self.clock(since),
-                             duration=duration_words((ctx.now - since).total_seconds(), self.locale)))
+        lasted = (ctx.now - since).total_seconds()
+        parts.append(self._w("since", time=self.clock(since), duration=duration_words(lasted, self.locale))
+                     if lasted >= 5 else self._w("since_now", time=self.clock(since)))
         lines = [" · ".join(parts)]
         if ctx.value_minute_ago is not None and alert.value is not None:
             bad_up = spec is None or spec.direction == "above"
@@ -256,16 +260,22 @@ class PageWriter:
         return " · ".join(parts)
 
     def combine(self, pages: list[Page]) -> Page:
-        """Several pages for one person as one: worst first, shared lines (KPI, board) said once."""
-        ordered = sorted(pages, key=lambda p: (-int(Level.from_word(p.level)), p.alert_id))
-        bodies = [p.body.split("\n") for p in ordered]
-        shared = [line for line in bodies[0] if all(line in body for body in bodies[1:])]
+        """Several pages for one person as one: each alert's newest step only, worst first, the KPI said once."""
+        newest: dict[int, Page] = {}
+        for page in pages:  # in the order the steps were decided: a later step of an alert supersedes
+            newest[page.alert_id] = page
+        ordered = sorted(newest.values(), key=lambda p: (-int(Level.from_word(p.level)), p.alert_id))
+        if len(ordered) == 1:
+            return ordered[0]
+        tail = next((p.tail for p in reversed(pages) if p.tail), "")  # the newest KPI and countdown
+
+        def core(page: Page) -> str:
+            return "\n".join(line for line in page.body.split("\n") if line not in page.tail.split("\n"))
+
         worst = Level.from_word(ordered[0].level)
-        title = f"[{self._w('group', n=len(pages), level=level_words(worst, self.locale))}] " + \
+        title = f"[{self._w('group', n=len(ordered), level=level_words(worst, self.locale))}] " + \
             " | ".join(p.title for p in ordered)
-        blocks = [f"{i}. " + "\n".join(line for line in body if line not in shared)
-                  for i, body in enumerate(bodies, 1)]
-        body = "\n\n".join(blocks) + ("\n\n" + "\n".join(shared) if shared else "")
+        body = "\n\n".join(f"{i}. {core(p)}" for i, p in enumerate(ordered, 1)) + (f"\n\n{tail}" if tail else "")
         first = ordered[0]
         return Page(first.alert_id, first.metric, first.kind, first.level, title, body, first.started_at,
-                    first.ended_at, first.labels, first.ack_url)
+                    first.ended_at, first.labels, first.ack_url, tail)

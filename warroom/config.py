@@ -176,6 +176,8 @@ class AlertSettings(Strict):
     ack_secret_env: str = "WARROOM_ACK_SECRET"
     ack_valid_for: Duration = Field(default=43200.0, gt=0)
     public_url: str | None = Field(default=None, description="Base URL of the API in ack links.")
+    board_url: str | None = Field(default=None, description="The board's address as a phone reaches it, put in "
+                                  "every page; `{role}` is replaced by the role paged.")
     forward: list[str] = Field(default_factory=list,
                                description="Channels that get every alert, e.g. alertmanager://127.0.0.1:9093.")
     group_window: Duration = Field(default=10.0, ge=0, le=300,

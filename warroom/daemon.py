@@ -153,7 +153,7 @@ class Daemon:
         self.engine = AlertEngine(self.loaded, self.store, self.clock)
         if not self.cfg.alerts.public_url:
             # ack links must name the port actually bound (server.port may be 0)
-            self.engine.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
+            self.engine.dispatch.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
         self.listeners.append(self.engine.observe)
         self.engine.campaign_end = end
         self.engine.start(self.latest.snapshot()[0])

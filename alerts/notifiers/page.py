@@ -21,6 +21,8 @@ class Page:
     ended_at: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict)
     ack_url: str | None = None
+    tail: str = ""
+    """The lines every page of the moment shares (KPI and countdown, board link): said once in a grouped page."""
 
 
 @dataclass(frozen=True)

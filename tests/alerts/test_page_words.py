@@ -131,3 +131,22 @@ def test_resolution_after_the_alert_ended_is_told_with_the_peak(rig):
     engine.tick(clock.now)
     resolved = next(p for r, k, _, p in phone.got(n=2) and phone.pages if k == "resolved")
     assert "峰值 红色预警" in resolved.body
+
+
+def test_a_grouped_page_carries_only_each_alerts_newest_step(rig):
+    make, clock, phone, _ = rig
+    engine = make(config(group_window="1s"))
+    push(engine, clock, "cpu", 97)  # red: the GM at once
+    phone.got(n=1)
+    clock.advance(2)
+    push(engine, clock, "cpu", 85)  # fell to yellow: the GM is told it went to the tech lead...
+    clock.advance(2)
+    push(engine, clock, "cpu", 97)  # ...and it rose again before that page left: only the rise is news
+    push(engine, clock, "success", 70)  # another red for the GM in the same window
+    time.sleep(1.5)
+    to_gm = [p for r, _, _, p in phone.pages if r == "general_manager"]
+    assert len(to_gm) == 2
+    grouped = to_gm[1]
+    assert grouped.title.startswith("[2 alerts · worst RED] [RISEN TO RED] CPU 97.0%")
+    assert "FELL TO" not in grouped.title and grouped.body.count("RED · CPU (cpu)") == 1
+    assert grouped.body.rstrip().endswith(grouped.tail) or not grouped.tail

@@ -151,7 +151,9 @@ def test_failing_targets_leave_reasons_and_never_delay_the_others(tmp_path):
             assert tile["stale"] and tile["level"] == "stale", (name, tile)
             assert words.lower() in (tile["error"] or "").lower(), (name, tile["error"])
         runs = requests.get(f"{base}/api/v1/runs", params={"collector": "healthy", "limit": 100}, timeout=5).json()
-        times = sorted(datetime.fromisoformat(r["ts"]) for r in runs["runs"] if r["ok"])
+        # a run is stamped when it ended (when its value became known); its poll began `duration_s` earlier
+        times = sorted(datetime.fromisoformat(r["ts"]) - timedelta(seconds=r["duration_s"])
+                       for r in runs["runs"] if r["ok"])
         # 250 ms polling for ~3.5 s while seven targets fail or hang: no gap in the healthy one
         assert len(times) >= 10
         gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
