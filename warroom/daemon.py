@@ -31,6 +31,8 @@ from warroom.store import RunRecord, Store, to_db_ts
 from warroom.writer import Writer
 
 log = logging.getLogger("warroom.daemon")
+# `warroom up` starts the demo and the daemon together; the demo may need a moment to listen.
+DEMO_CLOCK_WAIT_S = 3.0
 
 
 class ListenError(Exception):
@@ -131,7 +133,7 @@ class Daemon:
         anchor = self.started_at
         if self.cfg.demo is not None and self.cfg.demo.night_clock:
             self.night_clock = NightClock(self.cfg.demo.clock_url(), self.clock, self.context.session_factory)
-            self.night_clock.refresh()
+            self.night_clock.first_reading(DEMO_CLOCK_WAIT_S)
             # Relative campaign times count from the demo night's 23:00, so the wall's 23:59:59 is the night's.
             anchor = self.night_clock.night_started() or anchor
         self.anchor = anchor

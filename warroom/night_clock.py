@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -105,6 +106,16 @@ class NightClock:
     def json(self, now: datetime) -> dict[str, Any] | None:
         """The night's time at `now` for the board, or None when the demo's clock is not known."""
         return night_clock_json(self._reading, now)
+
+    def first_reading(self, within_s: float, monotonic: Callable[[], float] = time.monotonic,
+                      sleep: Callable[[float], None] = time.sleep) -> bool:
+        """Read until the demo answers or `within_s` passes (`warroom up` starts the demo alongside the daemon)."""
+        deadline = monotonic() + within_s
+        while True:
+            self.refresh()
+            if self._reading is not None or monotonic() >= deadline:
+                return self._reading is not None
+            sleep(0.25)
 
     def night_started(self) -> datetime | None:
         """When the demo night stood at its start, from the last reading (None when unknown)."""

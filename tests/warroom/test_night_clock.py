@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
+from demo.scenario import load_scenario
+from demo.server import DemoNight
 from tests.daemon_kit import start_demo, wait_for
+from tests.realparts import free_port
 from warroom.config import parse_config
 from warroom.daemon import Daemon
-from warroom.night_clock import FORGET_AFTER_S, night_clock_json, parse_reading
+from warroom.night_clock import FORGET_AFTER_S, NightClock, night_clock_json, parse_reading
 
 REAL = datetime(2026, 11, 30, 7, 40, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -83,3 +87,24 @@ def test_a_reading_keeps_the_fraction_of_a_second_the_iso_time_drops():
     reading = parse_reading({"scenario_iso": "2024-11-11T23:59:58+08:00", "scenario_s": 3598.95, "speed": 9}, REAL)
     assert reading.night.isoformat() == "2024-11-11T23:59:58.950000+08:00"
     assert reading.night_started() == REAL - timedelta(seconds=3598.95 / 9)
+
+
+def test_the_first_reading_waits_for_a_demo_that_is_still_starting():
+    port = free_port()
+    started: list[DemoNight] = []
+    late = threading.Timer(0.7, lambda: started.append(
+        DemoNight(load_scenario(), "127.0.0.1", port, speed=9, start_at="23:31:00").start()))
+    clock = NightClock(f"http://127.0.0.1:{port}/api/clock", lambda: datetime.now(UTC))
+    late.start()
+    try:
+        assert clock.first_reading(5.0)
+        night = clock.json(datetime.now(UTC))
+        assert "23:31" <= datetime.fromisoformat(night["at"]).astimezone(SHANGHAI).strftime("%H:%M") <= "23:32"
+        nobody = NightClock("http://127.0.0.1:9/api/clock", lambda: datetime.now(UTC))
+        assert not nobody.first_reading(0.3)
+        nobody.stop()
+    finally:
+        late.join()
+        clock.stop()
+        for demo in started:
+            demo.shutdown()
