@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.tiles import parse_ts
+from app.labels import text
+from app.tiles import format_countdown, local_time, parse_ts
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,15 @@ def night_rows(night: NightTime, rows: list[dict[str, Any]], keys: tuple[str, ..
 def night_points(night: NightTime, points: list[list[Any]]) -> list[list[Any]]:
     """Series points [time, value] with their times on the night."""
     return [[night.moment(parse_ts(ts)).isoformat(), value] for ts, value in points if parse_ts(ts) is not None]
+
+
+def header_times(board: dict[str, Any], now: datetime, remaining: float, zone: str,
+                 locale: str | None) -> tuple[str, str, str, str]:
+    """Countdown, its note ("to the end 23:59:59"), the clock and the demo mark, on the night's time when known."""
+    end, night = parse_ts((board.get("campaign") or {}).get("end")), night_time(board)
+    if night is not None:
+        # Every number on a demo wall is the night's: so are its clock, countdown and end.
+        remaining, now, end = night.span(remaining), night.clock(now), end and night.moment(end)
+    note = text(locale, "countdown.to_end" if remaining > 0 else "countdown.after_end") + " " + local_time(end, zone)
+    mark = text(locale, "demo.mark") if night is not None else ""
+    return format_countdown(remaining), note, local_time(now, zone) + f"  {zone}", mark

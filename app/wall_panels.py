@@ -23,9 +23,8 @@ from app.alert_lines import alert_line, next_steps, step_line, strip_order
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import sparkline
 from app.labels import role_word, text
-from app.night_time import night_time
+from app.night_time import header_times, night_time
 from app.tiles import (
-    format_countdown,
     format_duration,
     kpi_view,
     local_time,
@@ -119,18 +118,11 @@ def live_panel(slots: WallSlots) -> None:
     # While the daemon is away every number is as old as the last answer plus the outage.
     down_for = time.time() - st.session_state.get("wr_board_time", time.time()) if err else None
     campaign = board["campaign"]
-    remaining = seconds_remaining(campaign, down_for)
-    now = datetime.fromtimestamp(session.daemon_now(), UTC)
-    end, night = parse_ts(campaign.get("end")), night_time(board)
-    if night is not None:
-        # Demo mode: the night's clock, countdown and end, since every number on the wall is the night's.
-        remaining, now, end = night.span(remaining), night.clock(now), end and night.moment(end)
-    note = text(loc, "countdown.to_end" if remaining > 0 else "countdown.after_end") + " " + local_time(end, zone)
-    clock = local_time(now, zone) + f"  {zone}"
+    countdown, note, clock, mark = header_times(board, datetime.fromtimestamp(session.daemon_now(), UTC),
+                                                seconds_remaining(campaign, down_for), zone, loc)
     refresh_ms = st.session_state.get("wr_refresh_ms", 0.0)
-    slots.header.html(header_html(campaign.get("name", ""), format_countdown(remaining), note, clock,
-                                  kpi_view(campaign.get("kpi"), loc), loc,
-                                  mark=text(loc, "demo.mark") if night else "")
+    slots.header.html(header_html(campaign.get("name", ""), countdown, note, clock,
+                                  kpi_view(campaign.get("kpi"), loc), loc, mark=mark)
                       + f'<span hidden data-refresh-ms="{refresh_ms:.1f}"></span>')
     by_metric = {t["metric"]: t for t in board["tiles"]}
     views = [tile_view(by_metric.get(s.metric) or {"metric": s.metric, "stale": True, "level": "stale"}, loc,

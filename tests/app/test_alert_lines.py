@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.alert_lines import alert_line, next_steps, person_text, step_line, strip_order
-from app.night_time import night_points, night_rows, night_time
+from app.night_time import header_times, night_points, night_rows, night_time
 from app.wall_html import step_html
 
 NOW = datetime(2024, 11, 11, 15, 35, tzinfo=UTC)  # 23:35 in Shanghai
@@ -111,3 +111,17 @@ def test_in_demo_mode_chart_times_move_onto_the_night():
     rows = night_rows(night, [{"id": 2, "opened_at": "2026-11-30T07:40:10+00:00", "resolved_at": None}],
                       ("opened_at", "resolved_at"))
     assert rows == [{"id": 2, "opened_at": "2024-11-11T23:32:30+08:00", "resolved_at": None}]
+
+
+def test_the_header_says_the_nights_time_in_demo_mode_and_the_real_one_otherwise():
+    # 23:31:00 on the night at 07:40:00 real (UTC); the campaign ends 25m59s / 9 real seconds later.
+    clock = {"at": "2024-11-11T23:31:00+08:00", "speed": 9.0, "night_speed": 9.0}
+    end = datetime(2026, 11, 30, 7, 40, tzinfo=UTC) + timedelta(seconds=(28 * 60 + 59) / 9)
+    board = {"at": "2026-11-30T07:40:00+00:00", "campaign": {"end": end.isoformat(), "night_clock": clock}}
+    now = datetime(2026, 11, 30, 7, 40, tzinfo=UTC)
+    remaining = (end - now).total_seconds()
+    assert header_times(board, now, remaining, "Asia/Shanghai", "zh-CN") == \
+        ("T-00:28:59", "距结束 23:59:59", "23:31:00  Asia/Shanghai", "演示")
+    real = {"at": board["at"], "campaign": {"end": end.isoformat(), "night_clock": None}}
+    assert header_times(real, now, remaining, "Asia/Shanghai", "en") == \
+        ("T-00:03:14", "to the end 15:43:13", "15:40:00  Asia/Shanghai", "")
