@@ -154,6 +154,8 @@ class Daemon:
         self.writer = Writer(self.store, self.latest, tick=self.cfg.server.tick)
         # The engine sees every sample before the writer queue: paging never waits for a commit.
         self.engine = AlertEngine(self.loaded, self.store, self.clock)
+        if self.night_clock is not None:
+            self.engine.writer.night = self.night_clock.anchor  # demo pages speak the night's time, as the wall does
         if not self.cfg.alerts.public_url:
             # ack links must name the port actually bound (server.port may be 0)
             self.engine.dispatch.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"

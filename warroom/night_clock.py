@@ -117,6 +117,13 @@ class NightClock:
                 return self._reading is not None
             sleep(0.25)
 
+    def anchor(self) -> tuple[datetime, datetime, float] | None:
+        """(real moment, the night's time then, the night's speed) for pages, or None when not known."""
+        reading = self._reading
+        if reading is None or (self.clock() - reading.real).total_seconds() > FORGET_AFTER_S:
+            return None
+        return reading.real, reading.night, reading.speed
+
     def night_started(self) -> datetime | None:
         """When the demo night stood at its start, from the last reading (None when unknown)."""
         return self._reading.night_started() if self._reading else None
