@@ -1,4 +1,4 @@
-"""API routes that change the night: acks, decisions, silences, push, run sheet done (live daemon only).
+"""API routes that change the night: acks, decisions, silences, push, run sheet done/undo (live daemon only).
 
 The read routes are in warroom.api_record; an archive answers these paths 409 (attach_read_only).
 
@@ -12,7 +12,7 @@ import hmac
 import math
 import os
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import FastAPI, Form, Header, Request
@@ -22,10 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerts.ack import AckRejected, check_token
 from alerts.ack_page import AckPages
 from alerts.engine import AlertEngine, AlertError
+from alerts.log import Alert
+from warroom import runsheet as sheet
 from warroom.api import ApiError, parse_moment
 from warroom.durations import parse_duration
+from warroom.record import alerts as record_alerts
 from warroom.record import decisions
-from warroom.record.alerts import alert_json
 from warroom.samples import PollResult, Sample
 
 MAX_PUSH = 1000
@@ -80,10 +82,18 @@ def check_board_token(token_env: str, authorization: str | None) -> None:
         raise ApiError(403, "missing or wrong token (Authorization: Bearer …)", "authorization")
 
 
+def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = None) -> dict[str, Any]:
+    """The API form of a live alert: names from the roster now (warroom.record.alerts holds the form)."""
+    now = engine.clock()
+    return record_alerts.alert_json(engine.cfg, alert, events, engine.silences.covers(alert.metric, now),
+                                    engine.roster, now)
+
+
 ACTION_ROUTES = (("POST", "/api/v1/alerts/{alert_id}/ack"), ("GET", "/api/v1/alerts/{alert_id}/ack"),
                  ("POST", "/api/v1/alerts/{alert_id}/ack/form"), ("POST", "/api/v1/annotations"),
                  ("POST", "/api/v1/silences"), ("DELETE", "/api/v1/silences/{silence_id}"), ("POST", "/api/v1/push"),
-                 ("POST", "/api/v1/runsheet/{index}/done"), ("POST", "/api/v1/duty"), ("DELETE", "/api/v1/duty/{role}"))
+                 ("POST", "/api/v1/runsheet/{index}/done"), ("POST", "/api/v1/runsheet/{index}/undo"),
+                 ("POST", "/api/v1/duty"), ("DELETE", "/api/v1/duty/{role}"))
 
 
 def attach_read_only(app: FastAPI) -> None:
@@ -96,7 +106,7 @@ def attach_read_only(app: FastAPI) -> None:
 
 
 def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollResult], None], token_env: str) -> None:
-    """Add the routes that change the night (live daemon only): ack, decide, silence, push, run sheet done."""
+    """Add the routes that change the night (live daemon only): ack, decide, silence, push, run sheet done/undo."""
     cfg = engine.cfg
     zone = cfg.campaign.timezone
     store = engine.log.store
@@ -129,8 +139,7 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
                 raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
             role_known(body.by, "by")
             alert = guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
-        now = engine.clock()
-        return alert_json(cfg, alert, None, engine.silences.covers(alert.metric, now), engine.roster, now)
+        return alert_json(engine, alert)
 
     pages = AckPages(engine.writer)
 
@@ -233,14 +242,29 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         deliver(PollResult(samples, None))
         return {"accepted": len(samples)}
 
-    @app.post("/api/v1/runsheet/{index}/done")
-    def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Mark a run-sheet step done; recorded in the decision log with who and when."""
+    def step_action(index: int, body: StepDoneBody, authorization: str | None,
+                    action: Callable[..., sheet.Completion]) -> tuple[sheet.Completion, datetime]:
         require_token(authorization)
         role_known(body.by, "by")
         if not 0 <= index < len(cfg.campaign.run_sheet):
             raise ApiError(404, f"run sheet has no step {index}", "index")
         now = engine.clock()
-        decisions.step_done(store, cfg, index, body.by, now)
-        return {"index": index, "done": True, "done_by": body.by, "done_at": now.isoformat()}
+        try:
+            return action(store, cfg, index, body.by, now), now
+        except sheet.RunSheetRefused as err:
+            raise ApiError(err.status, str(err), "index") from None
+
+    @app.post("/api/v1/runsheet/{index}/done")
+    def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+        """Mark a run-sheet step done as the role who confirmed it; recorded in the decision log."""
+        mark, _ = step_action(index, body, authorization, sheet.mark_done)
+        return {"index": index, "done": True, "done_by": mark.role, "done_at": mark.at.isoformat(),
+                "undo_until": mark.undo_until().isoformat()}
+
+    @app.post("/api/v1/runsheet/{index}/undo")
+    def step_undo(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+        """Take back a done mark within a minute (a wrong tap); the undo is itself in the decision log."""
+        mark, now = step_action(index, body, authorization, sheet.undo)
+        return {"index": index, "done": False, "undone_by": body.by, "undone_at": now.isoformat(),
+                "was_done_by": mark.role}
 

@@ -26,6 +26,7 @@ from warroom.api_record import attach_record
 from warroom.board import LOOKBACK_S, BoardReader, LatestValues
 from warroom.config import LoadedConfig, WarroomConfig
 from warroom.history import last_runs_at, latest_at
+from warroom.night_clock import NightClock
 from warroom.record.campaign import open_campaign
 from warroom.samples import PollResult, utc_now
 from warroom.scheduler import Scheduler
@@ -33,6 +34,8 @@ from warroom.store import RunRecord
 from warroom.writer import Writer
 
 log = logging.getLogger("warroom.daemon")
+# `warroom up` starts the demo and the daemon together; the demo may need a moment to listen.
+DEMO_CLOCK_WAIT_S = 3.0
 
 
 class ListenError(Exception):
@@ -122,15 +125,24 @@ class Daemon:
         self.stopped = threading.Event()
         self.started_at: datetime | None = None
         self.listeners: list[Callable[[PollResult], None]] = []
+        self.night_clock: NightClock | None = None
+        self.anchor: datetime | None = None
 
     def start(self) -> None:
         """Open the store, reload the last values, start polling and serving."""
         sock = bind_socket(self.cfg.server.host, self.port)
         self.started_at = self.clock()
+        anchor = self.started_at
+        if self.cfg.demo is not None and self.cfg.demo.night_clock:
+            self.night_clock = NightClock(self.cfg.demo.clock_url(), self.clock, self.context.session_factory)
+            self.night_clock.first_reading(DEMO_CLOCK_WAIT_S)
+            # Relative campaign times count from the demo night's 23:00, so the wall's 23:59:59 is the night's.
+            anchor = self.night_clock.night_started() or anchor
         # One file per campaign: resume tonight's (same window, same countdown) or archive the last one.
-        self.store, self.campaign, archived = open_campaign(self.db_path, self.loaded, self.started_at)
+        self.store, self.campaign, archived = open_campaign(self.db_path, self.loaded, self.started_at, anchor)
         if archived is not None:
             log.info("previous campaign archived to %s (warroom replay --db %s)", archived, archived)
+        self.anchor = self.campaign.anchor
         self.window = self.campaign.window
         self.latest = LatestValues()
         # After a restart the wall shows the last values with their true age, not empty tiles.
@@ -140,6 +152,8 @@ class Daemon:
         self.writer = Writer(self.store, self.latest, tick=self.cfg.server.tick)
         # The engine sees every sample before the writer queue: paging never waits for a commit.
         self.engine = AlertEngine(self.loaded, self.store, self.clock)
+        if self.night_clock is not None:
+            self.engine.writer.night = self.night_clock.anchor  # demo pages speak the night's time, as the wall does
         if not self.cfg.alerts.public_url:
             # ack links must name the port actually bound (server.port may be 0)
             self.engine.dispatch.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
@@ -149,8 +163,11 @@ class Daemon:
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
+        if self.night_clock is not None:
+            self.night_clock.start()
         self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views,
-                                  self.engine.phone_of, since=self.campaign.anchor)
+                                  self.engine.phone_of, self.night_clock.json if self.night_clock else None,
+                                  since=self.campaign.anchor)
         self.app = create_app(self.reader, self.clock, self.status)
         attach_record(self.app, self.engine, self.reader, self.campaign)
         attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
@@ -221,6 +238,8 @@ class Daemon:
             return
         self.stopped.set()
         self.api.stop()
+        if self.night_clock is not None:
+            self.night_clock.stop()
         self.scheduler.stop()
         self.engine.stop()
         self.writer.stop()

@@ -121,9 +121,10 @@ def archive_file(db: Path, record: CampaignRecord) -> Path:
     return target
 
 
-def begin(store: Store, loaded: LoadedConfig, now: datetime) -> CampaignRecord:
-    """Write the campaign row of a fresh file: the window resolved once, here."""
+def begin(store: Store, loaded: LoadedConfig, now: datetime, anchor: datetime | None = None) -> CampaignRecord:
+    """Write the campaign row of a fresh file: the window resolved once, here, from `anchor` (default now)."""
     c = loaded.config.campaign
+    now = anchor or now
     start, end = c.resolve(now)
     kpi = c.kpi
     ident = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{_slug(c.name)}"
@@ -138,10 +139,12 @@ def begin(store: Store, loaded: LoadedConfig, now: datetime) -> CampaignRecord:
     return record
 
 
-def open_campaign(db: Path, loaded: LoadedConfig, now: datetime) -> tuple[Store, CampaignRecord, Path | None]:
+def open_campaign(db: Path, loaded: LoadedConfig, now: datetime,
+                  anchor: datetime | None = None) -> tuple[Store, CampaignRecord, Path | None]:
     """Open the live file for the daemon: resume its campaign, or archive it and begin a fresh one.
 
-    Returns the store, the campaign, and where the previous campaign was archived (None if resumed or new).
+    `anchor` is what relative times count from for a fresh campaign (the demo night's 23:00 in demo
+    mode; default now). Returns the store, the campaign, and where the previous campaign was archived.
     """
     store = Store(db)
     archived = None
@@ -152,7 +155,7 @@ def open_campaign(db: Path, loaded: LoadedConfig, now: datetime) -> tuple[Store,
         store = Store(db)
         record = None
     if record is None:
-        record = begin(store, loaded, now)
+        record = begin(store, loaded, now, anchor)
     store.execute("INSERT INTO daemon_starts VALUES (?, ?, ?)", [to_db_ts(now), record.id, __version__])
     return store, record, archived
 

@@ -1,16 +1,18 @@
 """The decision log (table `annotations`) and run-sheet completions: who decided what, and when.
 
-Marking a run-sheet step done is a decision-log row of kind `runsheet` with ref `runsheet:<index>`;
-the run sheet at any moment is the configured steps with the completions written by then.
+Marking a run-sheet step done (warroom.runsheet) is a decision-log row of kind `runsheet`, an undo one
+of kind `runsheet_undo`; the run sheet at any moment is the configured steps with the latest of those
+rows written by then.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from warroom import runsheet as sheet
 from warroom.config import WarroomConfig
 from warroom.store import Store, from_db_ts, to_db_ts
 
@@ -33,31 +35,29 @@ def between(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> l
              "kind": r[5], "text": r[6], "ref": r[7]} for r in rows]
 
 
-def step_done(store: Store, cfg: WarroomConfig, index: int, role: str, ts: datetime) -> None:
-    """Record a run-sheet step as done by `role`."""
-    step = cfg.campaign.run_sheet[index]
-    record(store, ts, cfg.people[role].name, f"done: {step.action}", role=role, kind="runsheet",
-           ref=f"runsheet:{index}")
-
-
-def completions(cur: duckdb.DuckDBPyConnection, since: datetime, at: datetime) -> dict[str, tuple[str, datetime]]:
-    """ref → (role, when) of run-sheet steps marked done in [since, at]; the first mark counts."""
-    rows = cur.execute("SELECT ref, arg_min(role, ts), min(ts) FROM annotations WHERE kind = 'runsheet' "
-                       "AND ts >= ? AND ts <= ? GROUP BY ref", [to_db_ts(since), to_db_ts(at)]).fetchall()
-    return {r[0]: (r[1], from_db_ts(r[2])) for r in rows}
+def completions(cur: duckdb.DuckDBPyConnection, since: datetime, at: datetime) -> dict[int, sheet.Completion]:
+    """Step index → its completion as it stood at `at`: the latest mark or undo in [since, at] (warroom.runsheet)."""
+    rows = cur.execute(
+        "SELECT ref, arg_max(kind, ts), arg_max(role, ts), max(ts) FROM annotations "
+        "WHERE kind IN ('runsheet', 'runsheet_undo') AND ref LIKE 'runsheet:%' AND ts >= ? AND ts <= ? GROUP BY ref",
+        [to_db_ts(since), to_db_ts(at)]).fetchall()
+    return {int(ref.split(":", 1)[1]): sheet.Completion(role, from_db_ts(ts))
+            for ref, kind, role, ts in rows if kind == "runsheet"}
 
 
 def run_sheet(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, anchor: datetime, now: datetime) -> list[dict]:
-    """The run sheet as it stood at `now`: planned time (relative ones from the campaign's first start), done marks."""
-    done = completions(cur, anchor, now)
+    """The run sheet as it stood at `now`: planned time (relative ones from the campaign's anchor), done marks."""
+    done = completions(cur, anchor - timedelta(days=1), now)
     steps = []
     for i, step in enumerate(cfg.campaign.run_sheet):
         at = cfg.campaign.resolve_moment(step.at, anchor)
-        by, when = done.get(f"runsheet:{i}", (None, None))
+        mark = done.get(i)
         person = cfg.people.get(step.owner)
         steps.append({"index": i, "at": at.isoformat(), "action": step.action,
                       "owner": {"role": step.owner, "name": person.name if person else step.owner,
                                 "phone": person.phone if person else ""},
                       "seconds_until": round((at - now).total_seconds(), 1),
-                      "done": by is not None, "done_by": by, "done_at": when.isoformat() if when else None})
+                      "done": mark is not None, "done_by": mark.role if mark else None,
+                      "done_at": mark.at.isoformat() if mark else None,
+                      "undo_until": mark.undo_until().isoformat() if mark else None})
     return steps
