@@ -22,7 +22,7 @@ from alerts.silences import Silences
 from warroom.api import create_app
 from warroom.api_actions import attach_read_only
 from warroom.api_record import attach_record
-from warroom.board import BoardReader
+from warroom.board import BoardReader, CampaignWindow
 from warroom.config import ConfigError, LoadedConfig
 from warroom.history import sample_bounds
 from warroom.migrate import MigrationError, file_version
@@ -118,7 +118,6 @@ def open_archive(db: Path, fallback: LoadedConfig | None = None) -> Archive:
             window = campaign.window
         else:
             start, end = loaded.config.campaign.resolve(first or now)
-            from warroom.board import CampaignWindow
             window = CampaignWindow(loaded.config.campaign.name, start, end)
         since = from_db_ts(first_start) if first_start else first
         reader = BoardReader(loaded.config, store, window, latest=None, since=since)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,7 +65,7 @@ def alert_facts(alerts: list[dict[str, Any]], annotations: list[dict[str, Any]],
         out.append(AlertFact(
             id=a["id"], metric=a["metric"], title=a.get("title") or a["metric"], kind=a.get("kind", "level"),
             peak_level=a.get("peak_level") or a.get("level") or "yellow",
-            owner=(a.get("owner") or {}).get("name") or "—", opened_at=a["opened_at"],
+            owner=_owner(a, name), opened_at=a["opened_at"],
             first_page_s=seconds(a["opened_at"], delivered["ts"]) if delivered else None,
             first_page_to=(delivered.get("person") or name(delivered.get("role"))) if delivered else None,
             ack_s=ack_s, acked_by=name(acked.get("role")) if acked else None,
@@ -74,6 +75,17 @@ def alert_facts(alerts: list[dict[str, Any]], annotations: list[dict[str, Any]],
             failed_pages=sum(1 for e in events if e["event"] in ("undelivered", "delivery_failed"))))
     # Slowest first: never acknowledged, then the longest wait for an acknowledgement.
     return sorted(out, key=lambda f: (f.ack_s is not None, -(f.ack_s or 0.0), f.opened_at))
+
+
+def _owner(alert: dict[str, Any], name: Callable[[str | None], str]) -> str:
+    """Who decides now, or (resolved) who the alert was opened for and who it rose to."""
+    if (alert.get("owner") or {}).get("name"):
+        return alert["owner"]["name"]
+    roles = []
+    for e in alert.get("events") or []:
+        if e["event"] in ("opened", "raised") and e.get("role") and e["role"] not in roles:
+            roles.append(e["role"])
+    return " → ".join(name(r) for r in roles) or "—"
 
 
 def _rule(ack_s: float | None, open_s: float | None) -> bool | None:

@@ -52,3 +52,12 @@ def test_time_at_levels_and_run_sheet():
               "done_by": None}]
     done, todo = step_facts(steps, PEOPLE)
     assert done.done_by == "Li" and done.late_s == -9 and todo.late_s is None
+
+
+def test_a_resolved_alert_names_who_it_was_opened_for_and_rose_to():
+    a = alert(5, T.format("30:00"), [(T.format("30:00"), "opened", "ops_lead", None, None),
+                                     (T.format("31:00"), "raised", "general_manager", None, "orange → red")],
+              resolved=T.format("40:00"))
+    a["owner"] = None  # the API names no decider once an alert is resolved
+    (fact,) = alert_facts([a], [], PEOPLE, T.format("59:59"))
+    assert fact.owner == "Li → Wang"
