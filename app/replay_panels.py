@@ -87,7 +87,8 @@ def set_moment(epoch: float, window: Window) -> None:
     """Move the replayed moment (clamped to the window) and the slider with it."""
     st.session_state[AT] = min(max(epoch, window.start), window.end)
     shown = _dt(st.session_state[AT]).astimezone(ZoneInfo(window.zone)).replace(tzinfo=None)
-    st.session_state[SLIDER] = st.session_state["wr_rp_drawn"] = shown
+    st.session_state[SLIDER] = shown
+    st.session_state["wr_rp_drawn"] = [*st.session_state.get("wr_rp_drawn", [])[-9:], shown]
 
 
 def _step(seconds: int, window: Window) -> None:
@@ -99,9 +100,9 @@ def _step(seconds: int, window: Window) -> None:
 def _slider_moved(window: Window) -> bool:
     """Did a person move the slider since it was last drawn? Then that is the moment, and play stops."""
     value = st.session_state.get(SLIDER)
-    if value is None or value == st.session_state.get("wr_rp_drawn") or st.session_state.get("wr_rp_play"):
-        # While playing the slider is disabled (it shows progress): the browser can send back a value it
-        # held a frame ago, which must not stop the play.
+    if value is None or value in st.session_state.get("wr_rp_drawn", []) or st.session_state.get("wr_rp_play"):
+        # While playing the slider is disabled (it shows progress), and a value drawn in the last frames is
+        # the browser sending back what it was shown a moment ago: neither is a person moving it.
         return False
     st.session_state["wr_rp_play"] = False
     st.session_state["wr_rp_paused_by"] = "slider"
@@ -112,6 +113,9 @@ def _slider_moved(window: Window) -> bool:
 def _toggle() -> None:
     st.session_state["wr_rp_play"] = not st.session_state.get("wr_rp_play", False)
     st.session_state["wr_rp_paused_by"] = "button"
+    if not st.session_state["wr_rp_play"]:
+        # Paused: from now on any other value on the slider is a person scrubbing, even one play went past.
+        st.session_state["wr_rp_drawn"] = [st.session_state.get(SLIDER)]
     st.session_state["wr_rp_tick"] = time.time()
 
 
@@ -142,7 +146,8 @@ def controls(window: Window, loc: str) -> None:
     st.slider(word(loc, "moment"), min_value=_dt(window.start).astimezone(tz).replace(tzinfo=None),
               max_value=_dt(window.end).astimezone(tz).replace(tzinfo=None), step=timedelta(seconds=1),
               format="HH:mm:ss", key=SLIDER, label_visibility="collapsed", disabled=playing)
-    st.session_state["wr_rp_drawn"] = st.session_state[SLIDER]
+    if st.session_state[SLIDER] not in st.session_state.get("wr_rp_drawn", []):
+        st.session_state["wr_rp_drawn"] = [*st.session_state.get("wr_rp_drawn", [])[-9:], st.session_state[SLIDER]]
 
 
 def frame(at_iso: str) -> dict[str, Any] | None:

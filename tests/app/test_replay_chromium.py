@@ -47,6 +47,8 @@ def test_replay_page_in_chromium(tmp_path):
         for _ in range(5):
             chrome.switch_to.active_element.send_keys("\ue014")  # ArrowRight
         wait_dom(chrome, f"{AT_JS} > '{start}'", 20, "the slider to move the moment")
+        chrome.execute_script(f"{slider}.blur()")
+        time.sleep(2.0)  # let the last key presses reach the server before pressing play
         moved = chrome.execute_script(f"return {AT_JS}")
         # 1x, so a 30-second recording does not play to its end before we look
         next(b for b in chrome.find_elements("css selector", "button") if b.text.strip() == "1x").click()

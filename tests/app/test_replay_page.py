@@ -94,3 +94,15 @@ def test_timeline_rows_and_markers(monkeypatch, archive_api):
     spec = app.get("plotly_chart")[0].proto.spec
     assert "Queue" in spec and "switch to the backup servers" in spec and "acked" in spec
     assert Path(ENTRY).exists()
+
+
+def test_after_pausing_the_slider_can_go_back_to_a_moment_play_went_past(monkeypatch, archive_api):
+    app = replay_page(monkeypatch, archive_api, at(95).isoformat())
+    app.session_state["wr_rp_speed"] = 1
+    app.button(key="wr-rp-play").click().run()
+    app.session_state["wr_rp_tick"] = app.session_state["wr_rp_tick"] - 3
+    app.run()
+    app.button(key="wr-rp-play").click().run()  # pause
+    slider = app.slider(key="wr-rp-slider")
+    slider.set_value(slider.value - timedelta(seconds=2)).run()
+    assert replayed_at(app) < at(99).isoformat() and "❚❚" in html(app)
