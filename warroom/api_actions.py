@@ -7,6 +7,8 @@ by server.token_env); an ack link carries its own signed token instead.
 from __future__ import annotations
 
 import hmac
+import html
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -22,11 +24,16 @@ from alerts.engine import AlertEngine, AlertError
 from alerts.log import Alert
 from warroom.api import ApiError, parse_moment
 from warroom.durations import parse_duration
+from warroom.guard import Refusals
 from warroom.samples import Sample
 from warroom.scheduler import PollResult
 from warroom.store import from_db_ts, to_db_ts
 
 MAX_PUSH = 1000
+# A pushed sample is a live observation: older than a day it is a replay or a broken clock, and
+# anything before the last rolled-up minute would never reach the long charts anyway.
+PUSH_SPAN = timedelta(days=1)
+log = logging.getLogger("warroom.api")
 
 
 class _Body(BaseModel):
@@ -106,6 +113,21 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         if not given or not hmac.compare_digest(given.encode(), expected.encode()):
             raise ApiError(403, "missing or wrong token (Authorization: Bearer …)", "authorization")
 
+    refusals: Refusals = app.state.refusals
+
+    def link_ack(request: Request, alert_id: int, token: str) -> Alert:
+        """Acknowledge with a personal link; refusals are counted and limited per client and alert."""
+        client = request.client.host if request.client else "unknown"
+        wait = refusals.ack_blocked(client, alert_id)
+        if wait is not None:
+            raise ApiError(429, f"too many refused ack attempts for alert {alert_id}; retry in {wait:.0f}s", "token")
+        try:
+            return guarded(lambda: engine.ack_with_token(alert_id, token))
+        except AckRejected as err:
+            refusals.ack_refused(client, alert_id)
+            log.warning("refused ack link for alert %s from %s: %s", alert_id, client, err)
+            raise ApiError(403, str(err), "token") from None
+
     def role_known(role: str | None, field: str) -> None:
         if role is not None and role not in cfg.people:
             raise ApiError(422, f"{field}: role {role!r} is not in people ({', '.join(cfg.people)})", field)
@@ -143,10 +165,7 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
                 authorization: str | None = Header(None)) -> dict[str, Any]:
             """Acknowledge with a personal link token (?token=) or the board token and {"by": role}."""
             if token:
-                try:
-                    alert = guarded(lambda: engine.ack_with_token(alert_id, token))
-                except AckRejected as err:
-                    raise ApiError(403, str(err), "token") from None
+                alert = link_ack(request, alert_id, token)
             else:
                 require_token(authorization)
                 if body is None:
@@ -165,12 +184,12 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
 
     if deliver is not None:
         @app.post("/api/v1/alerts/{alert_id}/ack/form", response_class=HTMLResponse)
-        def ack_form(alert_id: int, token: str = Form("")) -> HTMLResponse:
+        def ack_form(alert_id: int, request: Request, token: str = Form("")) -> HTMLResponse:
             """The form post from the ack page."""
             try:
-                alert = guarded(lambda: engine.ack_with_token(alert_id, token))
-            except AckRejected as err:
-                return HTMLResponse(f"<h2>403: {err}</h2>", status_code=403)
+                alert = link_ack(request, alert_id, token)
+            except ApiError as err:
+                return HTMLResponse(f"<h2>{err.status}: {html.escape(err.message)}</h2>", status_code=err.status)
             return HTMLResponse(f"<h2>alert #{alert.id} acknowledged by {alert.acked_by}</h2>")
 
     if deliver is not None:
@@ -252,7 +271,7 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
                     raise ApiError(404, f"{where}.metric: unknown metric {item.metric!r}", f"{where}.metric")
                 if not math.isfinite(item.value):
                     raise ApiError(422, f"{where}.value: must be a finite number", f"{where}.value")
-                ts = parse_moment(item.ts, f"{where}.ts", zone, now) if item.ts else now
+                ts = parse_moment(item.ts, f"{where}.ts", zone, now, PUSH_SPAN) if item.ts else now
                 if ts > now + timedelta(seconds=5):
                     raise ApiError(422, f"{where}.ts: {ts.isoformat()} is in the future", f"{where}.ts")
                 samples.append(Sample(ts, item.metric, item.value))

@@ -57,6 +57,11 @@ CREATE TABLE IF NOT EXISTS level_changes (
     owner_role VARCHAR, owner_name VARCHAR, value DOUBLE, alert_id BIGINT, detail VARCHAR);
 """
 
+# Rows outside these bounds (naive UTC) are ignored by the unbounded reads below: one poisoned
+# timestamp stored before the API refused it (a BC date) must not stop the rollup or a replay.
+SANE_FROM = datetime(2000, 1, 1)
+SANE_TO = datetime(2200, 1, 1)
+
 _SAMPLE_SCHEMA = pa.schema([("ts", pa.timestamp("us")), ("metric", pa.string()), ("value", pa.float64())])
 
 
@@ -188,7 +193,8 @@ class Store:
     def rolled_until(self) -> datetime | None:
         """End of the last minute folded into samples_1m (aware UTC), or None; cached after the first read."""
         if self._rolled_until is None:
-            row = first_row(self.reader().execute("SELECT max(minute) FROM samples_1m"))
+            row = first_row(self.reader().execute("SELECT max(minute) FROM samples_1m WHERE minute >= ? AND minute < ?",
+                                                  [SANE_FROM, SANE_TO]))
             self._rolled_until = None if row[0] is None else from_db_ts(row[0]) + timedelta(minutes=1)
         return self._rolled_until
 
@@ -202,7 +208,8 @@ class Store:
         until = until.replace(second=0, microsecond=0)
         since = self.rolled_until()
         if since is None:
-            first = first_row(cur.execute("SELECT min(ts) FROM samples"))[0]
+            first = first_row(cur.execute("SELECT min(ts) FROM samples WHERE ts >= ? AND ts < ?",
+                                          [SANE_FROM, SANE_TO]))[0]
             if first is None:
                 return 0
             since = from_db_ts(first).replace(second=0, microsecond=0)
