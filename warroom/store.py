@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from warroom.dbfile import CONNECT_CONFIG, DamagedDatabase, DatabaseBusy, check_file, check_wal
 from warroom.samples import Sample
 
 SCHEMA_VERSION = 1
@@ -114,6 +115,10 @@ class StoreError(Exception):
     """The database file cannot be opened or written; the message names the file."""
 
 
+class DamagedStore(StoreError):
+    """The file is damaged or not a DuckDB database; nothing was written to it."""
+
+
 class Store:
     """Owns the DuckDB connection; `append` is called only by the writer thread."""
 
@@ -125,7 +130,14 @@ class Store:
         elif not self.path.exists():
             raise StoreError(f"{self.path}: no such database file")
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            check_file(self.path)
+        except DamagedDatabase as err:
+            raise DamagedStore(str(err)) from None
+        except DatabaseBusy as err:
+            raise StoreError(str(err)) from None
+        self.wal = check_wal(self.path)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only, config=CONNECT_CONFIG)
         except duckdb.Error as err:
             raise StoreError(f"{self.path}: cannot open ({err})") from None
         self._local = threading.local()
