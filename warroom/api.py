@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alerts.levels import Level
 from warroom import __version__
@@ -170,13 +171,45 @@ async def _error(scope: dict, receive: Callable, send: Callable, status: int, me
     await JSONResponse({"error": {"message": message, "field": field}}, status_code=status)(scope, receive, send)
 
 
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the error answers a route gives, all shaped {"error": {message, field}}."""
-    words = {400: "Bad request", 403: "Refused: missing or wrong token", 404: "Not found",
-             413: "Body too large", 422: "Invalid parameter or body (the field is named)",
-             429: "Too many refused attempts; retry later"}
-    return {code: {"description": words[code], "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
-            for code in codes}
+_ERROR_WORDS = {"400": "Bad request (e.g. an unreadable Content-Length)", "403": "Refused: missing or wrong token",
+                "404": "No such alert, metric, collector, silence or step", "413": "Body too large",
+                "422": "Invalid parameter or body; `field` names it",
+                "429": "Too many refused ack attempts from this client; retry later"}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI schema tell the truth about errors: every answer a route can give, in its real shape.
+
+    FastAPI documents only 422 and as {"detail": [...]}; the API answers {"error": {message, field}}
+    and also 400/403/404/413 (and 429 on ack links), which clients and the fuzzer read from here.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for path, methods in schema.get("paths", {}).items():
+            for method, operation in methods.items():
+                codes = ["400", "404", "422"]
+                if method.upper() not in _READ_METHODS:
+                    codes += ["403", "413"]
+                if _LINK_ACK.match(path.replace("{alert_id}", "1")):
+                    codes += ["429"]
+                responses = operation.setdefault("responses", {})
+                # a page for people (the ack form) answers its own refusals as a page too
+                html = "text/html" in responses.get("200", {}).get("content", {})
+                for code in codes:
+                    content: dict[str, Any] = {"application/json": {"schema": _ERROR_SCHEMA}}
+                    if html:
+                        content["text/html"] = {"schema": {"type": "string"}}
+                    responses[code] = {"description": _ERROR_WORDS[code], "content": content}
+        schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+        schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class _Exposition:
@@ -244,10 +277,17 @@ def create_app(
     app.state.reader = reader
     app.state.refusals = Refusals()
     app.add_middleware(RequestGate, token_env=cfg.server.token_env, refusals=app.state.refusals)
+    document_errors(app)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
         return JSONResponse({"error": {"message": err.message, "field": err.field}}, status_code=err.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (an undecodable body, an unknown path) in the API's one error shape
+        return JSONResponse({"error": {"message": str(err.detail), "field": None}}, status_code=err.status_code,
+                            headers=getattr(err, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, err: RequestValidationError) -> JSONResponse:
@@ -307,7 +347,8 @@ def create_app(
         return {"runs": [{"ts": r.ts.isoformat(), "collector": r.collector, "ok": r.ok,
                           "duration_s": r.duration_s, "samples": r.samples, "error": r.error} for r in rows]}
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=Response, responses={200: {
+        "description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}})
     def metrics() -> Response:
         """Prometheus exposition of each metric's latest value and level."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
