@@ -16,6 +16,7 @@ CHANNELS = [
     ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#war-room", ["T1JJ3T3L2", "TIiajkdnlazkcOXrIdevi7FQ"]),
     ("slack://xoxb-1234-5678-botTOKENsecret/#war-room", ["xoxb-1234-5678-botTOKENsecret"]),
     ("telegram://123456789:AAtelegramBOTsecret/-1001234", ["AAtelegramBOTsecret", "123456789"]),
+    ("tgram://bot987654321:AAtgramBOTsecret/-1001234", ["AAtgramBOTsecret"]),
     ("mailto://zhang:MailPa55secret@example.com", ["MailPa55secret"]),
     ("mailtos://zhang:MailPa56secret@smtp.example.com:465?to=gm@example.com", ["MailPa56secret"]),
     ("json://127.0.0.1:9/inbox?+X-Fwd-Token=hdrSECRET0json", ["hdrSECRET0json"]),
