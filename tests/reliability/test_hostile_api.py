@@ -15,7 +15,9 @@ import pytest
 import requests
 
 from tests.harness.rig import ACK_SECRET, TOKEN, push, pushed_config, running_daemon
+from warroom.config import parse_config
 from warroom.history import sample_bounds
+from warroom.replay import open_archive
 from warroom.samples import Sample
 from warroom.store import Store
 
@@ -79,6 +81,14 @@ def test_a_poisoned_row_already_stored_stops_neither_rollup_nor_replay(tmp_path)
     assert store.roll_up(now) >= 2
     assert sample_bounds(store.reader()) == (now - timedelta(minutes=3), now - timedelta(minutes=1))
     store.close()
+    loaded = parse_config(pushed_config(tmp_path / "p.duckdb", {}), env={})
+    archive, reader, last = open_archive(loaded, tmp_path / "p.duckdb")  # warroom replay's open path
+    try:
+        assert last == now - timedelta(minutes=1)
+        tiles = {t["metric"]: t for t in reader.board(last)["tiles"]}
+        assert tiles["failures"]["value"] == 3.0
+    finally:
+        archive.close()
 
 
 def test_unauthenticated_bodies_are_refused_before_they_are_read(live):
