@@ -19,7 +19,7 @@ from fastapi import FastAPI, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.ack import AckRejected
+from alerts.ack import AckRejected, check_token
 from alerts.engine import AlertEngine, AlertError
 from alerts.log import Alert
 from warroom.api import ApiError, parse_moment
@@ -119,7 +119,8 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
         """Acknowledge with a personal link; refusals are counted and limited per client and alert."""
         client = request.client.host if request.client else "unknown"
         wait = refusals.ack_blocked(client, alert_id)
-        if wait is not None:
+        if wait is not None and not _link_valid(alert_id, token):
+            # a real owner behind the same proxy as a spammer is still let through
             raise ApiError(429, f"too many refused ack attempts for alert {alert_id}; retry in {wait:.0f}s", "token")
         try:
             return guarded(lambda: engine.ack_with_token(alert_id, token))
@@ -127,6 +128,13 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
             refusals.ack_refused(client, alert_id)
             log.warning("refused ack link for alert %s from %s: %s", alert_id, client, err)
             raise ApiError(403, str(err), "token") from None
+
+    def _link_valid(alert_id: int, token: str) -> bool:
+        try:
+            check_token(engine.secret, alert_id, token, engine.clock().timestamp())
+        except AckRejected:
+            return False
+        return bool(engine.secret)
 
     def role_known(role: str | None, field: str) -> None:
         if role is not None and role not in cfg.people:

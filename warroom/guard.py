@@ -62,5 +62,7 @@ class Refusals:
     def as_dict(self) -> dict[str, object]:
         """For /api/v1/health: how many of each, and refused ack links per alert id."""
         with self._lock:
+            # the 20 most refused: an attacker guessing ids must not grow the health answer
+            top = sorted(self.by_alert.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
             return {"board_token": self.board_token, "ack_link": self.ack_link, "rate_limited": self.rate_limited,
-                    "ack_link_by_alert": {str(k): v for k, v in sorted(self.by_alert.items())}}
+                    "ack_link_by_alert": {str(k): v for k, v in sorted(top)}}

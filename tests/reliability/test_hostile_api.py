@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from alerts.ack import make_token
 from tests.harness.rig import ACK_SECRET, TOKEN, push, pushed_config, running_daemon
 from warroom.config import parse_config
 from warroom.history import sample_bounds
@@ -161,6 +162,10 @@ def test_forged_ack_links_are_limited_and_kept_out_of_the_trail(live):
     assert len(after["events"]) == len(alert["events"]) and after["state"] == "open"
     refusals = requests.get(f"{base}/api/v1/health", timeout=5).json()["refusals"]
     assert refusals["ack_link_by_alert"][str(alert["id"])] >= 10 and refusals["rate_limited"] >= 20
+    # the owner's real link still works from the same address while it is limited
+    token = make_token(ACK_SECRET, alert["id"], "general_manager", int(time.time()) + 600)
+    r = requests.post(f"{base}/api/v1/alerts/{alert['id']}/ack", params={"token": token}, timeout=5)
+    assert r.status_code == 200 and r.json()["acked_by"] == "general_manager"
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [
