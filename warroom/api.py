@@ -172,7 +172,8 @@ async def _error(scope: dict, receive: Callable, send: Callable, status: int, me
 
 
 _ERROR_WORDS = {"400": "Bad request (e.g. an unreadable Content-Length)", "403": "Refused: missing or wrong token",
-                "404": "No such alert, metric, collector, silence or step", "413": "Body too large",
+                "404": "No such alert, metric, collector, silence or step",
+                "409": "Conflicts with the current state (e.g. a push to a polled metric)", "413": "Body too large",
                 "422": "Invalid parameter or body; `field` names it",
                 "429": "Too many refused ack attempts from this client; retry later"}
 
@@ -193,13 +194,13 @@ def document_errors(app: FastAPI) -> None:
             for method, operation in methods.items():
                 codes = ["400", "404", "422"]
                 if method.upper() not in _READ_METHODS:
-                    codes += ["403", "413"]
+                    codes += ["403", "409", "413"]
                 if _LINK_ACK.match(path.replace("{alert_id}", "1")):
-                    codes += ["429"]
+                    codes += ["403", "429"]
                 responses = operation.setdefault("responses", {})
                 # a page for people (the ack form) answers its own refusals as a page too
                 html = "text/html" in responses.get("200", {}).get("content", {})
-                for code in codes:
+                for code in dict.fromkeys(codes):
                     content: dict[str, Any] = {"application/json": {"schema": _ERROR_SCHEMA}}
                     if html:
                         content["text/html"] = {"schema": {"type": "string"}}

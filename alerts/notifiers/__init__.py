@@ -53,7 +53,7 @@ def shown(url: str) -> str:
     other part is replaced by a short hash of the whole URL, stable across restarts (the alert
     log matches pending pages by it) and distinct for two channels on one host.
     """
-    label = hashlib.sha256(url.strip().encode()).hexdigest()[:6]
+    label = hashlib.sha256(url.encode()).hexdigest()[:6]
     if "://" not in url:
         return f"(not a URL)…{label}"
     scheme = url.split("://", 1)[0].strip().lower()
