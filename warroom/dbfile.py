@@ -117,15 +117,28 @@ def wal_is_torn(data: bytes) -> bool:
     return not any(_walk(data, start) for start in range(8, 128))
 
 
+def wal_entry_ends(data: bytes) -> list[int]:
+    """Where each entry of an intact log ends (empty when no start walks to the end); a cut between
+    two entries, as a crash between commits leaves, cannot be told from a shorter log."""
+    for start in range(8, 128):
+        if ends := _ends(data, start):
+            return ends
+    return []
+
+
 def _walk(data: bytes, pos: int) -> bool:
-    entries = 0
+    return bool(_ends(data, pos))
+
+
+def _ends(data: bytes, pos: int) -> list[int]:
+    ends = []
     while pos + 16 <= len(data):
         size = struct.unpack_from("<Q", data, pos)[0]
         if size == 0 or size > len(data):
-            return False
+            return []
         pos += 16 + size
-        entries += 1
-    return pos == len(data) and entries > 0
+        ends.append(pos)
+    return ends if pos == len(data) else []
 
 
 def _first_line(err: Exception) -> str:

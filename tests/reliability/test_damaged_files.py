@@ -14,7 +14,7 @@ import requests
 
 from tests.daemon_kit import write_config
 from tests.harness.rig import pushed_config, running_daemon
-from warroom.dbfile import wal_is_torn
+from warroom.dbfile import wal_entry_ends, wal_is_torn
 from warroom.samples import Sample
 from warroom.store import Store
 
@@ -120,8 +120,11 @@ def test_a_whole_wal_after_a_kill_is_not_called_torn(tmp_path):
 
 def test_a_torn_wal_is_reported_in_health_and_kept(tmp_path, caplog):
     db = tmp_path / "w.duckdb"
-    size = _kill_mid_write(db)
-    os.truncate(Path(str(db) + ".wal"), size * 4 // 10 + 7)
+    _kill_mid_write(db)
+    wal = Path(str(db) + ".wal")
+    ends = wal_entry_ends(wal.read_bytes())
+    i = len(ends) * 4 // 10
+    os.truncate(wal, (ends[i] + ends[i + 1]) // 2)  # mid-entry, as a torn write leaves it
     with running_daemon(pushed_config(db, {})) as (_, base):
         wal = requests.get(f"{base}/api/v1/health", timeout=5).json()["database_wal"]
     assert wal["torn"] is True and Path(wal["kept_as"]).exists()
