@@ -6,6 +6,7 @@ send to is a config error at start, never a page silently dropped at 23:30.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from urllib.parse import unquote
@@ -42,7 +43,7 @@ def deliver(url: str, page: Page, timeout: float = 10.0) -> Delivery:
     except Exception as err:  # noqa: BLE001 - a notifier bug must become a logged failed attempt
         outcome = Delivery(False, f"{type(err).__name__}: {err}")
     # a service's error text may quote the URL it was given; it goes to the log and the API
-    return outcome if outcome.ok else Delivery(False, scrub(url, outcome.error or "failed"))
+    return outcome if outcome.ok else dataclasses.replace(outcome, error=scrub(url, outcome.error or "failed"))
 
 
 def shown(url: str) -> str:

@@ -54,3 +54,4 @@ def test_a_failed_delivery_reports_no_part_of_the_url():
     outcome = deliver(url, page, timeout=1)
     assert isinstance(outcome, Delivery) and not outcome.ok
     assert "hdrSECRET9json" not in (outcome.error or "")
+
