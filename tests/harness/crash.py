@@ -99,7 +99,7 @@ def crash_config(db: Path, fast: Receiver, slow: Receiver, failing: Receiver, po
     raw = pushed_config(db, {"tech_lead": [fast.url("tech_lead")],
                              "ops_lead": [slow.url("ops_lead"), fast.url("ops_lead")],
                              "general_manager": [fast.url("general_manager"), failing.url("general_manager")]},
-                        port=port, max_delivery_failures=2, retry_backoff="200ms")
+                        port=port, max_delivery_failures=2, retry_backoff="200ms", group_window="1s")
     raw["levels"]["orange"]["ack_timeout"] = "1s"
     raw["metrics"].update({"seq": {"title": "Sequence", "yellow": 1e15, "pushed": True},
                            "latency": {"title": "Latency", "yellow": 10, "orange": 20, "red": 90, "pushed": True,
@@ -193,7 +193,8 @@ def run_trials(trials: int, workdir: Path, seed: int = 1, log=print) -> CrashRep
     report.lost_samples = sorted(committed - stored)
     report.pushes = feeder.accepted
     report.pages_received = len(fast.messages) + len(slow.messages)
-    report.duplicate_pages = _duplicates([*fast.messages, *slow.messages])
+    report.duplicate_pages = _duplicates([(f"fast/{path}", m) for _, path, m in fast.messages]
+                                         + [(f"slow/{path}", m) for _, path, m in slow.messages])
     return report
 
 
@@ -214,19 +215,20 @@ def _stored_seq(db: Path) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-def _duplicates(messages: list[tuple[float, str, dict]]) -> list[str]:
-    """Pages that reached one channel more than once (the ack link, signed anew each send, left out)."""
-    keys = Counter((path, m.get("title"), "\n".join(line for line in str(m.get("message", "")).splitlines()
-                                                    if "token=" not in line)) for _, path, m in messages)
-    return [f"{path}: {title} ×{n}" for (path, title, _), n in keys.items() if n > 1]
+def _duplicates(messages: list[tuple[str, dict]]) -> list[str]:
+    """Pages that reached one channel (receiver/path) more than once; the ack link, signed anew each send, left out."""
+    keys = Counter((channel, m.get("title"), "\n".join(line for line in str(m.get("message", "")).splitlines()
+                                                       if "token=" not in line)) for channel, m in messages)
+    return [f"{channel}: {title} ×{n}" for (channel, title, _), n in keys.items() if n > 1]
 
 
 def _without_outcome(base: str) -> list[str]:
-    """Notify intents with neither delivered nor undelivered on the same channel."""
+    """Notify intents with no final outcome (delivered, undelivered, unconfirmed) on the same channel."""
     alerts = requests.get(f"{base}/api/v1/alerts", params={"state": "all", "from": "-1h"}, timeout=10).json()["alerts"]
     missing = []
     for a in alerts:
-        outcomes = Counter((e["channel"], e["role"]) for e in a["events"] if e["event"] in ("delivered", "undelivered"))
+        outcomes = Counter((e["channel"], e["role"]) for e in a["events"]
+                           if e["event"] in ("delivered", "undelivered", "unconfirmed"))
         for e in a["events"]:
             if e["event"] == "notify":
                 key = (e["channel"], e["role"])
