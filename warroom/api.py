@@ -120,7 +120,7 @@ class RequestGate:
             refusal = self._token_refusal(headers.get("authorization", ""))
             if refusal:
                 self.refusals.token_refused()
-                log.warning("refused %s %s from %s: %s", method, path, client, refusal)
+                log.warning("refused %s %r from %s: %s", method, path[:200], client, refusal)
                 await _error(scope, receive, send, 403, refusal, "authorization")
                 return
         length = headers.get("content-length")
