@@ -6,6 +6,7 @@ level that rose, an alert nobody acknowledged and a level that fell never read a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -111,8 +112,10 @@ def duration_words(seconds: float, locale: str) -> str:
 class PageWriter:
     """Composes pages for one config: the single place that decides what a person reads."""
 
-    def __init__(self, cfg: WarroomConfig):
+    def __init__(self, cfg: WarroomConfig, holder: Callable[[str | None], tuple[str, str] | None] | None = None):
         self.cfg = cfg
+        # Who holds a role at the moment of the page (shifts, stand-ins); the config's person without one.
+        self.holder = holder or (lambda role: (p.name, p.phone) if (p := cfg.people.get(role or "")) else None)
         self.locale = cfg.campaign.locale if cfg.campaign.locale in _W else "en"
         self.zone = ZoneInfo(cfg.campaign.timezone)
 
@@ -130,14 +133,14 @@ class PageWriter:
         return f"{value:,.{spec.decimals if spec else 1}f}{spec.unit if spec else ''}"
 
     def _who(self, role: str | None) -> str:
-        person = self.cfg.people.get(role or "")
-        if person is None:
+        held = self.holder(role)
+        if held is None:
             return role or self._w("nobody")
-        return f"{person.name} {person.phone}".strip()
+        return f"{held[0]} {held[1]}".strip()
 
     def _name(self, role: str | None) -> str:
-        person = self.cfg.people.get(role or "")
-        return person.name if person else (role or self._w("nobody"))
+        held = self.holder(role)
+        return held[0] if held else (role or self._w("nobody"))
 
     def not_yours(self, alert: Alert, role: str) -> str:
         """Why a lower level's link does not acknowledge this alert any more, naming who decides now."""
@@ -236,6 +239,9 @@ class PageWriter:
             key = "rose_to" if kind == "handed_over" else "fell_to"
             return [self._w(key, colour=colour, who=self._who(alert.owner_role))]
         lines = [self._w("decider", who=self._who(alert.owner_role))]
+        previous = self.cfg.people.get(ctx.previous_role or "")
+        if kind == "escalated" and previous is not None and previous.deputy == role:
+            lines.append(self._w("standing", who=f"{self._name(ctx.previous_role)} ({ctx.previous_role})"))
         if kind == "escalated" and ctx.previous_role:
             timeout = self.cfg.levels.at(alert.level).ack_timeout if alert.level != Level.GREEN else 0
             lines.append(self._w("unacked", who=self._name(ctx.previous_role),

@@ -75,12 +75,28 @@ class StepDoneBody(_Body):
     by: str
 
 
+def check_board_token(token_env: str, authorization: str | None) -> None:
+    """403 unless the request carries the board token (Authorization: Bearer …)."""
+    expected = os.environ.get(token_env, "")
+    if not expected:
+        raise ApiError(403, f"state-changing actions are disabled: set {token_env} for the daemon", "authorization")
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(403, "missing or wrong token (Authorization: Bearer …)", "authorization")
+
+
 def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = None) -> dict[str, Any]:
     """The API form of an alert: its current level and who decides at it now; the peak and who was paged after."""
     cfg = engine.cfg
     spec = cfg.metrics.get(alert.metric)
 
+    roster = getattr(engine, "roster", None)  # an archive has no roster: names as configured
+    now = engine.clock()
+
     def person(role: str | None) -> dict[str, str] | None:
+        held = roster.holder(role, now) if roster is not None else None
+        if held is not None:
+            return {"role": held.role, "name": held.name, "phone": held.phone}
         p = cfg.people.get(role or "")
         return {"role": role, "name": p.name, "phone": p.phone} if p and role else None
 
@@ -111,12 +127,7 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
     store = engine.log.store
 
     def require_token(authorization: str | None) -> None:
-        expected = os.environ.get(token_env, "")
-        if not expected:
-            raise ApiError(403, f"state-changing actions are disabled: set {token_env} for the daemon", "authorization")
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise ApiError(403, "missing or wrong token (Authorization: Bearer …)", "authorization")
+        check_board_token(token_env, authorization)
 
     refusals: Refusals = app.state.refusals
 
@@ -324,7 +335,9 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
             steps.append({"index": i, "at": at.isoformat(), "action": step.action,
                           "owner": owner_of_role(step.owner), "seconds_until": round((at - now).total_seconds(), 1),
                           "done": by is not None, "done_by": by, "done_at": when.isoformat() if when else None})
-        return {"steps": steps}
+        roster = getattr(engine, "roster", None)
+        # Shift changes of the next hour stand beside the steps: "02:00 李娜 takes over from 张伟".
+        return {"steps": steps, "handovers": roster.handovers(now) if roster is not None else []}
 
     def owner_of_role(role: str) -> dict[str, str]:
         p = cfg.people[role]

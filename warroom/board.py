@@ -87,8 +87,11 @@ def views_from_samples(cfg: WarroomConfig, values: dict[str, Point], at: datetim
 
 
 def build_tiles(cfg: WarroomConfig, views: dict[str, MetricView], runs: dict[str, RunRecord],
-                at: datetime) -> list[dict[str, Any]]:
-    """One tile per configured metric, in config order, from the one snapshot of each metric."""
+                at: datetime, phone_of: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+    """One tile per configured metric, in config order, from the one snapshot of each metric.
+
+    `phone_of` gives the phone of whoever holds a role now (a stand-in's, not the config's).
+    """
     feeders = cfg.feeders()
     tiles = []
     for metric, spec in cfg.metrics.items():
@@ -111,9 +114,9 @@ def build_tiles(cfg: WarroomConfig, views: dict[str, MetricView], runs: dict[str
             tile.update(note=view.note, since=view.since.isoformat() if view.since else None)
             if not view.stale:
                 person = cfg.people.get(view.owner_role or "")
+                phone = phone_of(view.owner_role) if phone_of and view.owner_role else (person.phone if person else "")
                 tile.update(stale=False, level=view.level, owner=None if view.owner_role is None else {
-                    "role": view.owner_role, "name": view.owner_name or view.owner_role,
-                    "phone": person.phone if person else ""})
+                    "role": view.owner_role, "name": view.owner_name or view.owner_role, "phone": phone})
         tiles.append(tile)
     return tiles
 
@@ -152,13 +155,15 @@ class BoardReader:
     """Builds the board live (the engine's snapshot) or at a past moment (the store); daemon and replay share it."""
 
     def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None,
-                 views: Callable[[], dict[str, MetricView]] | None = None):
+                 views: Callable[[], dict[str, MetricView]] | None = None,
+                 phone_of: Callable[[str], str] | None = None):
         self.cfg = cfg
         self.store = store
         self.window = window
         self.latest = latest
         # Live, every tile is the engine's one snapshot: value, level, decider and staleness together.
         self.views = views
+        self.phone_of = phone_of
 
     def board(self, now: datetime, at: datetime | None = None) -> dict[str, Any]:
         """The whole board; live from the engine when `at` is None and the daemon is running."""
@@ -181,5 +186,5 @@ class BoardReader:
             "at": moment.isoformat(),
             "live": live,
             "campaign": campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before),
-            "tiles": build_tiles(self.cfg, views, runs, moment),
+            "tiles": build_tiles(self.cfg, views, runs, moment, self.phone_of if live else None),
         }

@@ -36,6 +36,8 @@ from warroom.config_file import (
     validate_salvaging,
 )
 from warroom.durations import Duration, parse_duration
+from warroom.shifts import Shift
+from warroom.shifts import problems as shift_problems
 
 ROLE_NAME = r"^[a-z][a-z0-9_]*$"
 
@@ -137,6 +139,10 @@ class Person(Strict):
     channels: list[str] = Field(default_factory=list)
     decision: str | None = Field(default=None, description="The question this person is asked in a page, "
                                  "when they are not a level's owner (e.g. the DBA).")
+    deputy: str | None = Field(default=None, pattern=ROLE_NAME,
+                               description="Another entry of people paged next when this one does not acknowledge.")
+    shifts: list[Shift] = Field(default_factory=list,
+                                description="Who holds the role at each time of day (campaign timezone).")
 
 
 class LevelOwnership(Strict):
@@ -361,6 +367,11 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
         for i, url in enumerate(person.channels):
             if (why := channel_problem(url)) is not None:
                 problems.append(f"people.{role}.channels[{i}]: {why}")
+        for i, shift in enumerate(person.shifts):
+            for j, url in enumerate(shift.channels or []):
+                if (why := channel_problem(url)) is not None:
+                    problems.append(f"people.{role}.shifts[{i}].channels[{j}]: {why}")
+    problems += _duty_problems(cfg)
     for i, url in enumerate(cfg.alerts.forward):
         if (why := channel_problem(url)) is not None:
             problems.append(f"alerts.forward[{i}]: {why}")
@@ -386,6 +397,28 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
     kpi = _kpi(cfg)
     if kpi and not (kpi in produced or kpi in cfg.metrics):
         problems.append(f"campaign.kpi.metric: no collector writes {kpi!r}")
+    return problems
+
+
+def _duty_problems(cfg: WarroomConfig) -> list[str]:
+    """Deputies that are nobody or go round in a circle, and shifts that leave gaps or overlap."""
+    problems = []
+    for role, person in cfg.people.items():
+        problems += shift_problems(f"people.{role}.shifts", person.shifts)
+        if person.deputy is None:
+            continue
+        if person.deputy not in cfg.people:
+            problems.append(f"people.{role}.deputy: {person.deputy!r} is not in people ({', '.join(cfg.people)})")
+            continue
+        seen, current = [role], person.deputy
+        while current is not None and current in cfg.people:
+            if current in seen:
+                if current == role and role == min(seen):  # each circle once, from its first role
+                    problems.append(f"people.{role}.deputy: the deputies go round in a circle: "
+                                    f"{' → '.join([*seen, current])}")
+                break
+            seen.append(current)
+            current = cfg.people[current].deputy
     return problems
 
 

@@ -21,6 +21,7 @@ from collectors.base import CollectError, Collector, CollectorContext
 from collectors.registry import collector_class
 from warroom.api import create_app
 from warroom.api_actions import attach_actions
+from warroom.api_duty import duty_router
 from warroom.board import LOOKBACK_S, BoardReader, CampaignWindow, LatestValues
 from warroom.config import LoadedConfig, WarroomConfig
 from warroom.history import last_runs_at, latest_at
@@ -158,9 +159,11 @@ class Daemon:
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
-        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views)
+        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views,
+                                  self.engine.phone_of)
         self.app = create_app(self.reader, self.clock, self.status)
         attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
+        self.app.include_router(duty_router(self.engine, self.cfg.server.token_env))
         self.writer.start()
         self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
         self.scheduler.start()

@@ -209,3 +209,31 @@ def test_a_metric_watched_until_the_end_is_quiet_after_a_planned_close(rig):
     assert ("success", "no_data") not in engine.open
     assert engine.views()["success"].note == "watch_ended"
     assert [k for _, k, _ in phone.got(n=2)] == ["opened", "resolved"]
+
+
+def test_the_ack_page_says_what_it_acknowledges_and_why_a_stale_link_no_longer_does(rig, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from warroom.api import create_app
+    from warroom.api_actions import attach_actions
+
+    make, clock, phone, store = rig
+    engine = make()
+    window = CampaignWindow("n", None, T0 + timedelta(hours=1))
+    app = create_app(BoardReader(engine.cfg, store, window, LatestValues(), engine.views), clock)
+    attach_actions(app, engine, engine.observe, "WARROOM_TOKEN")
+    client = TestClient(app)
+    push(engine, clock, "cpu", 85)
+    phone.got(n=1)
+    yellow = link_token(phone, "tech_lead")
+    page = client.get("/api/v1/alerts/1/ack", params={"token": yellow})
+    assert page.status_code == 200 and "<button>" in page.text
+    assert "CPU" in page.text and "YELLOW" in page.text and "not acknowledged" in page.text
+    push(engine, clock, "cpu", 97)  # red now: the yellow link shows why it no longer applies, and no button
+    stale = client.get("/api/v1/alerts/1/ack", params={"token": yellow})
+    assert "<button>" not in stale.text and "is now RED" in stale.text and "Wang" in stale.text
+    pressed = client.post("/api/v1/alerts/1/ack/form", data={"token": yellow})
+    assert pressed.status_code == 409 and pressed.headers["content-type"].startswith("text/html")
+    assert "Not acknowledged" in pressed.text and '"error"' not in pressed.text  # words, not JSON
+    gm = client.post("/api/v1/alerts/1/ack/form", data={"token": link_token(phone, "general_manager")})
+    assert gm.status_code == 200 and "Acknowledged: Wang 3 is on it" in gm.text
