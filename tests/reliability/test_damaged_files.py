@@ -10,13 +10,14 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.daemon_kit import write_config
 from tests.harness.rig import pushed_config, running_daemon
 from warroom.dbfile import wal_entry_ends, wal_is_torn
 from warroom.samples import Sample
-from warroom.store import Store
+from warroom.store import DamagedStore, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,12 +69,29 @@ def text_file(path: Path) -> None:
 DAMAGE = [truncated, garbled, header_gone, sqlite_file, empty, text_file]
 
 
+# Each is a whole process start (~1.5 s of imports), so only some go through the real commands;
+# every damage goes through the store's open path below.
+SUBPROCESS = {"truncated": ("collect",), "sqlite_file": ("collect", "replay"), "garbled": ("replay",)}
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=[d.__name__ for d in DAMAGE])
+@pytest.mark.parametrize("read_only", [False, True], ids=["daemon", "replay"])
+def test_the_store_refuses_a_damaged_file_in_one_line_and_writes_nothing(tmp_path, damage, read_only):
+    db = good_file(tmp_path / "night.duckdb")
+    damage(db)
+    before = digest(db)
+    with pytest.raises(DamagedStore) as refused:
+        Store(db, read_only=read_only)
+    assert str(db) in str(refused.value) and "\n" not in str(refused.value)
+    assert digest(db) == before and not Path(str(db) + ".wal").exists()
+
+
 def test_a_damaged_file_is_one_line_and_exit_2_and_nothing_written(tmp_path):
-    """Every damage × collect and replay, run side by side (each is a whole process start)."""
+    """Some damages through `warroom collect` and `warroom replay`, run side by side."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     runs = []
     for damage in DAMAGE:
-        for command in ("collect", "replay") if damage in (truncated, garbled, sqlite_file) else ("collect",):
+        for command in SUBPROCESS.get(damage.__name__, ()):
             folder = tmp_path / f"{damage.__name__}-{command}"
             folder.mkdir()
             db = good_file(folder / "night.duckdb")
@@ -99,7 +117,7 @@ def test_a_damaged_file_is_one_line_and_exit_2_and_nothing_written(tmp_path):
 
 def _kill_mid_write(db: Path) -> int:
     """A child writes 142 one-sample commits without checkpointing, then dies; returns the WAL size."""
-    code = ("import os,sys; from datetime import datetime,UTC,timedelta; from warroom.store import Store; "
+    code = ("import os,sys; from datetime import datetime,UTC,timedelta; from warroom.store import DamagedStore, Store; "
             "from warroom.samples import Sample; s=Store(sys.argv[1]); s.execute(\"SET checkpoint_threshold='1GB'\");"
             "t=datetime.now(UTC)-timedelta(minutes=5);"
             "[s.append([Sample(t+timedelta(seconds=i),'failures',float(i))]) for i in range(142)]; os._exit(0)")
