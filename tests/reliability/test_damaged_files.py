@@ -117,7 +117,7 @@ def test_a_damaged_file_is_one_line_and_exit_2_and_nothing_written(tmp_path):
 
 def _kill_mid_write(db: Path) -> int:
     """A child writes 142 one-sample commits without checkpointing, then dies; returns the WAL size."""
-    code = ("import os,sys; from datetime import datetime,UTC,timedelta; from warroom.store import DamagedStore, Store; "
+    code = ("import os,sys; from datetime import datetime,UTC,timedelta; from warroom.store import Store; "
             "from warroom.samples import Sample; s=Store(sys.argv[1]); s.execute(\"SET checkpoint_threshold='1GB'\");"
             "t=datetime.now(UTC)-timedelta(minutes=5);"
             "[s.append([Sample(t+timedelta(seconds=i),'failures',float(i))]) for i in range(142)]; os._exit(0)")
