@@ -100,7 +100,7 @@ def build_tiles(cfg: WarroomConfig, views: dict[str, MetricView], runs: dict[str
         run = runs.get(feeder.name) if feeder else None
         tile: dict[str, Any] = {
             "metric": metric, "title": spec.title, "unit": spec.unit, "direction": spec.direction,
-            "decimals": spec.decimals,
+            "decimals": spec.decimals, "group": spec.group,
             "thresholds": {"yellow": spec.yellow, "orange": spec.orange, "red": spec.red},
             "value": None, "ts": None, "age_s": None, "stale": True, "stale_after_s": cfg.stale_after(metric),
             "level": "stale", "owner": owner_of(cfg, metric, Level.YELLOW), "since": None, "note": None,
@@ -156,8 +156,11 @@ class BoardReader:
 
     def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None,
                  views: Callable[[], dict[str, MetricView]] | None = None,
-                 phone_of: Callable[[str], str] | None = None):
+                 phone_of: Callable[[str], str] | None = None,
+                 night_clock: Callable[[datetime], dict[str, Any] | None] | None = None):
         self.cfg = cfg
+        # In demo mode, the night's time for the live header (warroom.night_clock); a past moment has none.
+        self.night_clock = night_clock
         self.store = store
         self.window = window
         self.latest = latest
@@ -182,9 +185,11 @@ class BoardReader:
         kpi_now = (kpi_view.ts, kpi_view.value) if kpi_view and kpi_view.ts and kpi_view.value is not None else None
         kpi_before = (value_at(cur, kpi.metric, moment - timedelta(seconds=PACE_WINDOW_S), PACE_WINDOW_S)
                       if kpi else None)
+        head = campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before)
+        head["night_clock"] = self.night_clock(moment) if self.night_clock and at is None else None
         return {
             "at": moment.isoformat(),
             "live": live,
-            "campaign": campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before),
+            "campaign": head,
             "tiles": build_tiles(self.cfg, views, runs, moment, self.phone_of if live else None),
         }

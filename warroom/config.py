@@ -68,7 +68,7 @@ class Kpi(Strict):
 class RunSheetStep(Strict):
     """One line of the campaign's run sheet, e.g. 23:59:59 close the entry (owner: ops_lead)."""
 
-    at: str = Field(description="When: ISO-8601, or '+6m40s' after the daemon starts.")
+    at: str = Field(description="When: ISO-8601, or '+6m40s' after the daemon starts (the demo night's start).")
     action: str = Field(min_length=1)
     owner: str = Field(pattern=ROLE_NAME)
 
@@ -230,6 +230,9 @@ class MetricSpec(Strict):
     """False: paging stops at the metric's owner (this host's own health never reaches the GM)."""
     until_end: bool = False
     """Watched only until the campaign ends: after a planned close its silence is not a fault."""
+    group: str | None = Field(default=None, pattern=ROLE_NAME,
+                              description="Where the wall places the tile, e.g. `host` for the monitoring box, "
+                              "apart from the business tiles; none = a business tile.")
 
     @model_validator(mode="after")
     def _ordered(self) -> MetricSpec:
@@ -265,6 +268,13 @@ class DemoSettings(Strict):
     speed: float = Field(default=9.0, gt=0)
     scenario: str | None = None
     loop: bool = False
+    night_clock: bool = Field(default=True, description="The wall shows the night's time, read from the demo's "
+                              "/api/clock, instead of the real clock (with a 'demo' mark).")
+
+    def clock_url(self) -> str:
+        """Where the demo serves its scenario clock."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return f"http://{host}:{self.port}/api/clock"
 
 
 class WarroomConfig(Strict):
@@ -383,6 +393,13 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
                 role = getattr(spec.owner, level)
                 if role and role not in cfg.people:
                     problems.append(f"metrics.{name}.owner.{level}: role {role!r} is not in people")
+        if not spec.escalate:
+            owners = {cfg.owner_role(name, lv) for lv in (Level.YELLOW, Level.ORANGE, Level.RED)
+                      if spec.rule().threshold(lv) is not None}
+            if len(owners) > 1:
+                problems.append(f"metrics.{name}.escalate: false keeps pages with the metric's one owner, but its "
+                                f"levels go to {', '.join(sorted(r for r in owners if r))}; set owner.yellow, "
+                                "owner.orange and owner.red to the same role")
         if not spec.pushed and name not in produced:
             problems.append(f"metrics.{name}: no collector writes it (add one, or set pushed: true)")
     for i, step in enumerate(cfg.campaign.run_sheet):
