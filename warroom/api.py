@@ -286,9 +286,13 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
-        # FastAPI's own refusals (an undecodable body, an unknown path) in the API's one error shape
+        headers = getattr(err, "headers", None)
+        if err.status_code in (404, 405):
+            # no such route: FastAPI's own {"detail": ...}, which the board reads as "this daemon lacks it"
+            return JSONResponse({"detail": err.detail}, status_code=err.status_code, headers=headers)
+        # FastAPI's other refusals (an undecodable body) in the API's one error shape
         return JSONResponse({"error": {"message": str(err.detail), "field": None}}, status_code=err.status_code,
-                            headers=getattr(err, "headers", None))
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, err: RequestValidationError) -> JSONResponse:

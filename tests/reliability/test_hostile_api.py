@@ -188,3 +188,14 @@ def test_every_refused_board_token_is_logged_with_route_and_client_never_the_tok
     lines = [rec.getMessage() for rec in caplog.records if path in rec.getMessage()]
     assert lines and "127.0.0.1" in lines[0] and method.upper() in lines[0]
     assert not any(wrong in rec.getMessage() or TOKEN in rec.getMessage() for rec in caplog.records)
+
+
+def test_an_unknown_route_still_reads_as_missing_to_the_board(live):
+    from app.api_client import DaemonClient, EndpointMissing
+
+    _, base = live
+    with pytest.raises(EndpointMissing):
+        DaemonClient(base).get("/api/v1/no-such-route")
+    r = requests.post(f"{base}/api/v1/push", data=b"\xff\xfe{", headers={**AUTH, "Content-Type": "application/json"},
+                      timeout=5)
+    assert r.status_code in (400, 422) and "message" in r.json()["error"]
