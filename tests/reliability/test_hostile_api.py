@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import psutil
 import pytest
 import requests
 
@@ -136,12 +137,14 @@ def test_the_read_path_keeps_answering_under_six_33_mb_posters(live):
                                 daemon=True) for i in range(6)]
     for t in threads:
         t.start()
-    took = []
+    took, me = [], psutil.Process()
+    rss = [me.memory_info().rss]
     try:
         for _ in range(40):
             t0 = time.perf_counter()
             assert requests.get(f"{base}/api/v1/board", timeout=5).status_code == 200
             took.append(time.perf_counter() - t0)
+            rss.append(me.memory_info().rss)
             time.sleep(0.05)
     finally:
         stop.set()
@@ -150,6 +153,8 @@ def test_the_read_path_keeps_answering_under_six_33_mb_posters(live):
     print(f"board under 6 posters of 33 MB: p50 {statistics.median(took) * 1000:.1f} ms, "
           f"max {max(took) * 1000:.1f} ms; {sent[0] / 1e6:.0f} MB sent")
     assert statistics.median(took) < 0.25 and max(took) < 1.5, (statistics.median(took), max(took))
+    # the daemon runs in this process: parsed 33 MB bodies once grew it by ~350 MB
+    assert max(rss) - rss[0] < 120e6, f"RSS grew {(max(rss) - rss[0]) / 1e6:.0f} MB"
 
 
 def test_forged_ack_links_are_limited_and_kept_out_of_the_trail(live):
