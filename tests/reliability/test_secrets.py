@@ -1,4 +1,5 @@
-"""A daemon run with a secret in every place one can go; none may appear in a log line, an API answer or the file.
+"""A daemon run with a secret in every place one can go; none may appear in a log line, an API answer, the
+board's pages or the file.
 
 Channels whose services live on the internet (DingTalk, WeCom, Feishu, Slack, Telegram) are really
 sent to through Apprise, with HTTP(S)_PROXY pointing at a closed local port: nothing leaves
@@ -51,6 +52,24 @@ def channels(inbox: Receiver, closed: int) -> list[str]:
     ]
 
 
+def board_pages(api: str, config: Path, token: str) -> str:
+    """Everything the wall and the alerts page render (Streamlit AppTest, in this process) as one text."""
+    from streamlit.testing.v1 import AppTest
+
+    saved = {k: os.environ.get(k) for k in ("WARROOM_API", "WARROOM_CONFIG", "WARROOM_TOKEN")}
+    os.environ.update(WARROOM_API=api, WARROOM_CONFIG=str(config), WARROOM_TOKEN=token)
+    try:
+        at = AppTest.from_file(str(Path(__file__).parents[2] / "app" / "wall.py"), default_timeout=30).run()
+        parts = [h.value for h in at.html] + [m.value for m in at.markdown]
+        at.switch_page("pages/alerts_decisions.py").run()
+        parts += [h.value for h in at.html] + [m.value for m in at.markdown]
+        parts += [d.value.to_csv() for d in at.dataframe]
+        return "\n".join(str(p) for p in parts)
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
 def test_no_secret_leaves_the_daemon(tmp_path, postgres_server):
     inbox, closed = Receiver(), free_port()
     env = {**SECRETS, "PG_PASSWORD": postgres_server.password, "PYTHONPATH": str(Path(__file__).parents[2]),
@@ -90,6 +109,7 @@ def test_no_secret_leaves_the_daemon(tmp_path, postgres_server):
         assert requests.post(link, timeout=5).status_code == 200
         wait_for(lambda: requests.get(f"{base}/api/v1/runs", params={"collector": "wrong_password"}, timeout=5)
                  .json()["runs"], 15, "a failed run of the wrong password")
+        answers.append(board_pages(base, tmp_path / "c.yaml", SECRETS["WARROOM_TOKEN"]))
         for path in ("/api/v1/health", "/api/v1/board", "/api/v1/series?from=-5m", "/api/v1/runs", "/api/v1/config",
                      "/api/v1/alerts?state=all", "/api/v1/annotations", "/api/v1/silences?active=false",
                      "/api/v1/runsheet", "/metrics", "/openapi.json", "/api/v1/alerts/1/ack?token=x"):
@@ -100,6 +120,7 @@ def test_no_secret_leaves_the_daemon(tmp_path, postgres_server):
     stored = db.read_bytes() + (Path(str(db) + ".wal").read_bytes() if Path(str(db) + ".wal").exists() else b"")
     logged = log.read_text(errors="replace")
     assert "undelivered" in "".join(answers) and "dingtalk://" in "".join(answers)
+    assert "tok3nBOARD" not in answers[0] and "json://" in answers[0], "the board's pages were read"
     leaks = [f"{name} in {where}" for name, value in [*SECRETS.items(), ("PG_PASSWORD", postgres_server.password)]
              for where, text in (("the log", logged), ("an API answer", "\n".join(answers)),
                                  ("the database", stored.decode("latin-1"))) if value in text]
