@@ -139,7 +139,15 @@ class Daemon:
             # Relative campaign times count from the demo night's 23:00, so the wall's 23:59:59 is the night's.
             anchor = self.night_clock.night_started() or anchor
         # One file per campaign: resume tonight's (same window, same countdown) or archive the last one.
-        self.store, self.campaign, archived = open_campaign(self.db_path, self.loaded, self.started_at, anchor)
+        try:
+            self.store, self.campaign, archived = open_campaign(self.db_path, self.loaded, self.started_at, anchor)
+        except Exception:
+            sock.close()
+            raise
+        if self.store.wal.torn:
+            log.error("DATA LOSS: the write-ahead log of %s was torn (%d bytes, cut mid-entry); DuckDB recovered "
+                      "only what precedes the cut. The log was kept as %s", self.db_path, self.store.wal.bytes,
+                      self.store.wal.kept_as)
         if archived is not None:
             log.info("previous campaign archived to %s (warroom replay --db %s)", archived, archived)
         self.anchor = self.campaign.anchor
@@ -214,6 +222,7 @@ class Daemon:
         return {
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "database": str(self.db_path),
+            "database_wal": self.store.wal.as_dict(),
             "collectors": {c.name: {**(self._run_json(runs[c.name]) if c.name in runs else
                                        {"ok": None, "ts": None, "duration_s": None, "error": "no poll finished yet"}),
                                     "skipped_polls": skipped.get(c.name, 0)}

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from alerts.log import AlertLog
 from alerts.silences import Silences
+from warroom import dbfile
 from warroom.api import create_app
 from warroom.api_actions import attach_read_only
 from warroom.api_record import attach_record
@@ -29,9 +30,6 @@ from warroom.migrate import MigrationError, file_version
 from warroom.record.campaign import CampaignRecord, current, recorded_config
 from warroom.record.source import ArchivedNight
 from warroom.store import SCHEMA_VERSION, Store, StoreError, first_row, from_db_ts
-
-# Bytes 8..11 of every DuckDB database file.
-DUCKDB_MAGIC = b"DUCK"
 
 
 class ArchiveError(Exception):
@@ -59,19 +57,25 @@ class Archive:
 
 
 def check_file(db: Path) -> int:
-    """The schema version of a warroom file, or ArchiveError naming why it cannot be read (opens read-only)."""
+    """The schema version of a warroom file, or ArchiveError naming why it cannot be read (opens read-only).
+
+    Damage (wrong magic, a SQLite file, a truncated or garbled block) is warroom.dbfile's verdict;
+    this adds what replay needs on top: a warroom schema this version can read.
+    """
     if not db.exists():
         raise ArchiveError(f"{db}: no such file")
     if not db.is_file():
         raise ArchiveError(f"{db}: not a file")
-    with db.open("rb") as fh:
-        head = fh.read(12)
-    if len(head) < 12 or head[8:12] != DUCKDB_MAGIC:
-        raise ArchiveError(f"{db}: not a DuckDB database (a warroom archive is the .duckdb file of a night)")
     try:
-        con = duckdb.connect(str(db), read_only=True)
+        dbfile.check_file(db)
+    except dbfile.DamagedDatabase as err:
+        raise ArchiveError(str(err)) from None
+    except dbfile.DatabaseBusy:
+        pass  # a live daemon holds it; the read-only open below says so
+    try:
+        con = duckdb.connect(str(db), read_only=True, config=dbfile.CONNECT_CONFIG)
     except duckdb.Error as err:
-        raise ArchiveError(f"{db}: cannot be opened, the file is damaged ({str(err).splitlines()[0]})") from None
+        raise ArchiveError(f"{db}: cannot be opened ({str(err).splitlines()[0]})") from None
     try:
         version = file_version(con)
     except MigrationError as err:
@@ -103,6 +107,8 @@ def open_archive(db: Path, fallback: LoadedConfig | None = None) -> Archive:
     try:
         store = Store(path, read_only=True)
     except StoreError as err:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
         raise ArchiveError(str(err)) from None
     try:
         cur = store.reader()
@@ -132,8 +138,8 @@ def open_archive(db: Path, fallback: LoadedConfig | None = None) -> Archive:
 
 def archive_app(archive: Archive) -> FastAPI:
     """The read API over an archive; 'now' is its last recorded moment; actions answer 409."""
-    app = create_app(archive.reader, lambda: archive.now,
-                     lambda: {"mode": "replay", "database": str(archive.path)})
+    app = create_app(archive.reader, lambda: archive.now, lambda: {
+        "mode": "replay", "database": str(archive.path), "database_wal": archive.store.wal.as_dict()})
     attach_record(app, archive.night, archive.reader, archive.campaign)
     attach_read_only(app)
     return app

@@ -1,1 +1,1 @@
-"""Test kits shared by tests and bench/: recorded nights, archives."""
+"""Test kits shared by tests/ and bench/: daemons, receivers, load, recorded nights."""

@@ -1,1 +1,1 @@
-"""Reliability: what the product promises across processes, restarts and time."""
+"""Reliability suite: hostile input, secrets, damaged files, crashes; replay equal to the wall."""
