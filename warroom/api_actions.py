@@ -102,10 +102,13 @@ ACTION_ROUTES = (("POST", "/api/v1/alerts/{alert_id}/ack"), ("GET", "/api/v1/ale
                  ("POST", "/api/v1/duty"), ("DELETE", "/api/v1/duty/{role}"))
 
 
+READ_ONLY = "read-only replay: this is an archived night; actions go to the live daemon"
+
+
 def attach_read_only(app: FastAPI) -> None:
     """On an archive every action route answers 409: a replayed night cannot be changed."""
     def refuse() -> None:
-        raise ApiError(409, "read-only replay: this is an archived night; actions go to the live daemon")
+        raise ApiError(409, READ_ONLY)
 
     for method, path in ACTION_ROUTES:
         app.add_api_route(path, refuse, methods=[method], include_in_schema=False)

@@ -84,10 +84,11 @@ def test_a_poisoned_row_already_stored_stops_neither_rollup_nor_replay(tmp_path)
     assert sample_bounds(store.reader()) == (now - timedelta(minutes=3), now - timedelta(minutes=1))
     store.close()
     loaded = parse_config(pushed_config(tmp_path / "p.duckdb", {}), env={})
-    archive, reader, last = open_archive(loaded, tmp_path / "p.duckdb")  # warroom replay's open path
+    archive = open_archive(tmp_path / "p.duckdb", loaded)  # warroom replay's open path
     try:
+        last = archive.now
         assert last == now - timedelta(minutes=1)
-        tiles = {t["metric"]: t for t in reader.board(last)["tiles"]}
+        tiles = {t["metric"]: t for t in archive.reader.board(last)["tiles"]}
         assert tiles["failures"]["value"] == 3.0
     finally:
         archive.close()

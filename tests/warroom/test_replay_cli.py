@@ -42,8 +42,9 @@ def bad_files(tmp_path):
     con = duckdb.connect(str(newer))
     con.execute("INSERT INTO schema_info VALUES (9, now())")
     con.close()
+    # the words of damage are warroom.dbfile's; those of the schema, warroom.migrate's
     return {"no such file": tmp_path / "missing.duckdb", "not a DuckDB database": garbage,
-            "damaged": truncated, "not a warroom database": foreign, "newer warroom": newer}
+            "truncated": truncated, "not a warroom database": foreign, "newer warroom": newer}
 
 
 def test_bad_files_are_one_clear_line_exit_2_and_nothing_written(tmp_path):
