@@ -26,8 +26,9 @@ def header_html(name: str, countdown: str, countdown_note: str, clock_text: str,
             f'<span><span class="wr-kpi-value">{escape(kpi.value_text)}</span> / {escape(kpi.target_text)}'
             f' · {escape(kpi.percent_text)}</span></div>'
             f'<div class="wr-bar"><div style="width:{kpi.progress * 100:.1f}%;background:{colour}"></div></div>'
-            f'<div class="wr-kpi-line" style="font-size:17px;line-height:20px">'
-            f'<span style="color:{colour}">{escape(kpi.projection_text)}</span></div></div>'
+            f'<div class="wr-kpi-line wr-kpi-gap" data-kpi-gap="1"><span><b>{escape(kpi.gap_text)}</b>'
+            f'{" · " if kpi.gap_text and kpi.projection_text else ""}'
+            f'<span style="color:{colour}">{escape(kpi.projection_text)}</span></span></div></div>'
         )
     return (
         f'<div class="wr-header"><div class="wr-name">{escape(name)}'
@@ -53,26 +54,45 @@ def styles_html(rules: list[str]) -> str:
     return f"<style>{''.join(rules)}</style>"
 
 
-def tile_html(view: TileView, locale: str | None) -> str:
-    """One tile's text part: title, value with unit, level word, owner who decides, data age."""
-    owner = ""
+def tile_html(view: TileView, locale: str | None, compact: bool = False) -> str:
+    """One tile's text part: title, value with unit, level word, the decider (28 px), phone and data age."""
+    owner = phone = ""
     if view.owner is not None:
-        owner = (f'{escape(text(locale, "decides"))}: <b>{escape(view.owner.name)}</b>'
-                 + (f" · {escape(view.owner.role)}" if view.owner.role and view.owner.role not in view.owner.name
-                    else "")
-                 + (f" · {escape(view.owner.phone)}" if view.owner.phone else ""))
+        role = f" · {view.owner.role}" if view.owner.role and view.owner.role not in view.owner.name else ""
+        label = "" if compact else f"<small>{escape(text(locale, 'decides'))}</small>"
+        owner = f"{label}{escape(view.owner.name + role)}"
+        phone = f"☎ {view.owner.phone}" if view.owner.phone else ""
     reason = f'<div class="wr-reason">{escape(view.reason)}</div>' if view.reason else ""
+    word = f'<span class="wr-word" style="background:{view.accent};color:{view.on_accent}">{escape(view.word)}</span>'
+    value = (f'<span class="wr-value">{escape(view.value_text)}<span class="wr-unit">{escape(view.unit)}</span>'
+             f"</span>")
+    opening = (f'<div class="wr-tile wr-{view.level}{" wr-stale" if view.stale else ""}'
+               f'{" wr-compact" if compact else ""}" data-metric="{escape(view.metric)}" data-level="{view.level}">')
+    if compact:
+        # The word goes beside the title: a narrow tile has no room for it beside a 44 px value.
+        return (f'{opening}<div class="wr-head">{word}<div class="wr-title">{escape(view.title)}</div></div>'
+                f'<div class="wr-row">{value}</div><div class="wr-owner" data-owner="1">{owner}</div>'
+                f'<div class="wr-age">{escape(view.age_text)}</div>{reason}</div>')
     return (
-        f'<div class="wr-tile wr-{view.level}{" wr-stale" if view.stale else ""}" data-metric="{escape(view.metric)}"'
-        f' data-level="{view.level}">'
-        f'<div class="wr-title">{escape(view.title)}</div>'
-        f'<div class="wr-row"><span class="wr-value">{escape(view.value_text)}'
-        f'<span class="wr-unit">{escape(view.unit)}</span></span>'
-        f'<span class="wr-word" style="background:{view.accent};color:{view.on_accent}">{escape(view.word)}</span>'
-        f"</div>"
+        f'{opening}<div class="wr-title">{escape(view.title)}</div><div class="wr-row">{value}{word}</div>'
         f'<div class="wr-owner" data-owner="1">{owner}</div>'
-        f'<div class="wr-age">{escape(view.age_text)}</div>{reason}</div>'
+        f'<div class="wr-meta"><span>{escape(phone)}</span><span class="wr-age">{escape(view.age_text)}</span></div>'
+        f"{reason}</div>"
     )
+
+
+def health_html(views: list[TileView], locale: str | None) -> str:
+    """The machines' own health (e.g. this host's CPU): a small row apart from the business tiles."""
+    if not views:
+        return ""
+    rows = [
+        f'<div class="wr-health" data-health="{escape(v.metric)}" data-level="{v.level}"'
+        f' style="background:{v.background};border-left-color:{v.accent}"><span>{escape(v.title)}</span>'
+        f'<span><b>{escape(v.value_text)}</b>{escape(v.unit)} '
+        f'<span class="wr-word" style="background:{v.accent};color:{v.on_accent}">{escape(v.word)}</span></span></div>'
+        for v in views
+    ]
+    return f'<div class="wr-health-title">{escape(text(locale, "health.title"))}</div>{"".join(rows)}'
 
 
 def chip_html(line: AlertLine, locale: str | None, show_id: bool = False) -> str:

@@ -126,6 +126,8 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
             "metrics": {m: {"title": s.title, "unit": s.unit, "direction": s.direction, "yellow": s.yellow,
                             "orange": s.orange, "red": s.red, "decimals": s.decimals, "description": s.description,
                             "runbook": s.runbook} for m, s in cfg.metrics.items()},
+            "walls": {w: {"title": s.title or w, "metrics": s.metrics, "health": s.health}
+                      for w, s in cfg.walls.items()},
         }
 
     @app.get("/api/v1/alerts")

@@ -32,6 +32,7 @@ from collectors.base import METRIC_NAME, CollectorSettings
 from warroom.durations import Duration, parse_duration
 
 ROLE_NAME = r"^[a-z][a-z0-9_]*$"
+WALL_NAME = r"^[a-z][a-z0-9_-]*$"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -240,6 +241,14 @@ class DemoSettings(Strict):
     loop: bool = False
 
 
+class Wall(Strict):
+    """One wall screen (`/?wall=NAME`): its tiles in order, and the machines' own health in a small row apart."""
+
+    title: str = ""
+    metrics: list[str] = Field(min_length=1)
+    health: list[str] = Field(default_factory=list)
+
+
 class WarroomConfig(Strict):
     """The whole config.yaml."""
 
@@ -251,6 +260,7 @@ class WarroomConfig(Strict):
     server: Server = Server()
     alerts: AlertSettings = AlertSettings()
     demo: DemoSettings | None = None
+    walls: dict[str, Wall] = Field(default_factory=dict)
     _feeders: dict[str, CollectorSettings] | None = PrivateAttr(default=None)
 
     @field_validator("people")
@@ -260,6 +270,14 @@ class WarroomConfig(Strict):
             if not re.match(ROLE_NAME, role):
                 raise ValueError(f"role {role!r} must be lower_snake_case")
         return people
+
+    @field_validator("walls")
+    @classmethod
+    def _wall_names(cls, walls: dict[str, Wall]) -> dict[str, Wall]:
+        for name in walls:
+            if not re.match(WALL_NAME, name):
+                raise ValueError(f"wall name {name!r} must be lower case letters, digits, '-' or '_' (it is a URL)")
+        return walls
 
     @field_validator("metrics")
     @classmethod
@@ -404,6 +422,15 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
     for i, step in enumerate(cfg.campaign.run_sheet):
         if step.owner not in cfg.people:
             problems.append(f"campaign.run_sheet[{i}].owner: role {step.owner!r} is not in people")
+    for wall, spec in cfg.walls.items():
+        for key in ("metrics", "health"):
+            seen: set[str] = set()
+            for i, metric in enumerate(getattr(spec, key)):
+                if metric not in cfg.metrics:
+                    problems.append(f"walls.{wall}.{key}[{i}]: unknown metric {metric!r}")
+                elif metric in seen:
+                    problems.append(f"walls.{wall}.{key}[{i}]: {metric!r} is already on this wall")
+                seen.add(metric)
     kpi = _kpi(cfg)
     if kpi and not (kpi in produced or kpi in cfg.metrics):
         problems.append(f"campaign.kpi.metric: no collector writes {kpi!r}")
