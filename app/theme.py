@@ -60,7 +60,7 @@ WALL_CSS = f"""
 .wr-compact .wr-word {{ font-size: 16px; padding: 1px 6px; }}
 .wr-compact .wr-value {{ font-size: 44px; line-height: 50px; }}
 .wr-compact .wr-unit {{ font-size: 20px; }}
-.wr-compact .wr-owner {{ font-size: 28px; line-height: 32px; min-height: 32px; }}
+.wr-compact .wr-owner {{ font-size: 28px; line-height: 36px; min-height: 36px; }}
 .wr-health-title {{ font-size: 15px; color: {MUTED}; margin: 0 0 2px 0; }}
 .wr-health {{ display: flex; justify-content: space-between; align-items: baseline; gap: 8px; border-radius: 8px;
   border-left: 6px solid; padding: 3px 10px; margin-bottom: 4px; font-size: 16px; white-space: nowrap;
@@ -150,12 +150,14 @@ PHONE_CSS = f"""
 
 def page_css(kiosk: bool, wall: bool, phone: bool = False) -> str:
     """The <style> block for a page: base dark theme, the wall's tiles, kiosk mode, the phone view."""
-    css = BASE_CSS + (WALL_CSS if wall or phone else "") + (PHONE_CSS if phone else "") + (KIOSK_CSS if kiosk else "")
+    # A phone has no room for Streamlit's header bar: the phone view always drops it, as the kiosk does.
+    css = BASE_CSS + (WALL_CSS if wall or phone else "") + (KIOSK_CSS if kiosk or phone else "") + \
+        (PHONE_CSS if phone else "")
     return f"<style>{css}</style>"
 
 
 # Header, decision banner, alerts strip, gaps and paddings above the tiles, in pixels.
-RESERVED_PX = 306
+RESERVED_PX = 296
 # Title, value, decider (28 px), phone/age lines of a tile; the sparkline gets the rest.
 TILE_TEXT_PX = 186
 # Up to this many tiles keep the full tile with its sparkline (3 rows of 4); more become compact.

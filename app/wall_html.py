@@ -69,10 +69,16 @@ def tile_html(view: TileView, locale: str | None, compact: bool = False) -> str:
     opening = (f'<div class="wr-tile wr-{view.level}{" wr-stale" if view.stale else ""}'
                f'{" wr-compact" if compact else ""}" data-metric="{escape(view.metric)}" data-level="{view.level}">')
     if compact:
-        # The word goes beside the title: a narrow tile has no room for it beside a 44 px value.
-        return (f'{opening}<div class="wr-head">{word}<div class="wr-title">{escape(view.title)}</div></div>'
-                f'<div class="wr-row">{value}</div><div class="wr-owner" data-owner="1">{owner}</div>'
-                f'<div class="wr-age">{escape(view.age_text)}</div>{reason}</div>')
+        # A narrow tile: the title may take two lines, and only the person's name is 28 px; the role
+        # ("张伟 · 技术负责人" carries it) moves to the small line, so nothing is cut mid-word.
+        small = view.age_text
+        if view.owner is not None:
+            name, _, rest = view.owner.name.partition(" · ")
+            owner = escape(name)
+            small = " · ".join(p for p in (rest or view.owner.role, view.age_text) if p)
+        return (f'{opening}<div class="wr-head"><div class="wr-title">{escape(view.title)}</div></div>'
+                f'<div class="wr-row">{value}{word}</div><div class="wr-owner" data-owner="1">{owner}</div>'
+                f'<div class="wr-age">{escape(small)}</div>{reason}</div>')
     return (
         f'{opening}<div class="wr-title">{escape(view.title)}</div><div class="wr-row">{value}{word}</div>'
         f'<div class="wr-owner" data-owner="1">{owner}</div>'
