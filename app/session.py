@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,15 +19,17 @@ from app.theme import page_css
 from app.tiles import parse_ts
 
 
-@st.cache_resource(show_spinner=False)
+@functools.lru_cache(maxsize=8)
 def _client(api: str, token: str | None) -> DaemonClient:
     # One client per process and API: its outage clock ("unreachable since") is shared by every wall.
     return DaemonClient(api, token)
 
 
-@st.cache_resource(show_spinner=False)
+@functools.lru_cache(maxsize=8)
 def _hub(api: str, token: str | None, period_s: float) -> SnapshotHub:
     # One hub per process (and API): every browser session ships the same snapshot and the same HTML.
+    # A module-level cache rather than st.cache_resource: it is asked several times per refresh of
+    # every session, and st.cache_resource hashes its arguments each time.
     return SnapshotHub(_client(api, token), period_s)
 
 
@@ -42,9 +45,19 @@ def session_id() -> str:
     return ctx.session_id if ctx else "no-session"
 
 
+# How old a snapshot a session accepts, in refresh periods. Below one period, or a session whose timer runs
+# at the period would find a snapshot 0.99 periods old every other time and show each one twice. The kiosk
+# wall takes nothing older than half a period (its sample -> wall time); others accept more, so however many
+# sessions are open the daemon sees at most two fetches per period.
+KIOSK_MAX_AGE = 0.5
+VIEWER_MAX_AGE = 0.9
+
+
 def snapshot() -> Snapshot:
     """The hub's snapshot; if the hub never had a board but this session did, that board (shown grey)."""
-    snap = hub().current()
+    h = hub()
+    wall = kiosk()
+    snap = h.current(h.period_s * (KIOSK_MAX_AGE if wall else VIEWER_MAX_AGE), h.period_s * 0.5 if wall else 0.0)
     if snap.board is None and st.session_state.get("wr_board") is not None:
         # A restarted hub (cleared cache, another API) while the daemon is away: the wall goes grey, not blank.
         return replace(snap, board=st.session_state["wr_board"], board_time=st.session_state.get("wr_board_time"),

@@ -94,17 +94,24 @@ class SnapshotHub:
         self._cpu_mark: tuple[float, float] | None = None
         self.load = 0.0  # smoothed CPU of this process, as a fraction of one core
 
-    def current(self) -> Snapshot:
-        """The newest snapshot, fetching one if the held one is a period old and nobody else is fetching."""
+    def current(self, max_age_s: float | None = None, wait_s: float = 0.0) -> Snapshot:
+        """The newest snapshot, fetching one if the held one is older than `max_age_s` (default: a period).
+
+        While another session fetches, wait at most `wait_s` for its answer (the kiosk wall: the fresher
+        data is worth a few milliseconds), else ship the held snapshot at once.
+        """
+        max_age = self.period_s if max_age_s is None else max_age_s
         snap = self._snap
-        if snap is not None and self.clock() - snap.taken < self.period_s:
+        if snap is not None and self.clock() - snap.taken < max_age:
             return snap
-        # Only the very first snapshot is waited for; later, a session never queues behind a fetch.
-        if not self._fetching.acquire(blocking=snap is None):
+        # The very first snapshot is always waited for; a failed wait ships what we have.
+        got = self._fetching.acquire() if snap is None else self._fetching.acquire(timeout=wait_s) if wait_s > 0 \
+            else self._fetching.acquire(blocking=False)
+        if not got:
             return snap  # type: ignore[return-value]  # snap is not None when the lock was not awaited
         try:
             snap = self._snap
-            if snap is not None and self.clock() - snap.taken < self.period_s:
+            if snap is not None and self.clock() - snap.taken < max_age:
                 return snap
             fresh = self._fetch(snap)
             self._snap = fresh

@@ -122,6 +122,10 @@ def cmd_board(args: argparse.Namespace) -> int:
             # Production board: no file watching (CPU and memory over a long night), no developer toolbar.
             "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--client.toolbarMode", "viewer",
             "--theme.base", "dark",
+            # Streamlit runs a full gc.collect(2) after every script run, fragment reruns included: with
+            # every wall refreshing each second that was over half of the board's CPU. Python's own
+            # generational GC still runs; bench.board_bench checks that memory stays flat without it.
+            "--runner.postScriptGC", "false",
             "--", "--api", api, "--config", str(Path(args.config).resolve())]
     print(f"warroom board: http://{args.host}:{args.port}/?kiosk=1  (API {api})", flush=True)
     # exec, not a child: a SIGTERM to `warroom board` must reach Streamlit and free its port

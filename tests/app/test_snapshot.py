@@ -96,6 +96,16 @@ def test_a_session_never_waits_behind_a_fetch(daemon):
         assert hub.current() is first  # the held snapshot, at once
 
 
+def test_the_kiosk_wall_waits_briefly_for_a_fetch_under_way(daemon):
+    now = [0.0]
+    hub = SnapshotHub(DaemonClient(daemon.base), 1.0, clock=lambda: now[0])
+    first = hub.current()
+    now[0] = 2.0
+    hub._fetching.acquire()  # another session's fetch, finishing 0.1 s from now
+    threading.Timer(0.1, lambda: (setattr(hub, "_snap", hub._fetch(first)), hub._fetching.release())).start()
+    assert hub.current(0.5, wait_s=0.5).seq == first.seq + 1
+
+
 def test_daemon_gone_keeps_the_last_board_and_says_since_when(daemon):
     now = [0.0]
     hub = SnapshotHub(DaemonClient(daemon.base), 1.0, clock=lambda: now[0])

@@ -175,8 +175,9 @@ def test_two_boards_on_one_daemon_both_live_and_walls_share_one_fetch(tmp_path):
             assert snapshot_seq(chrome) > seqs[handle]
         fetched = proxy.count("/api/v1/board") - before
         elapsed = time.monotonic() - started
-        # Four walls on board A at 1 s each, yet about one /board per second reaches the daemon (not four).
-        assert fetched <= elapsed * 1.0 + 3, (fetched, elapsed)
+        # Four walls on board A at 1 s each: unshared that is four /board a second; shared, at most two
+        # (a kiosk wall takes no snapshot older than half a period).
+        assert fetched <= elapsed * 2.0 + 2, (fetched, elapsed)
         assert fetched >= elapsed * 0.5, (fetched, elapsed)
     finally:
         close_chromium(chrome)
