@@ -1,35 +1,41 @@
 """The alert engine: levels per sample, one alert per episode, paging, escalation, acks, silences.
 
 Runs inside the daemon so paging never depends on anyone having the board open. Fed by every
-poll result (not a slower loop); a 250 ms timer drives ack timeouts, repeats, resolution and
-no-data. Every transition is written to the alert log before its page is queued.
+poll result (not a slower loop); a 250 ms timer drives ack timeouts, repeats, resolution,
+staleness and no-data. Every transition is written to the alert log before its page is queued,
+and every change of what the wall shows is recorded by the snapshot at the same moment.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
+import math
 import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from alerts.ack import AckRejected, check_token, make_token
+from alerts.ack import AckRejected, check_token
+from alerts.dispatch import DECIDING, Dispatch
+from alerts.escalation import may_acknowledge, next_in_chain
 from alerts.levels import GREEN_STATE, Level, LevelState, evaluate
 from alerts.log import Alert, AlertLog
-from alerts.messages import compose
-from alerts.notifiers import Page, deliver, shown
+from alerts.messages import PageWriter
+from alerts.notifiers import Delivery, Page, deliver
 from alerts.pager import PageJob, Pager
 from alerts.silences import Silences
+from alerts.snapshot import Snapshot
+from alerts.watch import Watch
 from warroom.config import LoadedConfig
-from warroom.samples import Sample, utc_now
-from warroom.scheduler import PollResult
+from warroom.samples import MetricView, PollResult, Sample, utc_now
 from warroom.store import Store
 
 log = logging.getLogger("warroom.alerts")
 
 
+
 class AlertError(Exception):
-    """An action on an alert that cannot be done (unknown, already resolved); `status` is the HTTP code."""
+    """An action on an alert that cannot be done (unknown, resolved, not entitled); `status` is the HTTP code."""
 
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -40,46 +46,68 @@ class AlertEngine:
     """State machine over all metrics; thread-safe (poll threads, timer, pager and API all call in)."""
 
     def __init__(self, loaded: LoadedConfig, store: Store, clock: Callable[[], datetime] = utc_now,
-                 send: Callable[[str, Page], object] = deliver, tick: float = 0.25):
+                 send: Callable[[str, Page], Delivery] | None = None, tick: float = 0.25):
         self.loaded = loaded
         self.cfg = loaded.config
         self.clock = clock
         self.tick_every = tick
         self.log = AlertLog(store)
         self.silences = Silences(store)
-        self.pager = Pager(self.log, self.cfg.alerts.max_delivery_failures, self.cfg.alerts.retry_backoff,
-                           self._delivery_gave_up, loaded.mask, send=send)
+        self.snapshot = Snapshot(self.cfg, store)
+        settings = self.cfg.alerts
+        send = send or functools.partial(deliver, timeout=settings.delivery_timeout)
+        writer = PageWriter(self.cfg)
+        pager = Pager(self.log, settings.max_delivery_failures, settings.retry_backoff, self._delivery_gave_up,
+                      loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine)
+        self.dispatch = Dispatch(self.cfg, self.log, self.silences, self.snapshot, writer, pager, clock)
+        self.watch = Watch(self.cfg, self.snapshot)
         self._lock = threading.RLock()
         self.states: dict[str, LevelState] = {}
         self.open: dict[tuple[str, str], Alert] = {}
-        self.last_seen: dict[str, datetime] = {}
         self.collector_errors: dict[str, str] = {}
         self.started_at: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.secret = os.environ.get(self.cfg.alerts.ack_secret_env, "")
-        server = self.cfg.server
-        self.public_url = (self.cfg.alerts.public_url or f"http://{server.host}:{server.port}").rstrip("/")
+
+    @property
+    def pager(self) -> Pager:
+        """The delivery lanes (for status and shutdown)."""
+        return self.dispatch.pager
+
+    @property
+    def writer(self) -> PageWriter:
+        """The words of pages and ack pages."""
+        return self.dispatch.writer
+
+    @property
+    def secret(self) -> str:
+        """The ack-link secret ('' when links are off)."""
+        return self.dispatch.secret
+
+    @property
+    def campaign_end(self) -> datetime | None:
+        """When the campaign ends (set by the daemon from the recorded window)."""
+        return self.dispatch.campaign_end
+
+    @campaign_end.setter
+    def campaign_end(self, value: datetime | None) -> None:
+        self.dispatch.campaign_end = self.watch.campaign_end = value
 
     # --- life cycle ---------------------------------------------------------------------------
 
-    def start(self, last_seen: dict[str, datetime] | None = None) -> None:
-        """Reload open alerts and undelivered pages, then start the pager and the timer."""
-        self.started_at = self.clock()
-        self.last_seen.update(last_seen or {})
+    def start(self, last_values: dict[str, tuple[datetime, float]] | None = None) -> None:
+        """Reload open alerts, seed the snapshot, resume undelivered pages, start the pager and timer."""
+        now = self.started_at = self.clock()
         for alert in self.log.open_alerts():
             self.open[(alert.metric, alert.kind)] = alert
             if alert.kind == "level":
-                self.states[alert.metric] = LevelState(alert.level if not alert.green_since else Level.GREEN)
+                self.states[alert.metric] = LevelState(alert.level)
+        for metric in self.cfg.metrics:
+            ts, value = (last_values or {}).get(metric, (None, None))
+            level = self.states.get(metric, GREEN_STATE).level
+            self.snapshot.seed(metric, value, ts, level, self.watch.is_stale(metric, ts, now), now)
         self.pager.start()
-        for notice in self.log.pending_notices():
-            alert = next((a for a in self.open.values() if a.id == notice.alert_id), None)
-            if alert is None:
-                continue
-            for url in self._channels(notice.role, "opened"):
-                if shown(url) == notice.channel:
-                    page = self._page_for(alert, notice.step.split(":")[1], notice.role)
-                    self.pager.submit(PageJob(notice.step, notice.role, url, page))
+        self.dispatch.resume()
         if self.open:
             log.info("reloaded %d open alert(s) from the alert log", len(self.open))
         self._thread = threading.Thread(target=self._timer, name="escalation", daemon=True)
@@ -112,34 +140,51 @@ class AlertEngine:
             self.observe_sample(sample)
 
     def observe_sample(self, sample: Sample) -> None:
-        """Evaluate one sample; open, raise, lower or start resolving its alert."""
+        """Evaluate one sample; open, raise, lower or start resolving its alert; update the snapshot."""
         spec = self.cfg.metrics.get(sample.metric)
         if spec is None:
             return
+        metric = sample.metric
         with self._lock:
-            seen = self.last_seen.get(sample.metric)
-            if seen is None or sample.ts >= seen:
-                self.last_seen[sample.metric] = sample.ts
-            gap = self.open.get((sample.metric, "no_data"))
+            now = self.clock()
+            view = self.snapshot.get(metric)
+            if view is not None and view.ts is not None and sample.ts < view.ts:
+                return  # stored, but an older value never speaks for the present
+            gap = self.open.get((metric, "no_data"))
             if gap is not None:
-                self._resolve(gap, sample.ts, "data is back")
-            if spec.yellow is None and spec.orange is None and spec.red is None:
+                self._resolve(gap, now, "data is back")
+            quiet = math.isnan(sample.value)  # a ratio over no traffic: nothing is wrong, nothing to show
+            value = None if quiet else sample.value
+            alert = self.open.get((metric, "level"))
+            if self._watch_ended(metric, now):
+                self.snapshot.set(metric, now, value=value, ts=sample.ts, level=Level.GREEN, stale=False,
+                                  note="watch_ended")
                 return
-            prev = self.states.get(sample.metric, GREEN_STATE)
-            state = evaluate(sample.value, spec.rule(), prev, sample.ts.timestamp())
-            self.states[sample.metric] = state
-            alert = self.open.get((sample.metric, "level"))
-            if alert is not None:
+            if spec.yellow is None and spec.orange is None and spec.red is None:
+                self.snapshot.set(metric, now, value=value, ts=sample.ts, level=Level.GREEN, stale=False)
+                return
+            state = GREEN_STATE if quiet else evaluate(sample.value, spec.rule(), self.states.get(metric, GREEN_STATE),
+                                                       sample.ts.timestamp())
+            self.states[metric] = state
+            if alert is not None and not quiet:
                 alert.value = sample.value
-            if state.level > Level.GREEN:
-                if alert is None:
-                    self._open(sample.metric, "level", state.level, sample.ts, sample.value)
-                elif state.level > alert.level:
-                    self._raise(alert, state.level, sample.ts)
-                elif state.level < alert.level or alert.green_since is not None:
-                    self._lower(alert, state.level, sample.ts)
-            elif alert is not None and alert.green_since is None:
-                self._lower(alert, Level.GREEN, sample.ts)
+            self.snapshot.set(metric, now, value=value, ts=sample.ts, level=state.level, stale=False,
+                              note="no_traffic" if quiet else None, alert_id=alert.id if alert else None)
+            self._follow(metric, alert, state.level, now, value)
+
+    def _follow(self, metric: str, alert: Alert | None, level: Level, now: datetime, value: float | None) -> None:
+        """Move the metric's alert to `level`: every rise (out of recovery too) is a new step."""
+        if level > Level.GREEN:
+            if alert is None:
+                self._open(metric, "level", level, now, value)
+            elif level > alert.level:
+                self._rise(alert, level, now)
+            elif level < alert.level:
+                self._fall(alert, level, now)
+        elif alert is not None and not alert.recovering:
+            alert.green_since, alert.level, alert.updated_at = now, Level.GREEN, now
+            self.log.save(alert)
+            self.log.event(now, alert, "lowered", level=Level.GREEN, detail="back to normal; resolves when it stays")
 
     # --- transitions --------------------------------------------------------------------------
 
@@ -151,164 +196,142 @@ class AlertEngine:
               detail: str | None = None) -> Alert:
         owner = self.cfg.alerts.no_data_owner if kind == "no_data" else self.cfg.owner_role(metric, level)
         alert = Alert(self.log.new_id(), metric, kind, now, level, level, owner_role=owner, updated_at=now,
-                      level_since=now, value=value,
+                      level_since=now, value=value, rise=1,
                       threshold=self._threshold(metric, level) if kind == "level" else None)
         self.open[(metric, kind)] = alert
         self.log.save(alert)
-        self.log.event(now, alert, "opened", role=owner, detail=detail)
-        self._page(alert, owner, "opened", now)
+        self.log.event(now, alert, "opened", role=owner, person=self._name(owner), detail=detail)
+        log.info("alert #%s %s opened at %s (%s): %s decides", alert.id, metric, level.word, kind, owner)
+        self._page(alert, owner, "opened", now, why=detail)
         return alert
 
-    def _raise(self, alert: Alert, level: Level, now: datetime) -> None:
-        previous_owner = alert.owner_role
+    def _rise(self, alert: Alert, level: Level, now: datetime) -> None:
+        previous, from_level = alert.owner_role, alert.level
+        alert.rise += 1
         alert.level, alert.peak_level = level, max(alert.peak_level, level)
         alert.owner_role = self.cfg.owner_role(alert.metric, level)
         alert.threshold = self._threshold(alert.metric, level)
-        alert.state, alert.acked_by, alert.acked_at = "open", None, None
-        alert.escalated_to, alert.escalated_at, alert.green_since = None, None, None
+        # Each rise is its own decision: a standing ack, escalation or recovery no longer applies.
+        alert.state, alert.acked_by, alert.acked_at, alert.acked_level = "open", None, None, None
+        alert.escalated_to, alert.escalated_at, alert.exhausted, alert.green_since = None, None, False, None
         alert.level_since = alert.updated_at = now
         self.log.save(alert)
-        self.log.event(now, alert, "raised", role=alert.owner_role, detail=f"re-routed from {previous_owner}")
+        self.log.event(now, alert, "raised", role=alert.owner_role, person=self._name(alert.owner_role),
+                       detail=f"{from_level.word} → {level.word}; decider {previous} → {alert.owner_role}")
+        log.info("alert #%s %s rose %s → %s: %s decides", alert.id, alert.metric, from_level.word, level.word,
+                 alert.owner_role)
         self._page(alert, alert.owner_role, "raised", now)
-        if previous_owner and previous_owner != alert.owner_role:
-            self._page(alert, previous_owner, "moved_up", now)
+        if previous and previous != alert.owner_role and from_level != Level.GREEN:
+            self._page(alert, previous, "handed_over", now)
 
-    def _lower(self, alert: Alert, level: Level, now: datetime) -> None:
-        if level == Level.GREEN:
-            alert.green_since = now
-        else:
-            alert.green_since = None
-            alert.level = level
-            alert.threshold = self._threshold(alert.metric, level)
-        alert.updated_at = now
+    def _fall(self, alert: Alert, level: Level, now: datetime) -> None:
+        previous, from_level = alert.owner_role, alert.level
+        alert.level = level
+        alert.owner_role = self.cfg.owner_role(alert.metric, level)
+        alert.threshold = self._threshold(alert.metric, level)
+        alert.level_since = alert.updated_at = now
+        if alert.state == "open":
+            # A new decider gets their own time to acknowledge, and the chain starts again from them.
+            alert.escalated_to, alert.escalated_at, alert.exhausted = None, None, False
         self.log.save(alert)
-        self.log.event(now, alert, "lowered", level=level)
+        self.log.event(now, alert, "lowered", level=level, role=alert.owner_role,
+                       detail=f"{from_level.word} → {level.word}; decider {previous} → {alert.owner_role}")
+        log.info("alert #%s %s fell %s → %s: %s decides", alert.id, alert.metric, from_level.word, level.word,
+                 alert.owner_role)
+        if alert.owner_role != previous:
+            if alert.state == "open":
+                self._page(alert, alert.owner_role, "lowered", now)
+            self._page(alert, previous, "stood_down", now)
 
     def _resolve(self, alert: Alert, now: datetime, detail: str) -> None:
         alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
+        alert.level, alert.green_since = Level.GREEN, alert.green_since or now
         self.open.pop((alert.metric, alert.kind), None)
         self.log.save(alert)
         self.log.event(now, alert, "resolved", level=Level.GREEN, detail=detail)
+        log.info("alert #%s %s resolved (peak %s): %s", alert.id, alert.metric, alert.peak_level.word, detail)
         for role in alert.paged_roles:
             self._page(alert, role, "resolved", now)
 
-    def _escalate(self, alert: Alert, now: datetime, why: str) -> None:
-        target = self.cfg.levels.next_tier(alert.level)
-        if target is None or target in (alert.owner_role, alert.escalated_to):
-            self.log.event(now, alert, "escalation_exhausted", detail=f"{why}; nobody above {alert.owner_role}")
-            alert.escalated_at = now  # do not retry every tick; repeats still go out
+    def _escalate(self, alert: Alert, now: datetime, why: str, after: str | None) -> None:
+        """Page the next role in the chain after `after`; say so when nobody is left."""
+        level = self.dispatch.level_of(alert)
+        target = next_in_chain(self.cfg, alert.metric, level, after)
+        while target is not None and target in (alert.owner_role, alert.escalated_to):
+            target = next_in_chain(self.cfg, alert.metric, level, target)
+        alert.escalated_at = alert.updated_at = now
+        if target is None:
+            alert.exhausted = True
             self.log.save(alert)
+            self.log.event(now, alert, "escalation_exhausted", detail=f"{why}; nobody above {after}")
+            log.warning("alert #%s %s %s: %s and nobody is left to page", alert.id, alert.metric, alert.level.word, why)
             return
-        alert.escalated_to, alert.escalated_at, alert.updated_at = target, now, now
+        alert.escalated_to = target
         self.log.save(alert)
-        self.log.event(now, alert, "escalated", role=target, detail=why)
-        self._page(alert, target, "escalated", now)
+        self.log.event(now, alert, "escalated", role=target, person=self._name(target), detail=why)
+        log.warning("alert #%s %s %s escalated to %s: %s", alert.id, alert.metric, alert.level.word, target, why)
+        self._page(alert, target, "escalated", now, why=why, previous=after)
 
     # --- paging -------------------------------------------------------------------------------
 
-    def _channels(self, role: str | None, kind: str) -> list[str]:
+    def _name(self, role: str | None) -> str | None:
         person = self.cfg.people.get(role or "")
-        urls = list(person.channels) if person else []
-        if kind != "moved_up":
-            urls += [u for u in self.cfg.alerts.forward if u not in urls]
-        return urls
+        return person.name if person else None
 
-    def ack_url(self, alert_id: int, role: str, now: datetime) -> str | None:
-        """A personal ack link, or None when no ack secret is configured."""
-        if not self.secret:
-            return None
-        expires = int(now.timestamp() + self.cfg.alerts.ack_valid_for)
-        token = make_token(self.secret, alert_id, role, expires)
-        return f"{self.public_url}/api/v1/alerts/{alert_id}/ack?token={token}"
-
-    def _page_for(self, alert: Alert, kind: str, role: str | None) -> Page:
-        now = self.clock()
-        ack = self.ack_url(alert.id, role, now) if role else None
-        title, body = compose(self.cfg, alert, kind, role, ack)
-        labels = {"owner_role": alert.owner_role or "", "kind": alert.kind}
-        return Page(alert.id, alert.metric, kind, alert.level.word, title, body, alert.opened_at,
-                    alert.resolved_at if kind == "resolved" else None, labels, ack)
-
-    def _page(self, alert: Alert, role: str | None, kind: str, now: datetime) -> None:
-        if role is None:
-            return
-        suffix = f":{int(now.timestamp())}" if kind == "repeat" else ""
-        step = f"{alert.id}:{kind}:{alert.level.word}:{role}{suffix}"
-        if self.log.step_done(step):
-            return  # decided before a restart: never page twice for the same step
-        person = self.cfg.people.get(role)
-        if kind != "resolved" and self.silences.covers(alert.metric, now):
-            self.log.event(now, alert, "silenced", role=role, detail=self.silences.why(alert.metric, now), step=step)
-            return
-        urls = self._channels(role, kind)
-        if role not in alert.paged_roles and kind != "resolved":
-            alert.paged_roles.append(role)
-        if kind not in ("resolved", "moved_up"):
-            alert.last_page_at = now
-        if not urls:
-            alert.delivery_failed = True
-            self.log.save(alert)
-            self.log.event(now, alert, "undelivered", role=role, person=person.name if person else None, ok=False,
-                           detail=f"no channel configured for role {role}", step=step)
-            if kind in ("opened", "raised", "repeat") and alert.escalated_to is None:
-                self._escalate(alert, now, f"nobody reachable: {role} has no channel")
-            return
-        self.log.save(alert)
-        page = self._page_for(alert, kind, role)
-        for url in urls:
-            self.log.event(now, alert, "notify", role=role, person=person.name if person else None,
-                           channel=shown(url), detail=kind, step=step)
-        for url in urls:
-            self.pager.submit(PageJob(step, role, url, page))
+    def _page(self, alert: Alert, role: str | None, kind: str, now: datetime, why: str | None = None,
+              previous: str | None = None) -> None:
+        if self.dispatch.page(alert, role, kind, now, why, previous) == "unreachable" and alert.state == "open":
+            self._escalate(alert, now, f"nobody reachable: {role} has no channel", after=role)
 
     def _delivery_gave_up(self, job: PageJob) -> None:
         with self._lock:
             alert = next((a for a in self.open.values() if a.id == job.page.alert_id), None)
-            if alert is None:
+            if alert is None or alert.state != "open" or job.page.kind not in DECIDING:
                 return
             alert.delivery_failed = True
             self.log.save(alert)
-            if job.page.kind in ("opened", "raised", "repeat") and alert.escalated_to is None and alert.state == "open":
-                self._escalate(alert, self.clock(), f"page to {job.role} failed {self.pager.max_failures} times")
+            if job.role not in (alert.owner_role, alert.escalated_to) or self.log.delivered(job.step):
+                return  # another channel reached the person, or the chain already moved on
+            self._escalate(alert, self.clock(), f"page to {job.role} failed {self.pager.max_failures} times",
+                           after=job.role)
 
     # --- timer --------------------------------------------------------------------------------
 
     def tick(self, now: datetime) -> None:
-        """Ack timeouts, repeats, resolution and no-data at `now`."""
+        """Ack timeouts, repeats, resolution, staleness and no-data at `now`."""
         settings = self.cfg.alerts
         with self._lock:
             for alert in list(self.open.values()):
-                if alert.kind == "level" and alert.green_since is not None:
+                if alert.kind == "level" and alert.recovering:
                     if (now - alert.green_since).total_seconds() >= settings.resolve_after:
                         self._resolve(alert, now, f"green for {settings.resolve_after:g}s")
                     continue
+                if alert.kind == "level" and self._watch_ended(alert.metric, now):
+                    self._resolve(alert, now, "the campaign ended; this metric is watched only until then")
+                    continue
                 if alert.state != "open":
                     continue
-                timeout = self.cfg.levels.at(alert.level).ack_timeout
-                if alert.escalated_at is None and (now - alert.level_since).total_seconds() >= timeout:
-                    self._escalate(alert, now, f"not acknowledged within {timeout:g}s")
+                timeout = self.cfg.levels.at(max(alert.level, Level.YELLOW)).ack_timeout
+                clock_from = alert.ack_clock_at or alert.level_since or alert.opened_at
+                if not alert.exhausted and (now - clock_from).total_seconds() >= timeout:
+                    self._escalate(alert, now, f"not acknowledged within {timeout:g}s",
+                                   after=alert.escalated_to or alert.owner_role)
                 elif settings.repeat_every and alert.last_page_at and \
                         (now - alert.last_page_at).total_seconds() >= settings.repeat_every:
                     self._page(alert, alert.owner_role, "repeat", now)
                     if alert.escalated_to:
                         self._page(alert, alert.escalated_to, "repeat", now)
+            self.watch.refresh(now)
             self._check_no_data(now)
 
+    def _watch_ended(self, metric: str, now: datetime) -> bool:
+        return self.watch.ended(metric, now)
+
     def _check_no_data(self, now: datetime) -> None:
-        since_start = self.started_at or now
-        feeders = self.cfg.feeders()
-        for metric, spec in self.cfg.metrics.items():
-            if (metric, "no_data") in self.open:
-                continue
-            if spec.pushed and spec.stale_after is None:
-                continue  # a system that pushes only on change is not silent when it says nothing
-            seen = self.last_seen.get(metric)
-            age = (now - (seen if seen and seen > since_start else since_start)).total_seconds()
-            if age > self.cfg.stale_after(metric):
-                feeder = feeders.get(metric)
-                error = self.collector_errors.get(feeder.name) if feeder else None
-                detail = f"no sample for {age:.0f}s" + (f"; collector {feeder.name}: {error}" if error else "")
-                self._open(metric, "no_data", Level.YELLOW, now, None, detail)
+        skip = {metric for metric, kind in self.open if kind == "no_data"}
+        for metric in self.watch.silent(now, self.started_at, skip):
+            why = self.dispatch.no_data_reason(metric, now, self.started_at, self.collector_errors)
+            self._open(metric, "no_data", Level.YELLOW, now, None, why)
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -320,19 +343,38 @@ class AlertEngine:
                              f"alert {alert_id} is not open (unknown or already resolved)")
         return alert
 
+    def refusal(self, alert: Alert, role: str) -> str | None:
+        """Why `role` may not acknowledge `alert` now (a stale link after a rise), or None."""
+        if alert.kind == "no_data" or role in (alert.owner_role, alert.escalated_to):
+            return None
+        if alert.recovering or may_acknowledge(self.cfg, alert.metric, alert.level, role):
+            return None
+        return self.writer.not_yours(alert, role)
+
     def ack(self, alert_id: int, role: str, via: str, note: str | None = None) -> Alert:
-        """Acknowledge: stops repeats and escalation until the level rises."""
+        """Acknowledge at the current level: repeats and escalation stop until the level rises."""
         if role not in self.cfg.people:
             raise AlertError(422, f"by: role {role!r} is not in people")
         now = self.clock()
         with self._lock:
             alert = self.find(alert_id)
+            why = self.refusal(alert, role)
+            if why is not None:
+                self.log.event(now, alert, "ack_refused", role=role, person=self._name(role), ok=False, detail=why)
+                raise AlertError(409, why)
             if alert.state == "acked":
-                return alert
+                if alert.acked_by == role:
+                    return alert
+                raise AlertError(409, self.writer.already(alert))
             alert.state, alert.acked_by, alert.acked_at, alert.updated_at = "acked", role, now, now
+            alert.acked_level = alert.level
             self.log.save(alert)
-            self.log.event(now, alert, "acked", role=role, person=self.cfg.people[role].name,
+            self.log.event(now, alert, "acked", role=role, person=self._name(role),
                            detail=f"via {via}" + (f": {note}" if note else ""))
+            log.info("alert #%s %s %s: acknowledged by %s via %s", alert.id, alert.metric, alert.level.word, role, via)
+            for other in [*alert.paged_roles, alert.escalated_to]:
+                if other and other != role:
+                    self._page(alert, other, "taken", now)
             return alert
 
     def ack_with_token(self, alert_id: int, token: str) -> Alert:
@@ -349,10 +391,13 @@ class AlertEngine:
             raise
         return self.ack(alert_id, role, "link")
 
+    def views(self) -> dict[str, MetricView]:
+        """The one snapshot of every metric, for the wall, the API and /metrics."""
+        return self.snapshot.read()
+
     def levels(self) -> dict[str, Level]:
-        """The current level of every evaluated metric (after pending time and clear band)."""
-        with self._lock:
-            return {m: s.level for m, s in self.states.items()}
+        """The current level of every metric (after pending time and clear band)."""
+        return {m: Level.from_word(v.level) for m, v in self.snapshot.read().items()}
 
     def status(self) -> dict[str, object]:
         """Levels per metric and open alerts, for /metrics and /health."""
@@ -361,4 +406,3 @@ class AlertEngine:
                     "open": [(a.level.word, a.state, a.kind) for a in self.open.values()],
                     "pages_sent": self.pager.sent, "pages_failed": self.pager.failed,
                     "pages_queued": self.pager.queued()}
-

@@ -16,7 +16,7 @@ from warroom.store import Store, first_row, from_db_ts, to_db_ts
 
 _COLUMNS = ("id, metric, kind, opened_at, level, peak_level, state, owner_role, acked_by, acked_at, escalated_to, "
             "escalated_at, resolved_at, updated_at, level_since, last_page_at, green_since, delivery_failed, value, "
-            "threshold, paged_roles")
+            "threshold, paged_roles, rise, acked_level, ack_clock_at, exhausted")
 
 
 @dataclass
@@ -44,6 +44,19 @@ class Alert:
     value: float | None = None
     threshold: float | None = None
     paged_roles: list[str] = field(default_factory=list)
+    rise: int = 0
+    """How many times this episode rose (or broke out of recovery): each rise is its own page step."""
+    acked_level: Level | None = None
+    """The level the acknowledgement was made at; a rise above it voids the acknowledgement."""
+    ack_clock_at: datetime | None = None
+    """When the decider's time to acknowledge began: when their page was sent, not when the sample was taken."""
+    exhausted: bool = False
+    """Everybody in the escalation chain was paged (or unreachable) and nobody acknowledged."""
+
+    @property
+    def recovering(self) -> bool:
+        """Back to green, waiting `resolve_after` before it resolves."""
+        return self.green_since is not None and self.state != "resolved"
 
     def row(self) -> list[Any]:
         """Values in _COLUMNS order."""
@@ -53,7 +66,9 @@ class Alert:
                 self.escalated_at and ts(self.escalated_at), self.resolved_at and ts(self.resolved_at),
                 ts(self.updated_at or self.opened_at), ts(self.level_since or self.opened_at),
                 self.last_page_at and ts(self.last_page_at), self.green_since and ts(self.green_since),
-                self.delivery_failed, self.value, self.threshold, ",".join(self.paged_roles)]
+                self.delivery_failed, self.value, self.threshold, ",".join(self.paged_roles), self.rise,
+                self.acked_level.word if self.acked_level is not None else None,
+                self.ack_clock_at and ts(self.ack_clock_at), self.exhausted]
 
     @classmethod
     def from_row(cls, r: tuple) -> Alert:
@@ -61,7 +76,8 @@ class Alert:
         t = from_db_ts
         return cls(r[0], r[1], r[2], t(r[3]), Level.from_word(r[4]), Level.from_word(r[5]), r[6], r[7], r[8], t(r[9]),
                    r[10], t(r[11]), t(r[12]), t(r[13]), t(r[14]), t(r[15]), t(r[16]), r[17], r[18], r[19],
-                   [x for x in (r[20] or "").split(",") if x])
+                   [x for x in (r[20] or "").split(",") if x], r[21] or 0,
+                   Level.from_word(r[22]) if r[22] else None, t(r[23]), bool(r[24]))
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,8 @@ class PendingNotice:
     alert_id: int
     role: str | None
     channel: str
+    kind: str
+    failed_attempts: int
 
 
 class AlertLog:
@@ -101,7 +119,7 @@ class AlertLog:
             cur.execute("BEGIN")
             try:
                 cur.execute("DELETE FROM alerts WHERE id = ?", [alert.id])
-                cur.execute(f"INSERT INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' * 21)})", alert.row())
+                cur.execute(f"INSERT INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' * 25)})", alert.row())
                 cur.execute("COMMIT")
             except Exception:
                 cur.execute("ROLLBACK")
@@ -126,15 +144,30 @@ class AlertLog:
         return [Alert.from_row(r) for r in rows]
 
     def pending_notices(self) -> list[PendingNotice]:
-        """Notify intents with no delivered / undelivered outcome on the same channel."""
+        """Deliveries decided but not finished: a notify row with no final outcome on the same channel."""
         with self.lock:
             rows = self.store.execute(
-                """SELECT n.step, n.alert_id, n.role, n.channel FROM alert_events n
+                """SELECT n.step, n.alert_id, n.role, n.channel, n.detail,
+                          (SELECT count(*) FROM alert_events f WHERE f.step = n.step AND f.channel = n.channel
+                           AND f.event = 'delivery_failed')
+                   FROM alert_events n
                    WHERE n.event = 'notify' AND n.step IS NOT NULL AND NOT EXISTS (
                        SELECT 1 FROM alert_events d WHERE d.step = n.step AND d.channel = n.channel
-                       AND d.event IN ('delivered', 'undelivered'))
+                       AND d.event IN ('delivered', 'undelivered', 'unconfirmed'))
                    ORDER BY n.ts""").fetchall()
         return [PendingNotice(*r) for r in rows]
+
+    def load(self, alert_id: int) -> Alert | None:
+        """One alert by id, open or resolved."""
+        with self.lock:
+            row = first_row(self.store.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", [alert_id]))
+        return Alert.from_row(row) if row else None
+
+    def delivered(self, step: str) -> bool:
+        """True when any channel confirmed the page of `step` (another channel of the person worked)."""
+        with self.lock:
+            return first_row(self.store.execute(
+                "SELECT count(*) FROM alert_events WHERE step = ? AND event = 'delivered'", [step]))[0] > 0
 
     def step_done(self, step: str) -> bool:
         """True when a notify intent for `step` was already written (so a restart never repeats it)."""

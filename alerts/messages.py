@@ -1,75 +1,281 @@
-"""The words of a page: metric, value against threshold, level, owner, the decision asked, runbook, ack link."""
+"""The words of a page, read on a phone at 23:31: what, how bad, since when, who decides, the link.
+
+Everything is in the campaign's language and timezone. Each kind of step has its own words, so a
+level that rose, an alert nobody acknowledged and a level that fell never read alike.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from alerts.levels import Level
 from alerts.log import Alert
+from alerts.notifiers import Page
 from warroom.config import WarroomConfig
 
-_WORDS = {
-    "zh-CN": {Level.YELLOW: "黄色预警", Level.ORANGE: "橙色预警", Level.RED: "红色预警", Level.GREEN: "恢复正常"},
-    "en": {Level.YELLOW: "YELLOW warning", Level.ORANGE: "ORANGE warning", Level.RED: "RED warning",
-           Level.GREEN: "back to normal"},
+_LEVEL = {
+    "zh-CN": {Level.GREEN: "正常", Level.YELLOW: "黄色预警", Level.ORANGE: "橙色预警", Level.RED: "红色预警"},
+    "en": {Level.GREEN: "normal", Level.YELLOW: "YELLOW", Level.ORANGE: "ORANGE", Level.RED: "RED"},
+}
+_COLOUR = {
+    "zh-CN": {Level.GREEN: "正常", Level.YELLOW: "黄色", Level.ORANGE: "橙色", Level.RED: "红色"},
+    "en": {Level.GREEN: "normal", Level.YELLOW: "yellow", Level.ORANGE: "orange", Level.RED: "red"},
+}
+# The tag at the start of a title: one word per kind of step, never "escalated" for a level change.
+_TAG = {
+    "zh-CN": {"opened": "{level}", "raised": "升至{colour}", "escalated": "无人确认 · 已上报",
+              "repeat": "仍未确认 · {level}", "lowered": "降至{colour}", "handed_over": "已转交",
+              "stood_down": "降至{colour}",
+              "taken": "已有人处理", "resolved": "已恢复", "no_data": "无数据"},
+    "en": {"opened": "{level}", "raised": "RISEN TO {level}", "escalated": "NOT ACKNOWLEDGED · ESCALATED",
+           "repeat": "STILL UNACKNOWLEDGED · {level}", "lowered": "FELL TO {level}", "handed_over": "HANDED OVER",
+           "stood_down": "FELL TO {level}",
+           "taken": "TAKEN", "resolved": "RESOLVED", "no_data": "NO DATA"},
 }
 _DECISION = {
-    "zh-CN": {Level.YELLOW: "请技术负责人决策: 扩容 / 限流 / 降级?",
-              Level.ORANGE: "请运营负责人决策: 切换备用服务器 / 页面降级 / 延长时限?",
-              Level.RED: "请总经理决策: 业务层面的应急方案, 立即拍板"},
-    "en": {Level.YELLOW: "Technical lead decides: scale out, throttle or degrade?",
-           Level.ORANGE: "Operations lead decides: switch to backup servers, degrade the page, extend the deadline?",
-           Level.RED: "General manager decides: the business call, now."},
+    "zh-CN": {Level.YELLOW: "请你决策: 扩容 / 限流 / 降级?",
+              Level.ORANGE: "请你决策: 切换备用服务器 / 页面降级 / 延长时限?",
+              Level.RED: "请你决策: 业务层面的应急方案, 立即拍板"},
+    "en": {Level.YELLOW: "Your decision: scale out, throttle or degrade?",
+           Level.ORANGE: "Your decision: switch to backup servers, degrade the page, extend the deadline?",
+           Level.RED: "Your decision: the business call, now."},
 }
-_KIND = {
-    "zh-CN": {"opened": "", "raised": "升级", "escalated": "无人确认, 已上报", "repeat": "仍未确认",
-              "moved_up": "已升级给上级", "resolved": "已恢复", "no_data": "无数据"},
-    "en": {"opened": "", "raised": "raised", "escalated": "not acknowledged, escalated",
-           "repeat": "still unacknowledged",
-           "moved_up": "moved up to the next owner", "resolved": "resolved", "no_data": "no data"},
+_W = {
+    "zh-CN": {"decides": "{name} 决策", "value": "当前 {value}", "reached": "已达{colour}线 {threshold}",
+              "back": "已回到 {threshold} 线以内", "since": "{time} 起, 已持续 {duration}", "since_now": "{time} 起",
+              "old": "({age}前的数据)", "trend_up": "趋势 ↑ (1 分钟前 {value})",
+              "trend_down": "趋势 ↓ (1 分钟前 {value})", "trend_flat": "趋势 → 持平",
+              "decider": "决策人: {who}", "to_you": "发给: {name}", "kpi": "{title} {value} / {target}",
+              "left": "距结束 {duration}", "after": "已结束 {duration}", "ack": "确认 (我来处理): {url}",
+              "board": "看板: {url}", "runbook": "预案: {url}", "unacked": "{who} {duration}内未确认, 现请你决策",
+              "rose_to": "级别升至{colour}, 现由 {who} 决策, 你无需再处理",
+              "fell_to": "级别降至{colour}, 现由 {who} 决策",
+              "taken_by": "{who} 已确认 {time}, 正在处理", "peak": "峰值 {level}", "no_data_why": "原因: {why}",
+              "no_data_since": "{time} 起没有数据", "standing": "你在替 {who} 值守", "footer": "告警 #{id} · {time}",
+              "group": "{n} 条告警 · 最高 {level}", "nobody": "(无人)",
+              "not_yours": "告警 #{id} 现为{colour}, 由 {who} 决策; {role} 的确认不覆盖这一级别",
+              "already": "告警 #{id} 已由 {who} 于 {time} 确认"},
+    "en": {"decides": "{name} decides", "value": "now {value}", "reached": "past the {colour} line {threshold}",
+           "back": "back inside the {threshold} line", "since": "since {time} ({duration})",
+           "since_now": "since {time}",
+           "old": "(data from {age} ago)", "trend_up": "trend ↑ (1 min ago {value})",
+           "trend_down": "trend ↓ (1 min ago {value})", "trend_flat": "trend → flat",
+           "decider": "Decides: {who}", "to_you": "To: {name}", "kpi": "{title} {value} / {target}",
+           "left": "{duration} to the end", "after": "ended {duration} ago", "ack": "Acknowledge (I am on it): {url}",
+           "board": "Board: {url}", "runbook": "Runbook: {url}", "unacked": "{who} did not acknowledge in {duration}; "
+           "you decide now", "rose_to": "The level rose to {colour}; {who} decides now, nothing more is needed from "
+           "you", "fell_to": "The level fell to {colour}; {who} decides now",
+           "taken_by": "{who} acknowledged at {time} and is on it", "peak": "peak {level}", "no_data_why": "Why: {why}",
+           "no_data_since": "no data since {time}", "standing": "You stand in for {who}",
+           "footer": "alert #{id} · {time}", "group": "{n} alerts · worst {level}", "nobody": "(nobody)",
+           "not_yours": "alert #{id} is now {level}; {who} decides: an acknowledgement by {role} does not cover it",
+           "already": "alert #{id} is already acknowledged by {who} at {time}"},
 }
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page says beyond the alert itself: the moment, the value's age and trend, the campaign."""
+
+    now: datetime
+    value_ts: datetime | None = None
+    value_minute_ago: float | None = None
+    kpi_value: float | None = None
+    campaign_end: datetime | None = None
+    board_url: str | None = None
+    ack_url: str | None = None
+    why: str | None = None
+    """For escalations and no-data pages: the reason, e.g. the collector's last error."""
+    previous_role: str | None = None
+    """For escalations: who did not acknowledge."""
 
 
 def level_words(level: Level, locale: str) -> str:
-    """`黄色预警` / `YELLOW warning`."""
-    return _WORDS.get(locale, _WORDS["en"])[level]
+    """`红色预警` / `RED`."""
+    return _LEVEL.get(locale, _LEVEL["en"])[level]
 
 
-def compose(cfg: WarroomConfig, alert: Alert, kind: str, role: str | None, ack_url: str | None) -> tuple[str, str]:
-    """Title and body for one page to `role`."""
-    locale = cfg.campaign.locale
-    spec = cfg.metrics.get(alert.metric)
-    title_of = spec.title if spec else alert.metric
-    unit = spec.unit if spec else ""
-    decimals = spec.decimals if spec else 1
-    words = level_words(alert.level, locale) if kind != "resolved" else level_words(Level.GREEN, locale)
-    what = _KIND.get(locale, _KIND["en"]).get(kind, kind)
-    if alert.kind == "no_data":
-        words = f"{level_words(alert.level, locale)} · {_KIND[locale if locale in _KIND else 'en']['no_data']}"
-    value = "—" if alert.value is None else f"{alert.value:.{decimals}f}{unit}"
-    cmp = ""
-    if alert.threshold is not None and spec is not None:
-        cmp = f" ({'≥' if spec.direction == 'above' else '≤'} {alert.threshold:g}{unit})"
-    title = f"[{words}{' · ' + what if what else ''}] {title_of} {value}{cmp}"
-    owner = cfg.people.get(alert.owner_role or "")
-    person = cfg.people.get(role or "")
-    zh = locale == "zh-CN"
-    lines = [
-        f"{'指标' if zh else 'Metric'}: {title_of} ({alert.metric})",
-        f"{'当前值' if zh else 'Value'}: {value}{cmp}",
-        f"{'级别' if zh else 'Level'}: {words}",
-        f"{'决策人' if zh else 'Owner'}: {owner.name if owner else alert.owner_role} "
-        f"{owner.phone if owner else ''}".rstrip(),
-    ]
-    if alert.escalated_to:
-        esc = cfg.people.get(alert.escalated_to)
-        lines.append(f"{'已上报' if zh else 'Escalated to'}: {esc.name if esc else alert.escalated_to}")
-    if kind != "resolved":
-        decision = cfg.levels.at(alert.level).decision if alert.level != Level.GREEN else None
-        lines.append(decision or _DECISION.get(locale, _DECISION["en"]).get(alert.level, ""))
-    if spec and spec.runbook:
-        lines.append(f"{'预案' if zh else 'Runbook'}: {spec.runbook}")
-    if ack_url and kind not in ("resolved", "moved_up"):
-        lines.append(f"{'确认 (我来处理)' if zh else 'Acknowledge (I am on it)'}: {ack_url}")
-    if person and role != alert.owner_role:
-        lines.append(f"{'发给' if zh else 'To'}: {person.name}")
-    lines.append(f"alert #{alert.id}")
-    return title, "\n".join(lines)
+def duration_words(seconds: float, locale: str) -> str:
+    """`2分10秒` / `2m10s`: short enough for a phone's notification line."""
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    units = ("小时", "分", "秒") if locale == "zh-CN" else ("h", "m", "s")
+    if h:
+        return f"{h}{units[0]}{m}{units[1]}" if m else f"{h}{units[0]}"
+    return (f"{m}{units[1]}" if m else "") + (f"{s}{units[2]}" if s or not m else "")
+
+
+class PageWriter:
+    """Composes pages for one config: the single place that decides what a person reads."""
+
+    def __init__(self, cfg: WarroomConfig):
+        self.cfg = cfg
+        self.locale = cfg.campaign.locale if cfg.campaign.locale in _W else "en"
+        self.zone = ZoneInfo(cfg.campaign.timezone)
+
+    def _w(self, key: str, **kw: object) -> str:
+        return _W[self.locale][key].format(**kw)
+
+    def clock(self, ts: datetime) -> str:
+        """`23:31:05` in the campaign's timezone."""
+        return ts.astimezone(self.zone).strftime("%H:%M:%S")
+
+    def _value(self, metric: str, value: float | None) -> str:
+        spec = self.cfg.metrics.get(metric)
+        if value is None:
+            return "—"
+        return f"{value:,.{spec.decimals if spec else 1}f}{spec.unit if spec else ''}"
+
+    def _who(self, role: str | None) -> str:
+        person = self.cfg.people.get(role or "")
+        if person is None:
+            return role or self._w("nobody")
+        return f"{person.name} {person.phone}".strip()
+
+    def _name(self, role: str | None) -> str:
+        person = self.cfg.people.get(role or "")
+        return person.name if person else (role or self._w("nobody"))
+
+    def not_yours(self, alert: Alert, role: str) -> str:
+        """Why a lower level's link does not acknowledge this alert any more, naming who decides now."""
+        return self._w("not_yours", id=alert.id, colour=_COLOUR[self.locale][alert.level],
+                       level=level_words(alert.level, self.locale), who=self._who(alert.owner_role),
+                       role=self._name(role))
+
+    def already(self, alert: Alert) -> str:
+        """Who already acknowledged, and when."""
+        return self._w("already", id=alert.id, who=self._who(alert.acked_by),
+                       time=self.clock(alert.acked_at) if alert.acked_at else "?")
+
+    def decision_for(self, role: str | None, level: Level) -> str:
+        """The question asked of the person paged: their own, else their level's, else the alert's level's."""
+        person = self.cfg.people.get(role or "")
+        if person is not None and person.decision:
+            return person.decision
+        owned = [lv for lv in (Level.YELLOW, Level.ORANGE, Level.RED) if self.cfg.levels.owner_role(lv) == role]
+        asked = max(owned) if owned else level
+        configured = self.cfg.levels.at(asked).decision if asked != Level.GREEN else None
+        return configured or _DECISION[self.locale].get(asked, "")
+
+    def compose(self, alert: Alert, kind: str, role: str | None, ctx: PageContext) -> Page:
+        """One page to `role` about one step of `alert`."""
+        spec = self.cfg.metrics.get(alert.metric)
+        title_of = spec.title if spec else alert.metric
+        value = self._value(alert.metric, alert.value)
+        level, colour = level_words(alert.level, self.locale), _COLOUR[self.locale][alert.level]
+        tag_kind = "no_data" if alert.kind == "no_data" and kind in ("opened", "repeat") else kind
+        tag = _TAG[self.locale][tag_kind].format(level=level, colour=colour)
+        decider = alert.owner_role
+        head = f"{title_of} {value}"
+        if kind not in ("resolved", "taken", "handed_over", "stood_down") and decider:
+            head += " · " + self._w("decides", name=self._name(decider))
+        title = f"[{tag}] {head}"
+        lines = [f"{level} · {title_of} ({alert.metric})" if kind != "resolved" else f"{title_of} ({alert.metric})"]
+        lines += self._state_lines(alert, kind, ctx)
+        lines += self._ask_lines(alert, kind, role, ctx)
+        if spec and spec.runbook and kind not in ("resolved", "taken"):
+            lines.append(self._w("runbook", url=spec.runbook))
+        if ctx.ack_url:
+            lines.append(self._w("ack", url=ctx.ack_url))
+        lines.append(self._w("footer", id=alert.id, time=f"{self.clock(ctx.now)} ({self.cfg.campaign.timezone})"))
+        tail = []
+        if ctx.kpi_value is not None or ctx.campaign_end is not None:
+            tail.append(self._campaign_line(ctx))
+        if ctx.board_url:
+            tail.append(self._w("board", url=ctx.board_url))
+        # Alertmanager tells alerts apart by labels: the peak keeps one alert's identity through its recovery.
+        labels = {"owner_role": decider or "", "kind": alert.kind, "severity": alert.peak_level.word}
+        body = "\n".join(lines[:-1] + tail + lines[-1:])
+        return Page(alert.id, alert.metric, kind, alert.level.word, title, body, alert.opened_at,
+                    alert.resolved_at if kind == "resolved" else None, labels, ctx.ack_url, "\n".join(tail))
+
+    def _state_lines(self, alert: Alert, kind: str, ctx: PageContext) -> list[str]:
+        spec = self.cfg.metrics.get(alert.metric)
+        if alert.kind == "no_data":
+            seen = ctx.value_ts or alert.opened_at
+            lines = [self._w("no_data_since", time=self.clock(seen))]
+            if ctx.why:
+                lines.append(self._w("no_data_why", why=ctx.why))
+            return lines
+        value = self._w("value", value=self._value(alert.metric, alert.value))
+        if ctx.value_ts is not None and (ctx.now - ctx.value_ts).total_seconds() >= 15:
+            value += " " + self._w("old", age=duration_words((ctx.now - ctx.value_ts).total_seconds(), self.locale))
+        if kind == "resolved":
+            threshold = spec.rule().threshold(Level.YELLOW) if spec else None
+            line = value + (f", {self._w('back', threshold=self._value(alert.metric, threshold))}"
+                            if threshold is not None else "")
+            return [line + f" · {self._w('peak', level=level_words(alert.peak_level, self.locale))}"]
+        parts = [value]
+        if alert.threshold is not None and alert.level != Level.GREEN:
+            parts.append(self._w("reached", colour=_COLOUR[self.locale][alert.level],
+                                 threshold=self._value(alert.metric, alert.threshold)))
+        since = alert.level_since or alert.opened_at
+        lasted = (ctx.now - since).total_seconds()
+        parts.append(self._w("since", time=self.clock(since), duration=duration_words(lasted, self.locale))
+                     if lasted >= 5 else self._w("since_now", time=self.clock(since)))
+        lines = [" · ".join(parts)]
+        if ctx.value_minute_ago is not None and alert.value is not None:
+            bad_up = spec is None or spec.direction == "above"
+            delta = alert.value - ctx.value_minute_ago
+            moved = abs(delta) > 1e-9 * max(1.0, abs(alert.value))
+            key = "trend_flat" if not moved else ("trend_up" if delta > 0 else "trend_down")
+            trend = self._w(key, value=self._value(alert.metric, ctx.value_minute_ago))
+            lines.append(trend + ("" if not moved else (" ✗" if (delta > 0) == bad_up else " ✓")))
+        return lines
+
+    def _ask_lines(self, alert: Alert, kind: str, role: str | None, ctx: PageContext) -> list[str]:
+        colour = _COLOUR[self.locale][alert.level]
+        if kind == "resolved":
+            return []
+        if kind == "taken":
+            return [self._w("taken_by", who=self._name(alert.acked_by), time=self.clock(alert.acked_at or ctx.now))]
+        if kind in ("handed_over", "stood_down"):
+            key = "rose_to" if kind == "handed_over" else "fell_to"
+            return [self._w(key, colour=colour, who=self._who(alert.owner_role))]
+        lines = [self._w("decider", who=self._who(alert.owner_role))]
+        if kind == "escalated" and ctx.previous_role:
+            timeout = self.cfg.levels.at(alert.level).ack_timeout if alert.level != Level.GREEN else 0
+            lines.append(self._w("unacked", who=self._name(ctx.previous_role),
+                                 duration=duration_words(timeout, self.locale)))
+            if ctx.why and "not acknowledged" not in ctx.why:
+                lines.append(ctx.why)
+        if kind == "lowered":
+            lines.insert(0, self._w("fell_to", colour=colour, who=self._who(alert.owner_role)))
+        if role and role != alert.owner_role:
+            lines.append(self._w("to_you", name=self._name(role)))
+        lines.append(self.decision_for(role, alert.level))
+        return lines
+
+    def _campaign_line(self, ctx: PageContext) -> str:
+        parts = []
+        kpi = self.cfg.campaign.kpi
+        if kpi is not None and ctx.kpi_value is not None:
+            parts.append(self._w("kpi", title=kpi.title, value=f"{ctx.kpi_value:,.0f}", target=f"{kpi.target:,.0f}"))
+        if ctx.campaign_end is not None:
+            left = (ctx.campaign_end - ctx.now).total_seconds()
+            parts.append(self._w("left" if left >= 0 else "after", duration=duration_words(abs(left), self.locale)))
+        return " · ".join(parts)
+
+    def combine(self, pages: list[Page]) -> Page:
+        """Several pages for one person as one: each alert's newest step only, worst first, the KPI said once."""
+        newest: dict[int, Page] = {}
+        for page in pages:  # in the order the steps were decided: a later step of an alert supersedes
+            newest[page.alert_id] = page
+        ordered = sorted(newest.values(), key=lambda p: (-int(Level.from_word(p.level)), p.alert_id))
+        if len(ordered) == 1:
+            return ordered[0]
+        tail = next((p.tail for p in reversed(pages) if p.tail), "")  # the newest KPI and countdown
+
+        def core(page: Page) -> str:
+            return "\n".join(line for line in page.body.split("\n") if line not in page.tail.split("\n"))
+
+        worst = Level.from_word(ordered[0].level)
+        title = f"[{self._w('group', n=len(ordered), level=level_words(worst, self.locale))}] " + \
+            " | ".join(p.title for p in ordered)
+        body = "\n\n".join(f"{i}. {core(p)}" for i, p in enumerate(ordered, 1)) + (f"\n\n{tail}" if tail else "")
+        first = ordered[0]
+        return Page(first.alert_id, first.metric, first.kind, first.level, title, body, first.started_at,
+                    first.ended_at, first.labels, first.ack_url, tail)

@@ -44,26 +44,28 @@ def person_text(person: dict[str, Any] | None, locale: str | None, phone: bool =
 
 
 def alert_line(alert: dict[str, Any], locale: str | None, now: datetime) -> AlertLine:
-    """Level, metric, the owner now responsible, age and acknowledgement/escalation state of an alert."""
+    """The alert's current level and who decides at it now, as the tile shows them; the rest is secondary."""
     level = alert.get("level") if alert.get("level") in LEVEL_RANK else (alert.get("peak_level") or "yellow")
-    if level == "green":
-        level = alert.get("peak_level") or "yellow"
     escalated_to = alert.get("escalated_to")
-    # After an escalation the person who must act is the one it went to.
-    responsible = escalated_to or alert.get("owner")
+    # The decider at the current level, the same person the metric's tile names (one truth);
+    # who else was paged, and the peak, are secondary text.
+    responsible = alert.get("decider", alert.get("owner"))
     opened = parse_ts(alert.get("opened_at"))
     age = (now - opened).total_seconds() if opened else None
     state = alert.get("state", "open")
     parts = []
     if state == "resolved":
         parts.append(text(locale, "alert.resolved"))
+    elif alert.get("recovering") or level == "green":
+        parts.append(text(locale, "alert.recovering", peak=level_word(locale, alert.get("peak_level") or "yellow")))
     elif alert.get("acked_by"):
         parts.append(text(locale, "alert.acked", who=role_word(locale, alert["acked_by"])))
     else:
         parts.append(text(locale, "alert.open"))
-    if escalated_to:
-        # The strip already prints the escalated-to person with a phone as the owner; the name is enough here.
+    if escalated_to and state != "resolved":
         parts.append(text(locale, "alert.escalated", who=person_text(escalated_to, locale, phone=False)))
+    if alert.get("nobody_left") and state == "open":
+        parts.append(text(locale, "alert.nobody_left"))
     word = level_word(locale, level)
     if alert.get("kind") == "no_data":
         word = f"{word} · {text(locale, 'alert.no_data')}"

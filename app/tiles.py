@@ -113,6 +113,10 @@ def tile_view(tile: dict[str, Any], locale: str | None, down_for_s: float | None
             else text(locale, "age.never")
     else:
         age_text = text(locale, "age.ago", age=format_duration(age, locale))
+    note = tile.get("note") if not stale else None
+    if note in ("no_traffic", "watch_ended"):
+        # Nothing is wrong and there is no number: say so instead of a bare dash.
+        age_text = text(locale, f"note.{note}") + " · " + age_text
     raw_owner = tile.get("owner")
     # Green needs nobody; a stale tile shows who answers for the data (the yellow owner from the API).
     owner = None

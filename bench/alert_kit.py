@@ -149,15 +149,16 @@ class Receiver(ThreadingHTTPServer):
 
 # --- what a message is ----------------------------------------------------------------------------
 
-_ALERT_ID = re.compile(r"alert #(\d+)\s*$")
+_ALERT_ID = re.compile(r"(?:alert|告警) #(\d+)")
 _KIND_BY_TYPE = {"warning": "opened", "success": "resolved"}
 
 
 def warroom_page(msg: Received) -> tuple[str, str, int | None]:
     """(metric, kind, alert id) of an Apprise json:// page from warroom (kind: opened, resolved or other)."""
     text = str(msg.body.get("message", ""))
-    metric = next((line.rsplit("(", 1)[-1].rstrip(")") for line in text.splitlines()
-                   if line.startswith("Metric: ") and line.endswith(")")), "")
+    first = text.splitlines()[0] if text else ""
+    # the first line of every page names the metric last, in parentheses: "RED · Queue (queue)"
+    metric = first.rsplit("(", 1)[-1].rstrip(")") if first.endswith(")") else ""
     found = _ALERT_ID.search(text)
     kind = _KIND_BY_TYPE.get(str(msg.body.get("type", "")), "other")
     return metric, kind, int(found.group(1)) if found else None

@@ -29,6 +29,9 @@ class Ratio(BaseModel):
     numerator: JsonPath = Field(description="Dotted path of the numerator, e.g. `data.answered`.")
     denominator: JsonPath = Field(description="Dotted path of the denominator, e.g. `data.offered`.")
     scale: float = Field(default=100.0, description="Multiplier; 100 gives a percentage.")
+    when_zero: Literal["no_traffic", "error"] = Field(
+        default="no_traffic", description="A zero denominator: `no_traffic` (shown as such, paged to nobody) "
+        "or `error` (a failed poll: the tile greys and no-data pages after stale_after).")
 
 
 class JsonApiSettings(CollectorSettings):
@@ -164,7 +167,11 @@ class JsonApiCollector(Collector):
                 continue
             if denominator == 0:
                 # 0 answered of 0 offered is neither 0 % nor 100 %; a made-up value would colour the wall.
-                problems.append(f"ratio {metric}: denominator '{ratio.denominator}' is 0, ratio undefined")
+                # After a planned close it is simply no traffic: NaN tells the engine so (never stored).
+                if ratio.when_zero == "no_traffic":
+                    samples.append(Sample(now, metric, math.nan))
+                else:
+                    problems.append(f"ratio {metric}: denominator '{ratio.denominator}' is 0, ratio undefined")
                 continue
             samples.append(Sample(now, metric, numerator / denominator * ratio.scale))
         if problems:

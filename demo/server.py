@@ -15,10 +15,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
@@ -248,7 +250,11 @@ class CampaignSite(BaseHTTPRequestHandler):
             return
         message = message if isinstance(message, dict) else {"message": str(message)}
         with night.inbox_lock:
-            night.inbox.append({**message, "to": path[4:], "received": time.strftime("%H:%M:%S")})
+            # The night's clock in its own timezone (23:31 at the spike), and the real moment in the same zone.
+            zone = ZoneInfo(night.scenario.night.timezone)
+            real = datetime.now(zone).strftime("%H:%M:%S")
+            received = f"{state.at.strftime('%H:%M:%S')} (real {real} {night.scenario.night.timezone})"
+            night.inbox.append({**message, "to": path[4:], "received": received})
             del night.inbox[:-500]
         self._json(200, {"ok": True}, state)
 

@@ -17,6 +17,7 @@ import yaml
 from demo.scenario import DEFAULT_NIGHT, load_scenario
 from demo.server import DemoNight
 from tests.realparts import free_port
+from warroom.durations import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_BASE = "http://127.0.0.1:8780"
@@ -39,6 +40,10 @@ def demo_config(demo_url: str, db: Path, api_port: int | None = None, h5_timeout
             # The demo's page takes up to 18 s; a short timeout is itself a measured value (the wait).
             collector["timeout"] = h5_timeout
             collector["interval"] = "1s"
+    # A timed-out probe records its timeout, so red must be reachable by it (warroom validate insists).
+    limit = parse_duration(h5_timeout)
+    raw["metrics"]["response_time"].update(yellow=round(limit / 4, 2), orange=round(limit / 2, 2), red=limit,
+                                           clear=round(limit / 20, 2))
     return raw
 
 

@@ -17,13 +17,14 @@ from fastapi import FastAPI, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.ack import AckRejected
+from alerts.ack import AckRejected, check_token
+from alerts.ack_page import AckPages
 from alerts.engine import AlertEngine, AlertError
+from alerts.levels import Level
 from alerts.log import Alert
 from warroom.api import ApiError, parse_moment
 from warroom.durations import parse_duration
-from warroom.samples import Sample
-from warroom.scheduler import PollResult
+from warroom.samples import PollResult, Sample
 from warroom.store import from_db_ts, to_db_ts
 
 MAX_PUSH = 1000
@@ -69,7 +70,7 @@ class StepDoneBody(_Body):
 
 
 def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = None) -> dict[str, Any]:
-    """The API form of an alert, owners resolved to people."""
+    """The API form of an alert: its current level and who decides at it now; the peak and who was paged after."""
     cfg = engine.cfg
     spec = cfg.metrics.get(alert.metric)
 
@@ -80,13 +81,18 @@ def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = No
     def iso(ts: datetime | None) -> str | None:
         return ts.isoformat() if ts else None
 
+    deciding = alert.state != "resolved" and not alert.recovering and alert.level != Level.GREEN
+    decider = person(alert.owner_role) if deciding else None
     return {"id": alert.id, "metric": alert.metric, "title": spec.title if spec else alert.metric,
             "kind": alert.kind, "level": alert.level.word, "peak_level": alert.peak_level.word, "state": alert.state,
-            "opened_at": iso(alert.opened_at), "updated_at": iso(alert.updated_at),
-            "resolved_at": iso(alert.resolved_at),
-            "green_since": iso(alert.green_since), "owner": person(alert.owner_role), "acked_by": alert.acked_by,
-            "acked_at": iso(alert.acked_at), "escalated_to": person(alert.escalated_to),
-            "escalated_at": iso(alert.escalated_at), "delivery_failed": alert.delivery_failed,
+            "recovering": alert.recovering, "opened_at": iso(alert.opened_at), "level_since": iso(alert.level_since),
+            "updated_at": iso(alert.updated_at), "resolved_at": iso(alert.resolved_at),
+            "green_since": iso(alert.green_since), "decider": decider, "owner": decider,
+            "paged": [person(r) for r in alert.paged_roles if person(r)],
+            "acked_by": alert.acked_by, "acked_by_person": person(alert.acked_by), "acked_at": iso(alert.acked_at),
+            "acked_level": alert.acked_level.word if alert.acked_level is not None else None,
+            "escalated_to": person(alert.escalated_to), "escalated_at": iso(alert.escalated_at),
+            "nobody_left": alert.exhausted, "delivery_failed": alert.delivery_failed,
             "silenced": engine.silences.covers(alert.metric, engine.clock()), "value": alert.value,
             "threshold": alert.threshold, "events": events if events is not None else []}
 
@@ -157,23 +163,38 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
                 alert = guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
             return alert_json(engine, alert)
 
-    @app.get("/api/v1/alerts/{alert_id}/ack", response_class=HTMLResponse)
-    def ack_page(alert_id: int, token: str = "") -> str:
-        """The page an ack link opens: a button, so link previews in chat apps acknowledge nothing."""
-        return (f"<html><meta name=viewport content='width=device-width'><body style='font:20px sans-serif'>"
-                f"<h2>warroom alert #{alert_id}</h2><form method=post action='/api/v1/alerts/{alert_id}/ack/form'>"
-                f"<input type=hidden name=token value='{token.replace(chr(39), '')}'>"
-                f"<button style='font-size:28px;padding:16px 32px'>确认 · Acknowledge</button></form></body></html>")
-
     if deliver is not None:
+        pages = AckPages(engine.writer)
+
+        @app.get("/api/v1/alerts/{alert_id}/ack", response_class=HTMLResponse)
+        def ack_page(alert_id: int, token: str = "") -> HTMLResponse:
+            """The page an ack link opens: what it is and a button, so chat link previews acknowledge nothing."""
+            alert = engine.log.load(alert_id)
+            try:
+                role = check_token(engine.secret, alert_id, token, engine.clock().timestamp()) if engine.secret \
+                    else None
+            except AckRejected as err:
+                return HTMLResponse(pages.refused(alert, alert_id, str(err)), status_code=403)
+            why_not = None
+            if alert is not None and role is not None and alert.state != "resolved":
+                why_not = engine.refusal(alert, role)
+                if why_not is None and alert.state == "acked" and alert.acked_by != role:
+                    why_not = engine.writer.already(alert)
+            if alert is not None and alert.state == "resolved":
+                why_not = ""  # the summary already says it is resolved; no button
+            return HTMLResponse(pages.link(alert, alert_id, token, role, why_not))
+
         @app.post("/api/v1/alerts/{alert_id}/ack/form", response_class=HTMLResponse)
         def ack_form(alert_id: int, token: str = Form("")) -> HTMLResponse:
-            """The form post from the ack page."""
+            """The button on the ack page: a readable page either way."""
             try:
                 alert = guarded(lambda: engine.ack_with_token(alert_id, token))
             except AckRejected as err:
-                return HTMLResponse(f"<h2>403: {err}</h2>", status_code=403)
-            return HTMLResponse(f"<h2>alert #{alert.id} acknowledged by {alert.acked_by}</h2>")
+                return HTMLResponse(pages.refused(engine.log.load(alert_id), alert_id, str(err)), status_code=403)
+            except ApiError as err:
+                return HTMLResponse(pages.refused(engine.log.load(alert_id), alert_id, err.message),
+                                    status_code=err.status)
+            return HTMLResponse(pages.done(alert))
 
     if deliver is not None:
         @app.post("/api/v1/annotations", status_code=201)
@@ -252,6 +273,12 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
                 where = f"samples[{i}]"
                 if item.metric not in cfg.metrics:
                     raise ApiError(404, f"{where}.metric: unknown metric {item.metric!r}", f"{where}.metric")
+                if not cfg.metrics[item.metric].pushed:
+                    # Two sources for one number would let a stray push overwrite what the poll measured.
+                    feeder = cfg.feeders().get(item.metric)
+                    raise ApiError(409, f"{where}.metric: {item.metric!r} is polled by collector "
+                                        f"{feeder.name if feeder else '?'!r}; only metrics with `pushed: true` "
+                                        "accept pushes", f"{where}.metric")
                 if not math.isfinite(item.value):
                     raise ApiError(422, f"{where}.value: must be a finite number", f"{where}.value")
                 ts = parse_moment(item.ts, f"{where}.ts", zone, now) if item.ts else now

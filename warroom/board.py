@@ -15,6 +15,7 @@ from typing import Any
 from alerts.levels import Level, raw_level
 from warroom.config import WarroomConfig
 from warroom.history import Point, first_value_after, last_runs_at, latest_at, value_at
+from warroom.samples import MetricView
 from warroom.store import RunRecord, Store
 
 # How far back a board at a past moment looks for a metric's last value. Past this the tile
@@ -73,34 +74,49 @@ def owner_of(cfg: WarroomConfig, metric: str, level: Level) -> dict[str, str] | 
     return {"role": role, "name": person.name if person else role, "phone": person.phone if person else ""}
 
 
-def build_tiles(
-    cfg: WarroomConfig, values: dict[str, Point], runs: dict[str, RunRecord], at: datetime,
-    levels: dict[str, Level] | None = None,
-) -> list[dict[str, Any]]:
-    """One tile per configured metric, in config order; `levels` are the alert engine's (with hysteresis)."""
+def views_from_samples(cfg: WarroomConfig, values: dict[str, Point], at: datetime) -> dict[str, MetricView]:
+    """Views rebuilt from raw values alone, for a file recorded before level changes were kept."""
+    views = {}
+    for metric, spec in cfg.metrics.items():
+        point = values.get(metric)
+        if point is None:
+            continue
+        level = raw_level(point[1], spec.rule())
+        stale = (at - point[0]).total_seconds() > cfg.stale_after(metric)
+        owner = owner_of(cfg, metric, level)
+        views[metric] = MetricView(metric, point[1], point[0], level.word, stale, owner and owner["role"],
+                                   owner and owner["name"], None)
+    return views
+
+
+def build_tiles(cfg: WarroomConfig, views: dict[str, MetricView], runs: dict[str, RunRecord],
+                at: datetime) -> list[dict[str, Any]]:
+    """One tile per configured metric, in config order, from the one snapshot of each metric."""
     feeders = cfg.feeders()
     tiles = []
     for metric, spec in cfg.metrics.items():
-        point = values.get(metric)
+        view = views.get(metric)
         feeder = feeders.get(metric)
         run = runs.get(feeder.name) if feeder else None
-        stale_after = cfg.stale_after(metric)
         tile: dict[str, Any] = {
             "metric": metric, "title": spec.title, "unit": spec.unit, "direction": spec.direction,
             "decimals": spec.decimals,
             "thresholds": {"yellow": spec.yellow, "orange": spec.orange, "red": spec.red},
-            "value": None, "ts": None, "age_s": None, "stale": True, "stale_after_s": stale_after,
-            "level": "stale", "owner": owner_of(cfg, metric, Level.YELLOW),
+            "value": None, "ts": None, "age_s": None, "stale": True, "stale_after_s": cfg.stale_after(metric),
+            "level": "stale", "owner": owner_of(cfg, metric, Level.YELLOW), "since": None, "note": None,
             "collector": feeder.name if feeder else None,
             "error": run.error if run and not run.ok else None,
         }
-        if point is not None:
-            ts, value = point
-            age = max(0.0, (at - ts).total_seconds())
-            level = levels[metric] if levels and metric in levels else raw_level(value, spec.rule())
-            tile.update(value=value, ts=ts.isoformat(), age_s=round(age, 3))
-            if age <= stale_after:
-                tile.update(stale=False, level=level.word, owner=owner_of(cfg, metric, level))
+        if view is not None:
+            if view.ts is not None:
+                tile.update(value=view.value, ts=view.ts.isoformat(),
+                            age_s=round(max(0.0, (at - view.ts).total_seconds()), 3))
+            tile.update(note=view.note, since=view.since.isoformat() if view.since else None)
+            if not view.stale:
+                person = cfg.people.get(view.owner_role or "")
+                tile.update(stale=False, level=view.level, owner=None if view.owner_role is None else {
+                    "role": view.owner_role, "name": view.owner_name or view.owner_role,
+                    "phone": person.phone if person else ""})
         tiles.append(tile)
     return tiles
 
@@ -139,31 +155,32 @@ def campaign_header(
 
 
 class BoardReader:
-    """Builds the board live (memory) or at a past moment (store); shared by the daemon and replay."""
+    """Builds the board live (the engine's snapshot) or at a past moment (the store); daemon and replay share it."""
 
     def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None,
-                 levels: Callable[[], dict[str, Level]] | None = None):
+                 views: Callable[[], dict[str, MetricView]] | None = None):
         self.cfg = cfg
         self.store = store
         self.window = window
         self.latest = latest
-        # The live wall shows the engine's level so a tile and its alert never disagree inside a clear band;
-        # a past moment shows the level its value had then (pending and hysteresis are not replayed).
-        self.levels = levels
+        # Live, every tile is the engine's one snapshot: value, level, decider and staleness together.
+        self.views = views
 
     def board(self, now: datetime, at: datetime | None = None) -> dict[str, Any]:
-        """The whole board; live from memory when `at` is None and the daemon is running."""
+        """The whole board; live from the engine when `at` is None and the daemon is running."""
         moment = at or now
         cur = self.store.reader()
-        levels = None
-        if at is None and self.latest is not None:
-            values, runs = self.latest.snapshot()
-            levels = self.levels() if self.levels else None
+        live = at is None and self.latest is not None and self.views is not None
+        if live:
+            views = self.views()
+            runs = self.latest.snapshot()[1]
         else:
             values = latest_at(cur, moment, LOOKBACK_S, list(self.cfg.metrics))
+            views = views_from_samples(self.cfg, values, moment)
             runs = last_runs_at(cur, moment, LOOKBACK_S)
         kpi = self.cfg.campaign.kpi
-        kpi_now = values.get(kpi.metric) if kpi else None
+        kpi_view = views.get(kpi.metric) if kpi else None
+        kpi_now = (kpi_view.ts, kpi_view.value) if kpi_view and kpi_view.ts and kpi_view.value is not None else None
         kpi_before = (value_at(cur, kpi.metric, moment - timedelta(seconds=PACE_WINDOW_S), PACE_WINDOW_S)
                       if kpi else None)
         if kpi and kpi_before is None:
@@ -171,7 +188,7 @@ class BoardReader:
             kpi_before = first_value_after(cur, kpi.metric, moment - timedelta(seconds=PACE_WINDOW_S), moment)
         return {
             "at": moment.isoformat(),
-            "live": at is None and self.latest is not None,
+            "live": live,
             "campaign": campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before),
-            "tiles": build_tiles(self.cfg, values, runs, moment, levels),
+            "tiles": build_tiles(self.cfg, views, runs, moment),
         }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from warroom import __version__
 from warroom.config import ConfigError, LoadedConfig, load_config
+from warroom.console import ensure_tokens
 
 EXIT_CONFIG = 2
 
@@ -26,7 +26,8 @@ shows beside each level the person who decides. Start with:
   warroom collect             run only the daemon: poll, store, serve the API on 127.0.0.1:8765
   warroom demo                run only the simulated campaign system of the demo night
   warroom replay --db FILE    serve an archived night read-only, to replay it second by second
-  warroom ack ID --as ROLE    acknowledge an alert (needs WARROOM_TOKEN)
+  warroom alerts              list open and recent alerts: level, who decides, since when
+  warroom ack ID --as ROLE    acknowledge an alert (the token from `warroom up` or WARROOM_TOKEN)
   warroom silence --metric M --for 30m --by NAME --reason WHY
 
 Every command takes -c/--config FILE (default: config.yaml in the current folder).
@@ -133,44 +134,31 @@ def cmd_board(args: argparse.Namespace) -> int:
     return 0
 
 
-def _api_call(args: argparse.Namespace, method: str, path: str, body: dict | None = None) -> int:
-    """One authenticated call to the running daemon; prints the answer or the error it names."""
-    import json
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """Open alerts and recent ones, readably."""
+    from warroom.console import cmd_alerts as run
 
-    import requests
-
-    loaded = _load(args.config)
-    server = loaded.config.server
-    token = os.environ.get(server.token_env, "")
-    if not token:
-        print(f"warroom: set {server.token_env} (the board token the daemon was started with)", file=sys.stderr)
-        return 1
-    url = f"{args.api or f'http://{server.host}:{server.port}'}{path}"
-    try:
-        reply = requests.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    except requests.RequestException as err:
-        print(f"warroom: cannot reach the daemon at {url}: {type(err).__name__}", file=sys.stderr)
-        return 1
-    if reply.status_code >= 300:
-        try:
-            message = reply.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = reply.text[:300]
-        print(f"warroom: {reply.status_code}: {message}", file=sys.stderr)
-        return 1
-    print(json.dumps(reply.json(), ensure_ascii=False, indent=2))
-    return 0
+    return run(_load(args.config), args.api, args.window, args.json)
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
     """Acknowledge an alert as a role."""
-    return _api_call(args, "POST", f"/api/v1/alerts/{args.id}/ack", {"by": args.as_role, "note": args.note})
+    from warroom.console import cmd_ack as run
+
+    return run(_load(args.config), args.api, args.id, args.as_role, args.note, args.json)
 
 
 def cmd_silence(args: argparse.Namespace) -> int:
     """Silence one metric (or all) for a window."""
-    return _api_call(args, "POST", "/api/v1/silences",
-                     {"metric": args.metric, "duration": args.duration, "author": args.by, "reason": args.reason})
+    from warroom.console import api_call
+
+    code, answer = api_call(_load(args.config), args.api, "POST", "/api/v1/silences",
+                            {"metric": args.metric, "duration": args.duration, "author": args.by,
+                             "reason": args.reason})
+    if code == 0:
+        print(f"silenced {answer.get('metric') or 'every metric'} until {answer.get('ends_at')}: alerts are "
+              "still recorded, nobody is paged")
+    return code
 
 
 def _spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
@@ -183,12 +171,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     loaded = _load(args.config)
     cfg = loaded.config
     exe = [sys.executable, "-m", "warroom.cli"]
-    # A fresh night needs a board token and an ack-link secret; made here when not given, handed to
-    # the children through the environment, and never printed.
-    for name in (cfg.server.token_env, cfg.alerts.ack_secret_env):
-        if not os.environ.get(name):
-            os.environ[name] = secrets.token_urlsafe(24)
-            print(f"warroom up: generated {name} for this run (export your own to use `warroom ack`)", flush=True)
+    # A night needs a board token and an ack-link secret: given, kept from the last run (old ack links
+    # keep working), or made here; handed to the children through the environment, never printed.
+    tokens, made = ensure_tokens(loaded)
+    if made:
+        print(f"warroom up: generated {', '.join(made)} in {tokens} (readable by you only; `warroom ack` "
+              "reads it there)", flush=True)
     children: dict[str, list[str]] = {}
     if cfg.demo is not None and not args.no_demo:
         demo = [*exe, "demo", "--host", cfg.demo.host, "--port", str(cfg.demo.port), "--speed", str(cfg.demo.speed)]
@@ -278,10 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start-at", help="scenario time to start at, e.g. 23:25:00")
     p = add("up", cmd_up, "Start the demo (when configured), the daemon and the board together.")
     p.add_argument("--no-demo", action="store_true", help="do not start the demo night")
+    p = add("alerts", cmd_alerts, "List open alerts and those of the last hours: level, who decides, since when.")
+    p.add_argument("--window", default="2h", help="how far back to list resolved alerts (default 2h)")
+    p.add_argument("--json", action="store_true", help="print the API's answer instead")
+    p.add_argument("--api", help="the daemon's API base URL (default: from the config)")
     p = add("ack", cmd_ack, "Acknowledge an alert: paging and escalation stop until its level rises.")
     p.add_argument("id", type=int, help="alert id (from the board or the page)")
     p.add_argument("--as", dest="as_role", required=True, help="your role, e.g. ops_lead")
     p.add_argument("--note", help="what you are doing about it")
+    p.add_argument("--json", action="store_true", help="print the API's answer instead")
     p.add_argument("--api", help="the daemon's API base URL (default: from the config)")
     p = add("silence", cmd_silence, "Silence a metric (or all) for a window; alerts are still recorded.")
     p.add_argument("--metric", help="one metric; omit to silence every metric (maintenance)")

@@ -128,6 +128,8 @@ class Person(Strict):
     name: str = Field(min_length=1)
     phone: str = ""
     channels: list[str] = Field(default_factory=list)
+    decision: str | None = Field(default=None, description="The question this person is asked in a page, "
+                                 "when they are not a level's owner (e.g. the DBA).")
 
 
 class LevelOwnership(Strict):
@@ -175,8 +177,15 @@ class AlertSettings(Strict):
     ack_secret_env: str = "WARROOM_ACK_SECRET"
     ack_valid_for: Duration = Field(default=43200.0, gt=0)
     public_url: str | None = Field(default=None, description="Base URL of the API in ack links.")
+    board_url: str | None = Field(default=None, description="The board's address as a phone reaches it, put in "
+                                  "every page; `{role}` is replaced by the role paged.")
     forward: list[str] = Field(default_factory=list,
                                description="Channels that get every alert, e.g. alertmanager://127.0.0.1:9093.")
+    group_window: Duration = Field(default=10.0, ge=0, le=300,
+                                   description="Pages for one person within this window after a page go out as "
+                                               "one; the first is never held.")
+    delivery_timeout: Duration = Field(default=15.0, gt=0, le=120,
+                                       description="How long one channel may take to accept a page.")
 
 
 class MetricOwners(Strict):
@@ -204,6 +213,10 @@ class MetricSpec(Strict):
     decimals: int = Field(default=1, ge=0, le=6)
     pushed: bool = False
     runbook: str = ""
+    escalate: bool = True
+    """False: paging stops at the metric's owner (this host's own health never reaches the GM)."""
+    until_end: bool = False
+    """Watched only until the campaign ends: after a planned close its silence is not a fault."""
 
     @model_validator(mode="after")
     def _ordered(self) -> MetricSpec:
@@ -392,6 +405,7 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
             if metric in produced and produced[metric] != c.name:
                 problems.append(f"{where}: writes {metric!r}, which collector {produced[metric]!r} also writes")
             produced.setdefault(metric, c.name)
+    problems += _timeouts_reach_thresholds(cfg)
     for level in ("yellow", "orange", "red"):
         section = getattr(cfg.levels, level)
         for key in ("owner", "escalate_to"):
@@ -434,6 +448,27 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
     kpi = _kpi(cfg)
     if kpi and not (kpi in produced or kpi in cfg.metrics):
         problems.append(f"campaign.kpi.metric: no collector writes {kpi!r}")
+    return problems
+
+
+def _timeouts_reach_thresholds(cfg: WarroomConfig) -> list[str]:
+    """An HTTP probe records its timeout as the measured time, so a threshold above it is never reached."""
+    problems = []
+    for i, c in enumerate(cfg.collectors):
+        if c.type != "http":
+            continue
+        for metric in c.produces():
+            spec = cfg.metrics.get(metric)
+            if spec is None or spec.direction != "above":
+                continue
+            unreachable = [(lv, getattr(spec, lv)) for lv in ("yellow", "orange", "red")
+                           if getattr(spec, lv) is not None and getattr(spec, lv) > c.timeout]
+            if unreachable:
+                keys = " and ".join(f"metrics.{metric}.{lv} ({v:g}s)" for lv, v in unreachable)
+                top_level, top = unreachable[-1]
+                problems.append(
+                    f'collectors[{i}] (http "{c.name}"): timeout: {c.timeout:g}s is below {keys}; a timed-out probe '
+                    f"records its timeout, so {top_level} could never be reached: set the timeout to at least {top:g}s")
     return problems
 
 

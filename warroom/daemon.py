@@ -24,8 +24,8 @@ from warroom.api_actions import attach_actions
 from warroom.board import LOOKBACK_S, BoardReader, CampaignWindow, LatestValues
 from warroom.config import LoadedConfig, WarroomConfig
 from warroom.history import last_runs_at, latest_at
-from warroom.samples import utc_now
-from warroom.scheduler import PollResult, Scheduler
+from warroom.samples import PollResult, utc_now
+from warroom.scheduler import Scheduler
 from warroom.store import RunRecord, Store, to_db_ts
 from warroom.writer import Writer
 
@@ -143,13 +143,14 @@ class Daemon:
         self.engine = AlertEngine(self.loaded, self.store, self.clock)
         if not self.cfg.alerts.public_url:
             # ack links must name the port actually bound (server.port may be 0)
-            self.engine.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
+            self.engine.dispatch.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
         self.listeners.append(self.engine.observe)
-        self.engine.start({m: ts for m, (ts, _) in self.latest.snapshot()[0].items()})
+        self.engine.campaign_end = end
+        self.engine.start(self.latest.snapshot()[0])
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
-        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.levels)
+        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views)
         self.app = create_app(self.reader, self.clock, self.status)
         attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
         self.writer.start()

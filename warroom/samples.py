@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from warroom.store import RunRecord
 
 
 class Sample(NamedTuple):
@@ -46,3 +50,15 @@ class MetricView(NamedTuple):
     """When the current (level, stale, decider) began."""
     note: str | None = None
     """Why there is no value although nothing is wrong, e.g. `no_traffic` or `watch_ended`."""
+
+
+@dataclass
+class PollResult:
+    """What one poll produced: samples to store and evaluate, and the run row (None for internal samples).
+
+    A sample whose value is NaN says "no traffic": a ratio over nothing (0 of 0 orders after the
+    close) is not a fault and not a number; the engine shows it as such and the writer stores nothing.
+    """
+
+    samples: list[Sample]
+    run: RunRecord | None

@@ -15,20 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from collectors.base import CollectError, Collector
-from warroom.samples import Sample, utc_now
+from warroom.samples import PollResult, Sample, utc_now
 from warroom.store import RunRecord
 
 log = logging.getLogger("warroom.scheduler")
 
 TICK_LAG_METRIC = "warroom.tick_lag"
-
-
-@dataclass
-class PollResult:
-    """What one poll produced: samples to store and evaluate, and the run row (None for internal samples)."""
-
-    samples: list[Sample]
-    run: RunRecord | None
 
 
 @dataclass
@@ -137,7 +129,11 @@ class Scheduler:
             log.exception("collector %s crashed", slot.collector.name)
             error = f"{type(err).__name__}: {err}"
         duration = self.monotonic() - t0
-        run = RunRecord(started, slot.collector.name, error is None, duration, len(samples), error)
+        # Time is when it was known: an 18 s probe's value exists only when the probe ends, so the
+        # sample, the run and the wall all carry that moment, and replay at T shows what the wall showed.
+        known = self.clock()
+        samples = [s if s.ts == known else Sample(known, s.metric, s.value) for s in samples]
+        run = RunRecord(known, slot.collector.name, error is None, duration, len(samples), error)
         try:
             self.deliver(PollResult(samples, run))
         finally:

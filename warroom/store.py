@@ -55,6 +55,11 @@ CREATE TABLE IF NOT EXISTS annotations (
 CREATE TABLE IF NOT EXISTS level_changes (
     ts TIMESTAMP NOT NULL, metric VARCHAR NOT NULL, level VARCHAR NOT NULL, stale BOOLEAN NOT NULL,
     owner_role VARCHAR, owner_name VARCHAR, value DOUBLE, alert_id BIGINT, detail VARCHAR);
+-- Added after version 1 (a file made before them gains them, empty, when opened read-write).
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS rise INTEGER DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acked_level VARCHAR;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS ack_clock_at TIMESTAMP;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS exhausted BOOLEAN DEFAULT false;
 """
 
 _SAMPLE_SCHEMA = pa.schema([("ts", pa.timestamp("us")), ("metric", pa.string()), ("value", pa.float64())])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -11,8 +12,7 @@ from datetime import datetime, timedelta
 
 from warroom.board import LatestValues
 from warroom.history import Point
-from warroom.samples import Sample
-from warroom.scheduler import PollResult
+from warroom.samples import PollResult, Sample
 from warroom.store import RunRecord, Store
 
 log = logging.getLogger("warroom.writer")
@@ -74,7 +74,8 @@ class Writer:
                 result = self.queue.get_nowait()
             except queue.Empty:
                 break
-            self.pending_samples.extend(result.samples)
+            # NaN says "no traffic" to the engine; it is not a value, so it is not stored.
+            self.pending_samples.extend(s for s in result.samples if not math.isnan(s.value))
             if result.run is not None:
                 self.pending_runs.append(result.run)
         if not self.pending_samples and not self.pending_runs:

@@ -6,6 +6,8 @@ send to is a config error at start, never a page silently dropped at 23:30.
 
 from __future__ import annotations
 
+import hashlib
+
 from alerts.notifiers import alertmanager, apprise_channel
 from alerts.notifiers.page import Delivery, Page
 
@@ -34,12 +36,17 @@ def deliver(url: str, page: Page, timeout: float = 10.0) -> Delivery:
 
 
 def shown(url: str) -> str:
-    """A channel as it may appear in logs and the API: scheme and host only."""
+    """A channel as it may appear in logs and the API: scheme, host and a short hash of the whole URL.
+
+    The hash tells two channels on one host apart (a restart resumes each one's own deliveries)
+    without showing a path or query that may hold a token.
+    """
     if "://" not in url:
         return "(not a URL)"
     scheme, rest = url.split("://", 1)
     host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    return f"{scheme}://{host}/…" if "/" in rest else f"{scheme}://{host}"
+    tag = hashlib.sha256(url.encode()).hexdigest()[:6]
+    return f"{scheme}://{host}/…{tag}" if "/" in rest else f"{scheme}://{host}#{tag}"
 
 
 __all__ = ["Delivery", "Page", "channel_problem", "deliver", "shown"]

@@ -42,6 +42,8 @@ def send(url: str, page: Page, timeout: float) -> Delivery:
     target = f"{_base(url)}/api/v2/alerts"
     try:
         reply = requests.post(target, json=payload(page), timeout=timeout)
+    except requests.ReadTimeout:
+        return Delivery(False, f"POST {target}: no reply within {timeout:g}s", unconfirmed=True)
     except requests.RequestException as err:
         return Delivery(False, f"POST {target}: {type(err).__name__}")
     if reply.status_code >= 300:

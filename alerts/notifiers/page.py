@@ -21,6 +21,8 @@ class Page:
     ended_at: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict)
     ack_url: str | None = None
+    tail: str = ""
+    """The lines every page of the moment shares (KPI and countdown, board link): said once in a grouped page."""
 
 
 @dataclass(frozen=True)
@@ -29,3 +31,5 @@ class Delivery:
 
     ok: bool
     error: str | None = None
+    unconfirmed: bool = False
+    """The request went out but no answer came in time: it may have arrived, so it is never re-sent."""

@@ -2,107 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from alerts.ack import AckRejected
-from alerts.engine import AlertEngine, AlertError
-from alerts.notifiers import Delivery
-from warroom.config import parse_config
-from warroom.samples import Sample
-from warroom.store import Store
-
-T0 = datetime(2024, 11, 11, 15, 20, tzinfo=UTC)
-
-
-def config(success_stale="1h", **alerts):
-    people = {role: {"name": name, "phone": phone, "channels": [f"json://127.0.0.1:9/{role}"]}
-              for role, name, phone in (("tech_lead", "Zhang", "1"), ("ops_lead", "Li", "2"),
-                                        ("general_manager", "Wang", "3"), ("dba", "Zhao", "4"))}
-    raw = {
-        "campaign": {"name": "night", "end": "+1h", "locale": "en"},
-        "people": people,
-        "levels": {"yellow": {"owner": "tech_lead", "ack_timeout": "5m"},
-                   "orange": {"owner": "ops_lead", "ack_timeout": "5m"},
-                   "red": {"owner": "general_manager", "ack_timeout": "5m"}},
-        "collectors": [],
-        "metrics": {
-            "cpu": {"title": "CPU", "unit": "%", "yellow": 80, "orange": 90, "red": 95, "clear": 2, "pushed": True,
-                    "stale_after": "1h", "runbook": "https://wiki/cpu"},
-            "db": {"title": "DB", "unit": "%", "yellow": 70, "orange": 85, "red": 95, "pushed": True,
-                   "stale_after": "1h", "owner": {"yellow": "dba"}},
-            "success": {"title": "Orders OK", "unit": "%", "direction": "below", "yellow": 95, "orange": 90,
-                        "red": 80, "pushed": True, "stale_after": success_stale},
-        },
-        "alerts": {"resolve_after": "30s", "repeat_every": "2m", "retry_backoff": "10ms", **alerts},
-    }
-    return parse_config(raw, env={})
-
-
-class Clock:
-    def __init__(self):
-        self.now = T0
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += timedelta(seconds=seconds)
-        return self.now
-
-
-class Phone:
-    """Records every page; `fail` lists roles whose channel is down."""
-
-    def __init__(self):
-        self.pages = []
-        self.fail = set()
-        self.lock = threading.Lock()
-
-    def __call__(self, url, page):
-        role = url.rsplit("/", 1)[-1]
-        with self.lock:
-            self.pages.append((role, page.kind, page.level, page))
-        return Delivery(False, "HTTP 500 from the bot") if role in self.fail else Delivery(True)
-
-    def got(self, timeout=3.0, n=None):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if n is None or len(self.pages) >= n:
-                    return [(r, k, lv) for r, k, lv, _ in self.pages]
-            time.sleep(0.01)
-        raise AssertionError(f"expected {n} pages, got {self.pages}")
-
-    def clear(self):
-        with self.lock:
-            self.pages.clear()
-
-
-@pytest.fixture
-def rig(tmp_path, monkeypatch):
-    monkeypatch.setenv("WARROOM_ACK_SECRET", "s3cret-for-tests")
-    clock, phone = Clock(), Phone()
-    store = Store(tmp_path / "alerts.duckdb")
-    engines = []
-
-    def make(loaded=None):
-        engine = AlertEngine(loaded or config(), store, clock, send=phone, tick=3600)
-        engine.start({m: clock.now for m in ("cpu", "db", "success")})
-        engines.append(engine)
-        return engine
-
-    yield make, clock, phone, store
-    for engine in engines:
-        engine.stop()
-    store.close()
-
-
-def push(engine, clock, metric, value):
-    engine.observe_sample(Sample(clock.now, metric, value))
+from alerts.engine import AlertError
+from tests.alerts.conftest import T0, config, push
 
 
 def test_breach_pages_the_owner_of_the_level(rig):
@@ -112,7 +19,7 @@ def test_breach_pages_the_owner_of_the_level(rig):
     assert phone.got(n=1) == [("tech_lead", "opened", "yellow")]
     page = phone.pages[0][3]
     assert "CPU 85.0%" in page.title and "YELLOW" in page.title
-    assert "Owner: Zhang 1" in page.body and "https://wiki/cpu" in page.body
+    assert "Decides: Zhang 1" in page.body and "https://wiki/cpu" in page.body
     assert "/api/v1/alerts/1/ack?token=tech_lead." in page.body
 
 
@@ -125,7 +32,7 @@ def test_rise_reroutes_to_the_new_owner_and_tells_the_previous_one(rig):
     push(engine, clock, "cpu", 97)
     pages = phone.got(n=3)
     assert ("general_manager", "raised", "red") in pages
-    assert ("tech_lead", "moved_up", "red") in pages
+    assert ("tech_lead", "handed_over", "red") in pages
     alert = engine.open[("cpu", "level")]
     assert alert.owner_role == "general_manager" and alert.peak_level.word == "red"
 
@@ -152,7 +59,11 @@ def test_one_alert_per_episode_and_resolution_after_green_time(rig):
     clock.advance(1)
     engine.tick(clock.now)
     assert ("cpu", "level") not in engine.open
-    assert phone.got(n=2) == [("ops_lead", "opened", "orange"), ("ops_lead", "resolved", "yellow")]
+    # orange → yellow hands the decision to the tech lead; both hear when it resolves
+    pages = phone.got(n=5)
+    assert pages[:3] == [("ops_lead", "opened", "orange"), ("tech_lead", "lowered", "yellow"),
+                         ("ops_lead", "stood_down", "yellow")]
+    assert sorted(pages[3:]) == [("ops_lead", "resolved", "green"), ("tech_lead", "resolved", "green")]
     assert store.execute("SELECT count(*) FROM alerts").fetchall()[0][0] == 1
 
 
@@ -176,7 +87,8 @@ def test_escalation_exactly_at_the_ack_timeout(rig):
     engine.tick(clock.now)
     assert engine.open[("cpu", "level")].escalated_to == "ops_lead"
     assert phone.got(n=2)[-1] == ("ops_lead", "escalated", "yellow")
-    assert "Escalated to: Li" in phone.pages[-1][3].body
+    body = phone.pages[-1][3].body
+    assert "Zhang did not acknowledge in 5m; you decide now" in body and "To: Li" in body
 
 
 def test_unacknowledged_alerts_repeat_and_an_ack_stops_them_until_the_level_rises(rig):

@@ -62,7 +62,7 @@ def daemon_for(tmp_path, target_url, inbox, forward=(), ack_timeout="1h"):
         "metrics": {"queue": {"title": "Call queue", "yellow": 10, "orange": 20, "red": 50},
                     "failures": {"title": "Order failures", "yellow": 5, "red": 50, "pushed": True,
                                  "stale_after": "1h"}},
-        "alerts": {"resolve_after": "0s", "repeat_every": "0s", "forward": list(forward)},
+        "alerts": {"resolve_after": "0s", "repeat_every": "0s", "group_window": "1s", "forward": list(forward)},
         "server": {"port": 0, "database": str(tmp_path / "p.duckdb"), "tick": "100ms"},
     }
     return Daemon(parse_config(raw, env={}))
@@ -102,8 +102,8 @@ def test_each_owner_receives_their_level_then_acks_with_the_link(rig):
     assert "Call queue 12.0" in page["title"] and "YELLOW" in page["title"]
     web.route("/q", answer(200, '{"queue": 60}', "application/json"))
     wait_for(lambda: inbox.to("general_manager"), 5, "the GM's page on red")
-    wait_for(lambda: len(inbox.to("tech_lead")) >= 2, 5, "the tech lead told it moved up")
-    assert "moved up" in inbox.to("tech_lead")[1]["title"]
+    wait_for(lambda: len(inbox.to("tech_lead")) >= 2, 5, "the tech lead told the GM decides now")
+    assert "HANDED OVER" in inbox.to("tech_lead")[1]["title"] and "Wang" in inbox.to("tech_lead")[1]["message"]
     alerts = requests.get(f"{base}/api/v1/alerts", params={"state": "active"}, timeout=5).json()["alerts"]
     (alert,) = alerts
     assert alert["level"] == "red" and alert["owner"]["name"] == "Wang"
@@ -129,7 +129,7 @@ def test_each_owner_receives_their_level_then_acks_with_the_link(rig):
     assert {"acked", "decision", "ack_rejected"} <= {e["event"] for e in trail}
 
     web.route("/q", answer(200, '{"queue": 1}', "application/json"))
-    wait_for(lambda: any("resolved" in m["title"] for m in inbox.to("general_manager")), 5, "the resolved page")
+    wait_for(lambda: any("RESOLVED" in m["title"] for m in inbox.to("general_manager")), 5, "the resolved page")
 
 
 def test_a_pushed_breach_is_paged_at_once(rig):
@@ -155,9 +155,16 @@ def test_a_pushed_breach_is_paged_at_once(rig):
     ok = subprocess.run([*cli, str(alert_id), "--as", "general_manager", "--note", "on it"],
                         capture_output=True, text=True, timeout=30)
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout)["acked_by"] == "general_manager"
+    assert ok.stdout.startswith(f"alert #{alert_id} (Order failures, RED) acknowledged by Wang 1 at ")
+    conflict = subprocess.run([*cli, str(alert_id), "--as", "ops_lead"], capture_output=True, text=True, timeout=30)
+    # the operations lead cannot take a red alert, and it is the GM's already: refused with the reason
+    assert conflict.returncode == 1 and "409" in conflict.stderr and "Wang" in conflict.stderr
     missing = subprocess.run([*cli, "999", "--as", "general_manager"], capture_output=True, text=True, timeout=30)
     assert missing.returncode == 1 and "alert 999 is not open" in missing.stderr
+    listed = subprocess.run([sys.executable, "-m", "warroom.cli", "alerts", "--api", base, "-c",
+                             str(ROOT / "config.yaml")], capture_output=True, text=True, timeout=30)
+    assert listed.returncode == 0, listed.stderr
+    assert f"#{alert_id}" in listed.stdout and "RED" in listed.stdout and "acknowledged by Wang" in listed.stdout
 
 
 def test_forwarding_to_a_real_alertmanager(tmp_path, rig):

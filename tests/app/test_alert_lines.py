@@ -24,10 +24,22 @@ def test_open_alert_names_owner_and_age():
     assert line.age_text == "5分00秒" and line.status == "未确认" and not line.acked
 
 
-def test_escalated_alert_names_the_person_it_went_to():
+def test_escalated_alert_names_the_decider_first_and_who_else_was_paged_second():
     line = alert_line(alert(escalated_to=GM), "en", NOW)
-    assert line.owner.startswith("王强 · 总经理") and line.escalated
-    assert line.status == "OPEN — not acknowledged · escalated to 王强 · 总经理 · General manager"
+    assert line.owner.startswith("李娜 · 运营负责人") and line.escalated
+    assert line.status == "OPEN — not acknowledged · nobody acknowledged: also paged 王强 · 总经理 · General manager"
+
+
+def test_a_recovering_alert_shows_green_with_its_peak_and_nobody_deciding():
+    # the strip said "yellow → general manager" while the tile said green: now both say green
+    line = alert_line(alert(level="green", peak_level="red", recovering=True, decider=None, owner=None), "zh-CN", NOW)
+    assert line.level == "green" and line.owner == "—"
+    assert line.status == "已回到正常 · 峰值 红色预警"
+
+
+def test_the_strip_names_the_decider_at_the_current_level_not_the_peak():
+    line = alert_line(alert(level="yellow", peak_level="red", decider={"role": "tech_lead", "name": "张伟"}), "en", NOW)
+    assert line.level == "yellow" and line.owner.startswith("张伟")
 
 
 def test_acked_alert_and_failed_delivery():

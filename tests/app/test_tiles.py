@@ -149,3 +149,10 @@ def test_labels_fall_back_to_english_and_roles_to_their_key():
     assert role_word("zh-CN", "ops_lead") == "运营负责人"
     assert role_word("en", "night_dba") == "night dba"
     assert role_word("en", None) == ""
+
+
+def test_no_traffic_is_said_in_words_not_greyed_out():
+    tile = {"metric": "order_success", "title": "Order success", "value": None, "level": "green", "stale": False,
+            "age_s": 2.0, "note": "no_traffic", "decimals": 1, "unit": "%"}
+    view = tile_view(tile, "zh-CN")
+    assert not view.stale and view.level == "green" and view.age_text.startswith("无流量")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import pytest
@@ -68,7 +69,7 @@ def test_every_bad_field_is_named_and_the_good_ones_are_kept(web, build, now):
                 "past_end": "items.5.value",
             },
             "ratios": {
-                "answer_rate": {"numerator": "data.answered", "denominator": "data.idle"},
+                "answer_rate": {"numerator": "data.answered", "denominator": "data.idle", "when_zero": "error"},
                 "no_numerator": {"numerator": "data.nothing", "denominator": "data.offered"},
             },
         },
@@ -83,6 +84,17 @@ def test_every_bad_field_is_named_and_the_good_ones_are_kept(web, build, now):
         "ratio no_numerator: field 'data.nothing' missing in reply"
     )
     assert by_metric(error.samples) == {"orders": 1520.0}
+
+
+def test_a_zero_denominator_is_no_traffic_not_a_failure(web, build, now):
+    # After the close the order API reports 0 submissions: the success ratio is undefined, and that is
+    # no traffic (NaN, which the engine shows as such and pages nobody about), not a failed poll.
+    url = web.route("/api/orders/stats", json_reply(STATS))
+    ratio = {"numerator": "data.answered", "denominator": "data.idle"}
+    api = build(JsonApiCollector, {"type": "json", "url": url, "fields": {"orders": "data.orders_total"},
+                                   "ratios": {"answer_rate": ratio}})
+    samples = {s.metric: s.value for s in api.collect(now)}
+    assert samples["orders"] == 1520.0 and math.isnan(samples["answer_rate"])
 
 
 def test_reply_that_is_not_json(web, build, now):

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from alerts.levels import Level
+from alerts.snapshot import Snapshot
 from tests.realparts import find_binary
 from warroom.api import create_app
 from warroom.board import BoardReader, CampaignWindow, LatestValues
@@ -43,8 +45,8 @@ def night(tmp_path):
     store.close()
 
 
-def client_for(cfg, store, clock, latest=None):
-    reader = BoardReader(cfg, store, CampaignWindow(cfg.campaign.name, T0, END), latest)
+def client_for(cfg, store, clock, latest=None, views=None):
+    reader = BoardReader(cfg, store, CampaignWindow(cfg.campaign.name, T0, END), latest, views)
     return TestClient(create_app(reader, clock, lambda: {"collectors": {}}))
 
 
@@ -118,11 +120,17 @@ def test_stale_after_turns_a_tile_grey(night):
     assert t["server_cpu"]["age_s"] == pytest.approx(301, abs=1)
 
 
-def test_live_board_reads_memory_not_the_store(night):
+def test_live_board_reads_the_engines_snapshot_not_the_store(night):
     cfg, store, clock, latest = night
-    latest.update({"server_cpu": (clock(), 55.0)}, [])
-    t = tiles(client_for(cfg, store, clock, latest).get("/api/v1/board").json())
-    assert t["server_cpu"]["value"] == 55.0 and t["server_cpu"]["level"] == "green"
+    snapshot = Snapshot(cfg, store)
+    snapshot.set("server_cpu", clock(), value=55.0, ts=clock(), level=Level.ORANGE, stale=False)
+    t = tiles(client_for(cfg, store, clock, latest, snapshot.read).get("/api/v1/board").json())
+    # value, level and decider come from the one snapshot, even when they disagree with the raw value
+    assert t["server_cpu"]["value"] == 55.0 and t["server_cpu"]["level"] == "orange"
+    assert t["server_cpu"]["owner"]["role"] == "ops_lead"
+    # and the change was recorded for replay at the same moment
+    assert store.execute("SELECT level, owner_role FROM level_changes WHERE metric = 'server_cpu'").fetchall() == \
+        [("orange", "ops_lead")]
 
 
 def test_series_is_bounded_and_keeps_the_peak(night):
