@@ -162,6 +162,23 @@ def test_phone_view_shows_one_persons_alerts_and_the_banner(monkeypatch, night):
     assert shown or 'data-phone-none="1"' in html
 
 
+def test_busy_board_slows_secondary_viewers_with_a_note_never_the_kiosk_wall(monkeypatch, night):
+    from app import session
+
+    at = board_app(monkeypatch, night.base, night.config)
+    hub = session.hub()  # the same process-wide hub the page uses (same API, token and period)
+    try:
+        hub.load = 0.9
+        html = page_html(at.run())
+        assert 'data-viewer-note="slow"' in html and "每 3 秒刷新" in html
+        kiosk = board_app(monkeypatch, night.base, night.config, kiosk=True)
+        assert "data-viewer-note" not in page_html(kiosk)
+        hub.load = 0.0  # a fetch blends in at most 0.3 of this process's CPU: still below the calm line
+        assert "data-viewer-note" not in page_html(at.run())
+    finally:
+        hub.load = 0.0
+
+
 def test_wall_sparklines_are_one_small_figure_per_tile(monkeypatch, night):
     at = board_app(monkeypatch, night.base, night.config)
     charts = at.get("plotly_chart")
