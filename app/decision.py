@@ -34,18 +34,21 @@ class DecisionView:
 
 def decision_view(alerts: list[dict[str, Any]] | None, locale: str | None, now: datetime) -> DecisionView:
     """The highest open level among active alerts, its decider, and how long nobody has acknowledged it."""
-    live = [a for a in alerts or [] if a.get("state") != "resolved" and LEVEL_RANK.get(a.get("level") or "", 0) > 0]
+    # A recovering alert (back under its lines, waiting to resolve) asks nobody to decide.
+    live = [a for a in alerts or [] if a.get("state") != "resolved" and not a.get("recovering")
+            and LEVEL_RANK.get(a.get("level") or "", 0) > 0]
     if not live:
         return DecisionView(None, "", "", "", "", None, "", 0, len(alerts or []), "")
     top = max(LEVEL_RANK[a["level"]] for a in live)
     at_top = [a for a in live if LEVEL_RANK[a["level"]] == top]
     waiting = [a for a in at_top if not a.get("acked_by")]
     # The decider of the oldest alert still waiting at the top level; if all are acknowledged, the oldest one's.
-    lead = min(waiting or at_top, key=lambda a: a.get("opened_at") or "")
+    lead = min(waiting or at_top, key=lambda a: _since(a) or "")
     owner = lead.get("owner") or {}
     unacked = None
     if waiting:
-        opened = parse_ts(lead.get("opened_at"))
+        # Since the alert reached this level: an acknowledgement holds for its level, a rise asks again.
+        opened = parse_ts(_since(lead))
         unacked = max(0.0, (now - opened).total_seconds()) if opened else None
     escalated = lead.get("escalated_to") or {}
     return DecisionView(
@@ -54,6 +57,10 @@ def decision_view(alerts: list[dict[str, Any]] | None, locale: str | None, now: 
         acked_by="" if waiting else role_word(locale, lead.get("acked_by")), count=len(at_top), total=len(live),
         escalated_to=escalated.get("name") or "",
     )
+
+
+def _since(alert: dict[str, Any]) -> str | None:
+    return alert.get("level_since") or alert.get("opened_at")
 
 
 def decision_html(view: DecisionView, locale: str | None, compact: bool = False) -> str:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -107,6 +109,15 @@ def bench_night(demo_url: str, db: Path) -> dict[str, Any]:
     raw.pop("walls", None)  # the same wall for the code before `walls:` existed
     raw["metrics"][PROBE] = {"title": "探针 / probe", "unit": "", "yellow": 1e9, "pushed": True, "decimals": 1}
     return raw
+
+
+def board_from(root: Path, config: Path, api: str, port: int, log: Path,
+               env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`warroom board` from another checkout: its own directory first on the path (`python -m` puts the cwd there)."""
+    argv = [sys.executable, "-m", "warroom.cli", "board", "-c", str(config), "--api", api, "--port", str(port)]
+    with log.open("ab") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=root,
+                                env={**os.environ, **env, "PYTHONPATH": str(root)}, start_new_session=True)
 
 
 def board_times(base: str, stop_at: float, out: list[float]) -> None:
@@ -211,8 +222,8 @@ def run(args: argparse.Namespace) -> None:
         env = {"WARROOM_TOKEN": TOKEN}
         daemon = start_collect(config, tmpdir / "collect.log", env)
         port = free_port()
-        board_env = {**env, **({"PYTHONPATH": args.board_root} if args.board_root else {})}
-        board = start_board(config, api_base(raw), port, tmpdir / "board.log", board_env)
+        board = start_board(config, api_base(raw), port, tmpdir / "board.log", env) if not args.board_root else \
+            board_from(Path(args.board_root), config, api_base(raw), port, tmpdir / "board.log", env)
         base = api_base(raw)
         try:
             wait_for(lambda: requests.get(f"{base}/api/v1/health", timeout=2).ok, 40, "the daemon", daemon,

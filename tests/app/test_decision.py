@@ -30,8 +30,12 @@ def alert(i, level, owner, opened="2024-11-11T15:30:00+00:00", **extra):
     # Among equals, the oldest one still waiting is the one whose clock is shown.
     ([alert(1, "orange", OPS, "2024-11-11T15:25:00+00:00", acked_by="ops_lead"), alert(2, "orange", OPS)],
      "orange", "李娜 · 运营负责人", 60.0, 2),
-    # An alert back to green (resolving) or resolved asks nobody to decide.
-    ([alert(1, "green", TECH), alert(2, "red", GM, state="resolved")], None, "", None, 0),
+    # An alert back to green (resolving), recovering or resolved asks nobody to decide.
+    ([alert(1, "green", TECH), alert(2, "red", GM, state="resolved"), alert(3, "orange", None, recovering=True)],
+     None, "", None, 0),
+    # Risen to red 20 s ago after being opened at orange: unacknowledged at red for 20 s, not since opening.
+    ([alert(1, "red", GM, "2024-11-11T15:20:00+00:00", level_since="2024-11-11T15:30:40+00:00")],
+     "red", "王强 · 总经理", 20.0, 1),
 ])
 def test_highest_open_level_names_its_decider(alerts, level, name, unacked, count):
     view = decision_view(alerts, "zh-CN", NOW)
