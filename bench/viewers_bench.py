@@ -166,7 +166,8 @@ def measure(chrome: Any, handles: list[str], board: Usage, daemon: Usage, base: 
     stop_at = time.monotonic() + seconds
     timings: list[float] = []
     poller = threading.Thread(target=board_times, args=(base, stop_at, timings), daemon=True)
-    cpu0 = (board.cpu_s(), daemon.cpu_s(), time.monotonic())
+    browser = Usage(chrome.service.process.pid)  # chromedriver and the Chromium it started
+    cpu0 = (board.cpu_s(), daemon.cpu_s(), time.monotonic(), browser.cpu_s())
     poller.start()
     for handle in handles:
         chrome.switch_to.window(handle)
@@ -187,7 +188,9 @@ def measure(chrome: Any, handles: list[str], board: Usage, daemon: Usage, base: 
     elapsed = time.monotonic() - cpu0[2]
     poller.join(10)
     cpu_b, cpu_d = (board.cpu_s() - cpu0[0]) / elapsed, (daemon.cpu_s() - cpu0[1]) / elapsed
-    return {"walls": len(handles), "board_cpu": cpu_b, "daemon_cpu": cpu_d, "board_rss": statistics.median(rss_b),
+    cpu_c = (browser.cpu_s() - cpu0[3]) / elapsed
+    return {"walls": len(handles), "board_cpu": cpu_b, "daemon_cpu": cpu_d, "browser_cpu": cpu_c,
+            "board_rss": statistics.median(rss_b),
             "daemon_rss": statistics.median(rss_d), "refresh": refresh, "latency": lat, "board_ms": timings,
             "ticks": live, "elapsed": elapsed}
 
@@ -198,7 +201,7 @@ def report(rows: list[dict[str, Any]], root: str) -> None:
           "quote medians, the machine is shared")
     print(f"{'walls':>5} {'board CPU':>10} {'board RSS':>10} {'daemon CPU':>10} {'daemon RSS':>10} "
           f"{'refresh p50/p95 ms':>19} {'sample->wall p50/p95/max s':>27} {'/board p50/p95 ms':>18} "
-          f"{'clock ticks per wall min/med (of s)':>36}")
+          f"{'clock ticks per wall min/med (of s)':>36} {'Chromium CPU':>12}")
     for r in rows:
         ref = r["refresh"] or [float("nan")]
         print(f"{r['walls']:>5} {r['board_cpu'] * 100:>9.0f}% {r['board_rss'] / 2**20:>8.0f}MB "
@@ -206,7 +209,8 @@ def report(rows: list[dict[str, Any]], root: str) -> None:
               f"{statistics.median(ref):>9.1f} / {pct(ref, 95):>6.1f} "
               f"{statistics.median(r['latency']):>10.2f} / {pct(r['latency'], 95):>5.2f} / {max(r['latency']):>5.2f} "
               f"{statistics.median(r['board_ms']):>9.1f} / {pct(r['board_ms'], 95):>5.1f} "
-              f"{min(r['ticks']):>18} / {statistics.median(r['ticks']):>4.0f} (of {r['elapsed']:.0f})")
+              f"{min(r['ticks']):>18} / {statistics.median(r['ticks']):>4.0f} (of {r['elapsed']:.0f}) "
+              f"{r['browser_cpu'] * 100:>11.0f}%")
 
 
 def run(args: argparse.Namespace) -> None:
