@@ -42,8 +42,8 @@ class AckPages:
         self.t = _T.get(writer.locale, _T["en"])
 
     def _who(self, role: str | None) -> str:
-        person = self.cfg.people.get(role or "")
-        return f"{person.name} {person.phone}".strip() if person else (role or "—")
+        held = self.writer.holder(role)  # whoever holds the role now: a shift or a stand-in
+        return f"{held[0]} {held[1]}".strip() if held else (role or "—")
 
     def _doc(self, title: str, body: str, status_colour: str | None = None) -> str:
         bar = f"<div style='height:8px;background:{status_colour}'></div>" if status_colour else ""
@@ -79,8 +79,8 @@ class AckPages:
             return self._doc(title, f"<p class=why>{self.t['unknown']}</p>")
         body = self.summary(alert)
         if role:
-            person = self.cfg.people.get(role)
-            body += f"<p>{escape(self.t['for'].format(who=person.name if person else role))}</p>"
+            held = self.writer.holder(role)
+            body += f"<p>{escape(self.t['for'].format(who=held[0] if held else role))}</p>"
         if why_not:
             return self._doc(title, body + f"<p class=why>{escape(why_not)}</p>", _COLOUR[alert.level])
         form = (f"<form method=post action='/api/v1/alerts/{alert_id}/ack/form'>"

@@ -18,6 +18,7 @@ from alerts.log import Alert, AlertLog
 from alerts.messages import PageContext, PageWriter
 from alerts.notifiers import Page, shown
 from alerts.pager import PageJob, Pager
+from alerts.roster import Roster
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
 from warroom.config import WarroomConfig
@@ -34,8 +35,9 @@ class Dispatch:
     """Turns (alert, person, kind) into logged intents and queued pages."""
 
     def __init__(self, cfg: WarroomConfig, alert_log: AlertLog, silences: Silences, snapshot: Snapshot,
-                 writer: PageWriter, pager: Pager, clock: Callable[[], datetime]):
+                 writer: PageWriter, pager: Pager, clock: Callable[[], datetime], roster: Roster):
         self.cfg = cfg
+        self.roster = roster
         self.log = alert_log
         self.silences = silences
         self.snapshot = snapshot
@@ -48,10 +50,10 @@ class Dispatch:
         self.board_url: str | None = cfg.alerts.board_url
         self.campaign_end: datetime | None = None
 
-    def channels(self, role: str | None, kind: str) -> list[str]:
-        """The person's channels, plus the forwarding ones for every step that is not only telling."""
-        person = self.cfg.people.get(role or "")
-        urls = list(person.channels) if person else []
+    def channels(self, role: str | None, kind: str, now: datetime) -> list[str]:
+        """The channels of whoever holds the role now, plus forwarding for every step that is not only telling."""
+        holder = self.roster.holder(role, now)
+        urls = list(holder.channels) if holder else []
         if kind not in TELLING:
             urls += [u for u in self.cfg.alerts.forward if u not in urls]
         return urls
@@ -96,11 +98,12 @@ class Dispatch:
         step = f"{alert.id}:{alert.rise}:{kind}:{alert.level.word}:{role}{suffix}"
         if self.log.step_done(step):
             return "done"  # decided before a restart: never page twice for the same step
-        person = self.cfg.people.get(role)
+        holder = self.roster.holder(role, now)
+        person = holder.name if holder else None
         if kind in DECIDING and self.silences.covers(alert.metric, now):
             self.log.event(now, alert, "silenced", role=role, detail=self.silences.why(alert.metric, now), step=step)
             return "silenced"
-        urls = self.channels(role, kind)
+        urls = self.channels(role, kind, now)
         if kind in DECIDING:
             if role not in alert.paged_roles:
                 alert.paged_roles.append(role)
@@ -110,18 +113,18 @@ class Dispatch:
         if not urls:
             alert.delivery_failed = True
             self.log.save(alert)
-            self.log.event(now, alert, "undelivered", role=role, person=person.name if person else None, ok=False,
+            self.log.event(now, alert, "undelivered", role=role, person=person, ok=False,
                            detail=f"no channel configured for role {role}", step=step)
             return "unreachable" if kind in DECIDING and kind != "repeat" else "none"
         self.log.save(alert)
         page = self.compose(alert, kind, role, now, why, previous)
         for url in urls:
-            self.log.event(now, alert, "notify", role=role, person=person.name if person else None,
+            self.log.event(now, alert, "notify", role=role, person=person,
                            channel=shown(url), detail=kind, step=step)
-        log.info("alert #%s %s %s: %s → %s (%s)", alert.id, alert.metric, alert.level.word, kind, role,
+        log.info("alert #%s %s %s: %s → %s (%s; %s)", alert.id, alert.metric, alert.level.word, kind, role, person,
                  ", ".join(shown(u) for u in urls))
         for url in urls:
-            self.pager.submit(PageJob(step, role, url, page))
+            self.pager.submit(PageJob(step, role, url, page, person=person))
         return "paged"
 
     def resume(self) -> None:
@@ -130,11 +133,13 @@ class Dispatch:
             alert = self.log.load(notice.alert_id)
             if alert is None:
                 continue
-            url = next((u for u in self.channels(notice.role, notice.kind) if shown(u) == notice.channel), None)
+            url = next((u for u in self.channels(notice.role, notice.kind, self.clock())
+                        if shown(u) == notice.channel), None)
             if url is None:
                 continue  # the channel left the config; its row stays pending for the record
             page = self.compose(alert, notice.kind, notice.role, self.clock())
-            self.pager.submit(PageJob(notice.step, notice.role, url, page, attempt=notice.failed_attempts))
+            self.pager.submit(PageJob(notice.step, notice.role, url, page, attempt=notice.failed_attempts,
+                                      person=self.roster.name(notice.role, self.clock())))
 
     def level_of(self, alert: Alert) -> Level:
         """The level an escalation climbs from (a recovering alert keeps yellow's chain)."""

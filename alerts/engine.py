@@ -23,6 +23,7 @@ from alerts.log import Alert, AlertLog
 from alerts.messages import PageWriter
 from alerts.notifiers import Delivery, Page, deliver
 from alerts.pager import PageJob, Pager
+from alerts.roster import Roster
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
 from alerts.watch import Watch
@@ -53,13 +54,19 @@ class AlertEngine:
         self.tick_every = tick
         self.log = AlertLog(store)
         self.silences = Silences(store)
-        self.snapshot = Snapshot(self.cfg, store)
+        self.roster = Roster(self.cfg, store)
+        self.snapshot = Snapshot(self.cfg, store, self.roster)
         settings = self.cfg.alerts
         send = send or functools.partial(deliver, timeout=settings.delivery_timeout)
-        writer = PageWriter(self.cfg)
+
+        def holder(role: str | None) -> tuple[str, str] | None:
+            held = self.roster.holder(role, self.clock())
+            return (held.name, held.phone) if held else None
+
+        writer = PageWriter(self.cfg, holder)
         pager = Pager(self.log, settings.max_delivery_failures, settings.retry_backoff, self._delivery_gave_up,
                       loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine)
-        self.dispatch = Dispatch(self.cfg, self.log, self.silences, self.snapshot, writer, pager, clock)
+        self.dispatch = Dispatch(self.cfg, self.log, self.silences, self.snapshot, writer, pager, clock, self.roster)
         self.watch = Watch(self.cfg, self.snapshot)
         self._lock = threading.RLock()
         self.states: dict[str, LevelState] = {}
@@ -275,8 +282,7 @@ class AlertEngine:
     # --- paging -------------------------------------------------------------------------------
 
     def _name(self, role: str | None) -> str | None:
-        person = self.cfg.people.get(role or "")
-        return person.name if person else None
+        return self.roster.name(role, self.clock()) if role else None
 
     def _page(self, alert: Alert, role: str | None, kind: str, now: datetime, why: str | None = None,
               previous: str | None = None) -> None:
@@ -390,6 +396,11 @@ class AlertEngine:
             log.warning("rejected ack for alert %s: %s", alert_id, err)
             raise
         return self.ack(alert_id, role, "link")
+
+    def phone_of(self, role: str) -> str:
+        """The phone of whoever holds `role` now (shift or stand-in)."""
+        held = self.roster.holder(role, self.clock())
+        return held.phone if held else ""
 
     def views(self) -> dict[str, MetricView]:
         """The one snapshot of every metric, for the wall, the API and /metrics."""

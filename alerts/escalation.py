@@ -22,14 +22,26 @@ def chain(cfg: WarroomConfig, metric: str, level: Level) -> list[str]:
     roles = [first] if first else []
     spec = cfg.metrics.get(metric)
     if spec is not None and not spec.escalate:
-        return roles
+        return with_deputies(cfg, roles)
     section = cfg.levels.at(level)
     above = [section.escalate_to] if section.escalate_to else []
     above += [cfg.owner_role(metric, lv) for lv in (Level.ORANGE, Level.RED) if lv > level]
     for role in above:
         if role and role not in roles:
             roles.append(role)
-    return roles
+    return with_deputies(cfg, roles)
+
+
+def with_deputies(cfg: WarroomConfig, roles: list[str]) -> list[str]:
+    """Each role followed by its deputies (A/B duty): the stand-in is paged before the chain goes on."""
+    out: list[str] = []
+    for role in roles:
+        current: str | None = role
+        while current is not None and current not in out:
+            out.append(current)
+            person = cfg.people.get(current)
+            current = person.deputy if person else None
+    return out
 
 
 def next_in_chain(cfg: WarroomConfig, metric: str, level: Level, after: str | None) -> str | None:

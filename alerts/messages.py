@@ -6,6 +6,7 @@ level that rose, an alert nobody acknowledged and a level that fell never read a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -54,7 +55,7 @@ _W = {
               "fell_to": "级别降至{colour}, 现由 {who} 决策",
               "taken_by": "{who} 已确认 {time}, 正在处理", "peak": "峰值 {level}", "no_data_why": "原因: {why}",
               "no_data_since": "{time} 起没有数据", "standing": "你在替 {who} 值守", "footer": "告警 #{id} · {time}",
-              "group": "{n} 条告警 · 最高 {level}", "nobody": "(无人)",
+              "group": "{n} 条告警 · 最高 {level}", "nobody": "(无人)", "demo": ", 演示之夜的时间",
               "not_yours": "告警 #{id} 现为{colour}, 由 {who} 决策; {role} 的确认不覆盖这一级别",
               "already": "告警 #{id} 已由 {who} 于 {time} 确认"},
     "en": {"decides": "{name} decides", "value": "now {value}", "reached": "past the {colour} line {threshold}",
@@ -70,6 +71,7 @@ _W = {
            "taken_by": "{who} acknowledged at {time} and is on it", "peak": "peak {level}", "no_data_why": "Why: {why}",
            "no_data_since": "no data since {time}", "standing": "You stand in for {who}",
            "footer": "alert #{id} · {time}", "group": "{n} alerts · worst {level}", "nobody": "(nobody)",
+           "demo": ", the demo night's time",
            "not_yours": "alert #{id} is now {level}; {who} decides: an acknowledgement by {role} does not cover it",
            "already": "alert #{id} is already acknowledged by {who} at {time}"},
 }
@@ -111,8 +113,13 @@ def duration_words(seconds: float, locale: str) -> str:
 class PageWriter:
     """Composes pages for one config: the single place that decides what a person reads."""
 
-    def __init__(self, cfg: WarroomConfig):
+    def __init__(self, cfg: WarroomConfig, holder: Callable[[str | None], tuple[str, str] | None] | None = None):
         self.cfg = cfg
+        # Who holds a role at the moment of the page (shifts, stand-ins); the config's person without one.
+        self.holder = holder or (lambda role: (p.name, p.phone) if (p := cfg.people.get(role or "")) else None)
+        # In demo mode, (real moment, the night's time then, the night's speed): pages speak the night's time
+        # like the wall does, and its durations, so "23:31, for 9 minutes" instead of "01:13, for 1 minute".
+        self.night: Callable[[], tuple[datetime, datetime, float] | None] = lambda: None
         self.locale = cfg.campaign.locale if cfg.campaign.locale in _W else "en"
         self.zone = ZoneInfo(cfg.campaign.timezone)
 
@@ -120,8 +127,17 @@ class PageWriter:
         return _W[self.locale][key].format(**kw)
 
     def clock(self, ts: datetime) -> str:
-        """`23:31:05` in the campaign's timezone."""
+        """`23:31:05` in the campaign's timezone (the night's time in demo mode)."""
+        anchor = self.night()
+        if anchor is not None:
+            real, night, speed = anchor
+            ts = night + (ts - real) * speed
         return ts.astimezone(self.zone).strftime("%H:%M:%S")
+
+    def span(self, seconds: float) -> str:
+        """A duration in words, in the night's minutes in demo mode."""
+        anchor = self.night()
+        return duration_words(seconds * (anchor[2] if anchor else 1.0), self.locale)
 
     def _value(self, metric: str, value: float | None) -> str:
         spec = self.cfg.metrics.get(metric)
@@ -130,14 +146,14 @@ class PageWriter:
         return f"{value:,.{spec.decimals if spec else 1}f}{spec.unit if spec else ''}"
 
     def _who(self, role: str | None) -> str:
-        person = self.cfg.people.get(role or "")
-        if person is None:
+        held = self.holder(role)
+        if held is None:
             return role or self._w("nobody")
-        return f"{person.name} {person.phone}".strip()
+        return f"{held[0]} {held[1]}".strip()
 
     def _name(self, role: str | None) -> str:
-        person = self.cfg.people.get(role or "")
-        return person.name if person else (role or self._w("nobody"))
+        held = self.holder(role)
+        return held[0] if held else (role or self._w("nobody"))
 
     def not_yours(self, alert: Alert, role: str) -> str:
         """Why a lower level's link does not acknowledge this alert any more, naming who decides now."""
@@ -180,7 +196,8 @@ class PageWriter:
             lines.append(self._w("runbook", url=spec.runbook))
         if ctx.ack_url:
             lines.append(self._w("ack", url=ctx.ack_url))
-        lines.append(self._w("footer", id=alert.id, time=f"{self.clock(ctx.now)} ({self.cfg.campaign.timezone})"))
+        zone = self.cfg.campaign.timezone + (self._w("demo") if self.night() else "")
+        lines.append(self._w("footer", id=alert.id, time=f"{self.clock(ctx.now)} ({zone})"))
         tail = []
         if ctx.kpi_value is not None or ctx.campaign_end is not None:
             tail.append(self._campaign_line(ctx))
@@ -202,7 +219,7 @@ class PageWriter:
             return lines
         value = self._w("value", value=self._value(alert.metric, alert.value))
         if ctx.value_ts is not None and (ctx.now - ctx.value_ts).total_seconds() >= 15:
-            value += " " + self._w("old", age=duration_words((ctx.now - ctx.value_ts).total_seconds(), self.locale))
+            value += " " + self._w("old", age=self.span((ctx.now - ctx.value_ts).total_seconds()))
         if kind == "resolved":
             threshold = spec.rule().threshold(Level.YELLOW) if spec else None
             line = value + (f", {self._w('back', threshold=self._value(alert.metric, threshold))}"
@@ -214,7 +231,7 @@ class PageWriter:
                                  threshold=self._value(alert.metric, alert.threshold)))
         since = alert.level_since or alert.opened_at
         lasted = (ctx.now - since).total_seconds()
-        parts.append(self._w("since", time=self.clock(since), duration=duration_words(lasted, self.locale))
+        parts.append(self._w("since", time=self.clock(since), duration=self.span(lasted))
                      if lasted >= 5 else self._w("since_now", time=self.clock(since)))
         lines = [" · ".join(parts)]
         if ctx.value_minute_ago is not None and alert.value is not None:
@@ -236,10 +253,13 @@ class PageWriter:
             key = "rose_to" if kind == "handed_over" else "fell_to"
             return [self._w(key, colour=colour, who=self._who(alert.owner_role))]
         lines = [self._w("decider", who=self._who(alert.owner_role))]
+        previous = self.cfg.people.get(ctx.previous_role or "")
+        if kind == "escalated" and previous is not None and previous.deputy == role:
+            lines.append(self._w("standing", who=f"{self._name(ctx.previous_role)} ({ctx.previous_role})"))
         if kind == "escalated" and ctx.previous_role:
             timeout = self.cfg.levels.at(alert.level).ack_timeout if alert.level != Level.GREEN else 0
             lines.append(self._w("unacked", who=self._name(ctx.previous_role),
-                                 duration=duration_words(timeout, self.locale)))
+                                 duration=self.span(timeout)))
             if ctx.why and "not acknowledged" not in ctx.why:
                 lines.append(ctx.why)
         if kind == "lowered":
@@ -256,7 +276,7 @@ class PageWriter:
             parts.append(self._w("kpi", title=kpi.title, value=f"{ctx.kpi_value:,.0f}", target=f"{kpi.target:,.0f}"))
         if ctx.campaign_end is not None:
             left = (ctx.campaign_end - ctx.now).total_seconds()
-            parts.append(self._w("left" if left >= 0 else "after", duration=duration_words(abs(left), self.locale)))
+            parts.append(self._w("left" if left >= 0 else "after", duration=self.span(abs(left))))
         return " · ".join(parts)
 
     def combine(self, pages: list[Page]) -> Page:

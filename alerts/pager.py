@@ -34,6 +34,8 @@ class PageJob:
     url: str
     page: Page
     attempt: int = 0
+    person: str | None = None
+    """Who held the role when the page was decided: the record says who was paged, not only the role."""
 
 
 @dataclass
@@ -182,7 +184,7 @@ class Pager:
         grouped = f" (one page for {len(bundle.jobs)} alerts)" if len(bundle.jobs) > 1 else ""
         for job in bundle.jobs:
             self.log.event(utc_now(), job.page.alert_id, event, level=job.page.level, role=job.role,
-                           channel=lane.channel, ok=ok, detail=detail + grouped, step=job.step)
+                           person=job.person, channel=lane.channel, ok=ok, detail=detail + grouped, step=job.step)
         alerts = ", ".join(f"#{job.page.alert_id} {job.page.kind} {job.page.level}" for job in bundle.jobs)
         roles = sorted({job.role or "-" for job in bundle.jobs})
         line = "page %s to %s via %s: %s%s (%s)"

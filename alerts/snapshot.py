@@ -12,6 +12,7 @@ from collections import deque
 from datetime import datetime, timedelta
 
 from alerts.levels import Level
+from alerts.roster import Roster
 from warroom.config import WarroomConfig
 from warroom.samples import MetricView
 from warroom.store import Store, to_db_ts
@@ -24,9 +25,10 @@ _TREND_KEEP = 600
 class Snapshot:
     """Thread-safe map metric → MetricView, plus a short history for trends."""
 
-    def __init__(self, cfg: WarroomConfig, store: Store):
+    def __init__(self, cfg: WarroomConfig, store: Store, roster: Roster):
         self.cfg = cfg
         self.store = store
+        self.roster = roster
         self._lock = threading.Lock()
         self._views: dict[str, MetricView] = {}
         self._recent: dict[str, deque[tuple[datetime, float]]] = {}
@@ -46,16 +48,15 @@ class Snapshot:
         with self._lock:
             return dict(self._views)
 
-    def owner(self, metric: str, level: Level) -> tuple[str | None, str | None]:
-        """Role and name of who decides for `metric` at `level` (nobody at green)."""
+    def owner(self, metric: str, level: Level, now: datetime) -> tuple[str | None, str | None]:
+        """Role and the name of the person holding it now, for who decides at `level` (nobody at green)."""
         role = self.cfg.owner_role(metric, level)
-        person = self.cfg.people.get(role or "")
-        return role, (person.name if person else role)
+        return role, self.roster.name(role, now) if role else None
 
     def set(self, metric: str, now: datetime, *, value: float | None, ts: datetime | None, level: Level,
             stale: bool, note: str | None = None, alert_id: int | None = None, force: bool = False) -> MetricView:
         """Replace a metric's view; record a row when what the wall shows of it changed."""
-        role, name = self.owner(metric, level)
+        role, name = self.owner(metric, level, now)
         with self._lock:
             old = self._views.get(metric)
             changed = force or old is None or (old.level, old.stale, old.owner_role, old.owner_name, old.note) != \
@@ -73,9 +74,11 @@ class Snapshot:
         return view
 
     def mark_stale(self, metric: str, now: datetime, stale: bool) -> None:
-        """Flip only the stale flag (the timer's job), keeping value and level."""
+        """Flip the stale flag (the timer's job), keeping value and level; a shift handover is recorded too."""
         view = self.get(metric)
-        if view is None or view.stale == stale:
+        if view is None:
+            return
+        if view.stale == stale and self.owner(metric, Level.from_word(view.level), now)[1] == view.owner_name:
             return
         self.set(metric, now, value=view.value, ts=view.ts, level=Level.from_word(view.level), stale=stale,
                  note=view.note)

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from app.labels import level_word, role_word, text
-from app.tiles import ACCENT, ON_ACCENT, format_duration, local_time, parse_ts
+from app.night_time import NightTime
+from app.tiles import ACCENT, ON_ACCENT, format_duration, format_value, local_time, parse_ts
 
 LEVEL_RANK = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
 
@@ -78,6 +79,19 @@ def alert_line(alert: dict[str, Any], locale: str | None, now: datetime) -> Aler
     )
 
 
+def value_text(alert: dict[str, Any], tile: dict[str, Any] | None, locale: str | None) -> str:
+    """The alert's latest value against the threshold of its level, e.g. '18.15 s · threshold ≥ 15 s'."""
+    tile = tile or {}
+    unit, decimals = tile.get("unit") or "", int(tile.get("decimals", 1))
+    sep = "" if unit in ("%", "") else " "
+    value = format_value(alert.get("value"), decimals)
+    if alert.get("threshold") is None:
+        return text(locale, "alert.value_only", value=f"{value}{sep}{unit}")
+    op = "≤" if tile.get("direction") == "below" else "≥"
+    return text(locale, "alert.value", value=f"{value}{sep}{unit}",
+                threshold=f"{op} {format_value(alert['threshold'], decimals)}{sep}{unit}")
+
+
 def strip_order(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Worst first: failed deliveries, then level, then unacknowledged, then oldest."""
     def key(alert: dict[str, Any]) -> tuple:
@@ -99,12 +113,17 @@ class StepLine:
     overdue: bool
     done: bool
     done_text: str
+    night: bool = False
 
 
-def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str) -> StepLine:
-    """A run sheet step with its countdown against `now` (the daemon's clock)."""
+def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str,
+              night: NightTime | None = None) -> StepLine:
+    """A run sheet step with its countdown against `now` (the daemon's clock); in the night's time in demo mode."""
     at = parse_ts(step.get("at"))
     until = (at - now).total_seconds() if at else float(step.get("seconds_until") or 0.0)
+    done_at = parse_ts(step.get("done_at"))
+    if night is not None:
+        at, until, done_at = at and night.moment(at), night.span(until), done_at and night.moment(done_at)
     done = bool(step.get("done"))
     owner = step.get("owner") or {}
     if until >= 0:
@@ -114,10 +133,10 @@ def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str
     done_text = ""
     if done:
         done_text = text(locale, "runsheet.done_by", who=role_word(locale, step.get("done_by")) or "?",
-                         at=local_time(step.get("done_at"), zone))
+                         at=local_time(done_at, zone))
     return StepLine(index=int(step.get("index", 0)), at_text=local_time(at, zone), action=step.get("action", ""),
                     owner=person_text(owner, locale), owner_role=owner.get("role") or "", due_text=due,
-                    overdue=until < 0 and not done, done=done, done_text=done_text)
+                    overdue=until < 0 and not done, done=done, done_text=done_text, night=night is not None)
 
 
 def next_steps(steps: list[dict[str, Any]], limit: int = 4) -> list[dict[str, Any]]:

@@ -8,15 +8,16 @@ are shown disabled with the reason.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from app import session
-from app.alert_lines import alert_line, strip_order
+from app.alert_lines import alert_line, strip_order, value_text
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
-from app.labels import level_word, role_word, text
+from app.labels import level_word, role_word, text, word
 from app.tiles import local_time
 from app.wall_html import chip_html
 
@@ -51,22 +52,46 @@ def roles() -> list[str]:
 
 
 def trail_frame(alert: dict[str, Any], zone: str, loc: str) -> pd.DataFrame:
-    """An alert's event trail (opened, notified, acked, escalated, resolved...) as a table."""
+    """An alert's event trail (opened, notified, acked, escalated, resolved...) as a table in the page's language."""
     return pd.DataFrame([{
-        "time": local_time(e.get("ts"), zone), "event": e.get("event"),
-        "level": level_word(loc, e["level"]) if e.get("level") else "", "role": role_word(loc, e.get("role")),
-        "person": e.get("person") or "", "channel": e.get("channel") or "",
-        "ok": "" if e.get("ok") is None else ("✓" if e.get("ok") else "✗"), "detail": e.get("detail") or "",
+        text(loc, "col.time"): local_time(e.get("ts"), zone),
+        text(loc, "col.event"): word(loc, "event", e.get("event")),
+        text(loc, "col.level"): level_word(loc, e["level"]) if e.get("level") else "",
+        text(loc, "col.role"): role_word(loc, e.get("role")), text(loc, "col.person"): e.get("person") or "",
+        text(loc, "col.channel"): e.get("channel") or "",
+        text(loc, "col.ok"): "" if e.get("ok") is None else ("✓" if e.get("ok") else "✗"),
+        text(loc, "col.detail"): e.get("detail") or "",
     } for e in alert.get("events") or []])
 
 
-def alert_card_html(alert: dict[str, Any], loc: str, now: datetime) -> str:
-    """One alert's headline card (the wall's chip with its id), failed deliveries marked loudly."""
-    return chip_html(alert_line(alert, loc, now), loc, show_id=True)
+def alert_card_html(alert: dict[str, Any], loc: str, now: datetime, tile: dict[str, Any] | None = None) -> str:
+    """One alert's headline card (the wall's chip with its id) and its value against the threshold."""
+    value = f'<div class="wr-alert-value" data-value="1">{escape(value_text(alert, tile, loc))}</div>'
+    return chip_html(alert_line(alert, loc, now), loc, show_id=True).removesuffix("</div>") + value + "</div>"
+
+
+def _ack(alert_id: Any, loc: str) -> None:
+    client = session.client()
+    by = st.session_state.get(f"wr-ack-by-{alert_id}") or ""
+    session.write(lambda: client.ack(alert_id, by, ""), loc)
+
+
+def ack_row(alert: dict[str, Any], role_list: list[str], loc: str, where: Any) -> None:
+    """The acknowledge action on the alert's own row: as whom (the decider now first), then the button."""
+    if alert.get("state") == "resolved" or alert.get("acked_by"):
+        return
+    client = session.client()
+    owner = (alert.get("escalated_to") or alert.get("owner") or {}).get("role")
+    who, button = where.columns([3, 2])
+    who.selectbox(text(loc, "alerts.ack_as"), role_list, key=f"wr-ack-by-{alert['id']}",
+                  index=role_list.index(owner) if owner in role_list else 0,
+                  format_func=lambda r: role_word(loc, r), label_visibility="collapsed")
+    button.button(f"✓ {text(loc, 'alerts.ack')}", key=f"wr-ack-{alert['id']}", type="primary", width="stretch",
+                  disabled=not client.can_write, on_click=_ack, args=(alert["id"], loc))
 
 
 def open_alerts_panel() -> None:
-    """Open and acknowledged alerts, worst first, each with its event trail."""
+    """Open and acknowledged alerts, worst first: value and threshold, acknowledge on the row, event trail."""
     loc = session.locale()
     st.subheader(text(loc, "alerts.open_title"))
     alerts = fetch_alerts("active")
@@ -76,8 +101,12 @@ def open_alerts_panel() -> None:
         st.success(text(loc, "alerts.none_open"))
     now = datetime.fromtimestamp(session.daemon_now(), UTC)
     zone = _zone()
+    tiles = {t["metric"]: t for t in (st.session_state.get("wr_board") or {}).get("tiles", [])}
+    role_list = roles()
     for alert in strip_order(alerts):
-        st.html(alert_card_html(alert, loc, now))
+        card, action = st.columns([5, 2], vertical_alignment="center")
+        card.html(alert_card_html(alert, loc, now, tiles.get(alert.get("metric"))))
+        ack_row(alert, role_list, loc, action)
         with st.expander(text(loc, "alerts.trail") + f" #{alert.get('id')}"):
             st.dataframe(trail_frame(alert, zone, loc), hide_index=True, width="stretch")
 
@@ -90,12 +119,14 @@ def recent_panel() -> None:
     alerts = fetch_alerts("all", RECENT_WINDOW)
     if alerts:
         st.dataframe(pd.DataFrame([{
-            "#": a.get("id"), "metric": a.get("title") or a.get("metric"),
-            "peak": level_word(loc, a.get("peak_level") or a.get("level") or "yellow"), "state": a.get("state"),
-            "opened": local_time(a.get("opened_at"), zone), "resolved": local_time(a.get("resolved_at"), zone),
-            "acked by": role_word(loc, a.get("acked_by")),
-            "escalated to": (a.get("escalated_to") or {}).get("name", ""),
-            "delivery failed": "⚠" if a.get("delivery_failed") else "",
+            text(loc, "col.id"): a.get("id"), text(loc, "col.metric"): a.get("title") or a.get("metric"),
+            text(loc, "col.peak"): level_word(loc, a.get("peak_level") or a.get("level") or "yellow"),
+            text(loc, "col.state"): word(loc, "state", a.get("state")),
+            text(loc, "col.opened"): local_time(a.get("opened_at"), zone),
+            text(loc, "col.resolved"): local_time(a.get("resolved_at"), zone),
+            text(loc, "col.acked_by"): role_word(loc, a.get("acked_by")),
+            text(loc, "col.escalated_to"): (a.get("escalated_to") or {}).get("name", ""),
+            text(loc, "col.delivery_failed"): "⚠" if a.get("delivery_failed") else "",
         } for a in alerts]), hide_index=True, width="stretch")
     st.subheader(text(loc, "alerts.decision_log"))
     try:
@@ -105,29 +136,12 @@ def recent_panel() -> None:
         return
     if notes:
         st.dataframe(pd.DataFrame([{
-            "time": local_time(n.get("ts"), zone), "kind": n.get("kind"), "author": n.get("author"),
-            "role": role_word(loc, n.get("role")), "level": level_word(loc, n["level"]) if n.get("level") else "",
-            "alert": n.get("alert_id"), "text": n.get("text"),
+            text(loc, "col.time"): local_time(n.get("ts"), zone),
+            text(loc, "col.kind"): word(loc, "kind", n.get("kind")),
+            text(loc, "col.author"): n.get("author"), text(loc, "col.role"): role_word(loc, n.get("role")),
+            text(loc, "col.level"): level_word(loc, n["level"]) if n.get("level") else "",
+            text(loc, "col.alert"): n.get("alert_id"), text(loc, "col.text"): n.get("text"),
         } for n in notes]), hide_index=True, width="stretch")
-
-
-def ack_form(alerts: list[dict[str, Any]], role_list: list[str], loc: str) -> None:
-    """Acknowledge an open alert as a role, with a note."""
-    client = session.client()
-    open_ones = [a for a in alerts if a.get("state") != "resolved"]
-    if not open_ones:
-        st.caption(text(loc, "alerts.none_open"))
-        return
-    with st.form("wr-ack"):
-        ids = [a["id"] for a in open_ones]
-        titles = {a["id"]: f"#{a['id']} {a.get('title') or a.get('metric')}" for a in open_ones}
-        alert_id = st.selectbox("#", ids, format_func=titles.get, key="wr-ack-alert")
-        owner = next((a.get("owner") or {} for a in open_ones if a["id"] == alert_id), {}).get("role")
-        by = st.selectbox(text(loc, "alerts.ack_by"), role_list, format_func=lambda r: role_word(loc, r),
-                          index=role_list.index(owner) if owner in role_list else 0, key="wr-ack-by")
-        note = st.text_input(text(loc, "alerts.note"), key="wr-ack-note")
-        if st.form_submit_button(text(loc, "alerts.ack"), disabled=not client.can_write):
-            session.write(lambda: client.ack(alert_id, by, note), loc)
 
 
 def silence_form(metrics: dict[str, str], loc: str) -> None:
@@ -169,7 +183,8 @@ def decision_form(alerts: list[dict[str, Any]], role_list: list[str], loc: str) 
         titles = {a["id"]: f"#{a['id']} {a.get('title') or a.get('metric')}" for a in alerts}
         alert_id = st.selectbox(text(loc, "alerts.decision_alert"), ids, format_func=lambda i: titles.get(i, "—"),
                                 key="wr-dec-alert")
-        kind = st.radio(text(loc, "alerts.decision_kind"), ["decision", "note"], horizontal=True, key="wr-dec-kind")
+        kind = st.radio(text(loc, "alerts.decision_kind"), ["decision", "note"], horizontal=True, key="wr-dec-kind",
+                        format_func=lambda k: word(loc, "kind", k))
         body = st.text_area(text(loc, "alerts.decision_text"), key="wr-dec-text")
         if st.form_submit_button(text(loc, "alerts.decision_submit"), disabled=not client.can_write):
             session.write(lambda: client.annotate(author, role, body, kind, level or None, alert_id or None), loc)

@@ -164,6 +164,10 @@ class DaemonClient:
         """Mark a run sheet step done as role `by`; the daemon records it in the decision log."""
         return self._request("POST", f"/api/v1/runsheet/{index}/done", body={"by": by}, write=True)
 
+    def step_undo(self, index: int, by: str) -> Any:
+        """Take back a done mark within the daemon's undo window, as role `by`."""
+        return self._request("POST", f"/api/v1/runsheet/{index}/undo", body={"by": by}, write=True)
+
 
 def _answer(resp: requests.Response, path: str) -> Any:
     """The JSON of a 2xx answer, else the matching exception."""

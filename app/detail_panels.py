@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import Any
 
 import pandas as pd
@@ -11,8 +12,9 @@ import streamlit as st
 from app import session
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import detail_figure
-from app.labels import text
-from app.tiles import local_time, parse_ts
+from app.labels import level_word, role_word, text, word
+from app.night_time import night_points, night_rows, night_time
+from app.tiles import TileView, local_time, parse_ts, tile_view
 
 WINDOWS: dict[str, timedelta | None] = {
     "15m": timedelta(minutes=15), "30m": timedelta(minutes=30), "1h": timedelta(hours=1),
@@ -31,6 +33,24 @@ def window_bounds(choice: str, campaign: dict[str, Any], now: datetime) -> tuple
     return min(start, now - timedelta(minutes=1)), now
 
 
+def headline_html(view: TileView, loc: str) -> str:
+    """The metric now: value with unit, level by colour and word, and who decides at that level."""
+    owner = text(loc, "detail.nobody") if view.owner is None else " · ".join(
+        p for p in (view.owner.name, view.owner.role if view.owner.role not in view.owner.name else "",
+                    view.owner.phone) if p)
+    return (
+        f'<div data-headline="{escape(view.metric)}" data-level="{view.level}" style="display:flex;gap:24px;'
+        f'align-items:center;flex-wrap:wrap;padding:12px 18px;border-radius:8px;background:{view.background};'
+        f'border-left:8px solid {view.accent}">'
+        f'<span style="font-size:44px;font-weight:700;line-height:1.1">{escape(view.value_text)}'
+        f'<span style="font-size:22px;margin-left:4px">{escape(view.unit)}</span></span>'
+        f'<span style="font-size:22px;font-weight:700;padding:4px 12px;border-radius:6px;background:{view.accent};'
+        f'color:{view.on_accent}">{escape(view.word)}</span>'
+        f'<span style="font-size:22px">{escape(text(loc, "decides"))}: <b>{escape(owner)}</b></span>'
+        f'<span style="font-size:15px;opacity:0.8">{escape(view.age_text)}</span></div>'
+    )
+
+
 def _optional(call: Any) -> tuple[list[dict[str, Any]], bool]:
     """A read from an endpoint that may not exist yet: (rows, available)."""
     try:
@@ -41,11 +61,17 @@ def _optional(call: Any) -> tuple[list[dict[str, Any]], bool]:
 
 def detail_chart_panel(tile: dict[str, Any], choice: str) -> None:
     """The chart of one metric over the chosen window, with the decisions of that window below it."""
+    loc = session.locale()
+    client = session.client()
+    try:
+        session.remember_board(client.board())
+    except (DaemonUnreachable, EndpointMissing, ApiRefused):
+        pass  # the last board answer still names the campaign; the chart says what is missing
     board = st.session_state.get("wr_board") or {}
     campaign = board.get("campaign", {})
     zone = campaign.get("timezone") or "UTC"
-    loc = session.locale()
-    client = session.client()
+    tile = next((t for t in board.get("tiles", []) if t["metric"] == tile["metric"]), tile)
+    st.html(headline_html(tile_view(tile, loc), loc))
     now = datetime.fromtimestamp(session.daemon_now(), UTC)
     start, end = window_bounds(choice, campaign, now)
     try:
@@ -60,6 +86,12 @@ def detail_chart_panel(tile: dict[str, Any], choice: str) -> None:
     related = {a.get("id") for a in alerts}
     # Decisions about this metric's alerts, plus general ones (no alert) that belong on every timeline.
     marks = [n for n in notes if n.get("alert_id") in related or n.get("alert_id") is None]
+    night = night_time(board)
+    if night is not None:
+        # Demo mode: the axis, the alert spans and the decisions in the night's time, as on the wall.
+        data, start, end = night_points(night, data), night.moment(start), night.moment(end)
+        alerts = night_rows(night, alerts, ("opened_at", "resolved_at"))
+        marks = night_rows(night, marks, ("ts",))
     fig = detail_figure(data, tile, start, end, zone, alerts, marks, loc)
     # No modebar: it sits over the alert labels; drag to zoom and double-click to reset still work.
     st.plotly_chart(fig, theme=None, key="wr-detail-chart", config={"displayModeBar": False})
@@ -69,7 +101,10 @@ def detail_chart_panel(tile: dict[str, Any], choice: str) -> None:
         st.caption(text(loc, "alerts.unavailable"))
     if have_notes and marks:
         st.subheader(text(loc, "detail.decisions"))
-        st.dataframe(pd.DataFrame([{"time": local_time(n.get("ts"), zone), "kind": n.get("kind"),
-                                    "author": n.get("author"), "role": n.get("role"), "level": n.get("level"),
-                                    "alert": n.get("alert_id"), "text": n.get("text")} for n in marks]),
-                     hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([{
+            text(loc, "col.time"): local_time(n.get("ts"), zone),
+            text(loc, "col.kind"): word(loc, "kind", n.get("kind")),
+            text(loc, "col.author"): n.get("author"), text(loc, "col.role"): role_word(loc, n.get("role")),
+            text(loc, "col.level"): level_word(loc, n["level"]) if n.get("level") else "",
+            text(loc, "col.alert"): n.get("alert_id"), text(loc, "col.text"): n.get("text")} for n in marks]),
+            hide_index=True, width="stretch")

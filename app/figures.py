@@ -144,8 +144,11 @@ def detail_figure(points: list[list[Any]], meta: dict[str, Any], start: datetime
                        "fillcolor": colour, "opacity": 0.12, "line": {"color": colour, "width": 1}, "layer": "below"})
         if last_label is None or opened - last_label >= label_gap:
             last_label = opened
+            # A label opened near the right edge would run past the plot and be cut: anchor it on its right.
+            late = (max(opened, start) - start) > (end - start) * 0.85
             annotations.append({"x": x0, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom",
-                                "xanchor": "left", "text": f"#{alert.get('id')} {level_word(locale, lvl)}",
+                                "xanchor": "right" if late else "left",
+                                "text": f"#{alert.get('id')} {level_word(locale, lvl)}",
                                 "showarrow": False, "font": {"color": colour, "size": 12}})
     marks_x, marks_text = [], []
     for note in decisions or []:

@@ -63,11 +63,16 @@ _EN: dict[str, str] = {
     "alert.silenced": "silenced",
     "alert.no_data": "no data",
     "runsheet.title": "Run sheet",
+    "demo.mark": "demo night",
     "runsheet.none": "No run sheet steps",
     "runsheet.unavailable": "Run sheet unavailable (the daemon has no run sheet API yet)",
     "runsheet.done": "done",
     "runsheet.done_by": "done by {who} at {at}",
     "runsheet.mark_done": "Mark done",
+    "runsheet.confirm_by": "Confirmed by",
+    "runsheet.confirm": "Confirm done",
+    "runsheet.cancel": "Cancel",
+    "runsheet.undo": "Undo ({t})",
     "runsheet.due_in": "in {t}",
     "runsheet.overdue": "due {t} ago",
     "token.missing": "Read-only: set WARROOM_TOKEN in the board's environment to acknowledge, silence, "
@@ -88,6 +93,7 @@ _EN: dict[str, str] = {
     "detail.decisions": "Decisions and notes in this window",
     "detail.description": "What it is",
     "detail.runbook": "Runbook",
+    "detail.nobody": "nobody (all clear)",
     "alerts.open_title": "Open alerts",
     "alerts.recent_title": "Recent alerts (last {window})",
     "alerts.trail": "Event trail",
@@ -113,6 +119,22 @@ _EN: dict[str, str] = {
     "alerts.none_open": "No open alerts.",
     "alerts.saved": "Recorded.",
     "alerts.author": "Author",
+    "alert.value": "value {value} · threshold {threshold}",
+    "alert.value_only": "value {value}",
+    "alerts.ack_as": "as",
+    "col.time": "time", "col.event": "event", "col.level": "level", "col.role": "role", "col.person": "person",
+    "col.channel": "channel", "col.ok": "ok", "col.detail": "detail", "col.id": "#", "col.metric": "metric",
+    "col.peak": "peak", "col.state": "state", "col.opened": "opened", "col.resolved": "resolved",
+    "col.acked_by": "acked by", "col.escalated_to": "escalated to", "col.delivery_failed": "delivery failed",
+    "col.kind": "kind", "col.author": "author", "col.alert": "alert", "col.text": "text",
+    "state.open": "open", "state.acked": "acknowledged", "state.resolved": "resolved",
+    "event.opened": "opened", "event.notify": "paging", "event.delivered": "delivered",
+    "event.delivery_failed": "delivery failed", "event.undelivered": "not delivered", "event.raised": "raised",
+    "event.lowered": "lowered", "event.escalated": "escalated", "event.escalation_exhausted": "nobody above",
+    "event.acked": "acknowledged", "event.ack_rejected": "ack refused", "event.resolved": "resolved",
+    "event.silenced": "silenced", "event.decision": "decision",
+    "kind.decision": "decision", "kind.note": "note", "kind.silence": "silence", "kind.runsheet": "run sheet done",
+    "kind.runsheet_undo": "run sheet undone",
     "role.tech_lead": "Tech lead",
     "role.ops_lead": "Ops lead",
     "role.general_manager": "General manager",
@@ -176,11 +198,16 @@ _ZH: dict[str, str] = {
     "alert.silenced": "已静默",
     "alert.no_data": "无数据",
     "runsheet.title": "收官流程",
+    "demo.mark": "演示",
     "runsheet.none": "无流程步骤",
     "runsheet.unavailable": "流程不可用 (守护进程尚无流程接口)",
     "runsheet.done": "已完成",
     "runsheet.done_by": "{who} 于 {at} 完成",
     "runsheet.mark_done": "标记完成",
+    "runsheet.confirm_by": "确认人",
+    "runsheet.confirm": "确认完成",
+    "runsheet.cancel": "取消",
+    "runsheet.undo": "撤销 ({t})",
     "runsheet.due_in": "{t} 后",
     "runsheet.overdue": "已超时 {t}",
     "token.missing": "只读模式: 在看板进程的环境中设置 WARROOM_TOKEN 后才能确认告警、静默、标记流程完成和记录决策。",
@@ -200,6 +227,7 @@ _ZH: dict[str, str] = {
     "detail.decisions": "此时间范围内的决策与备注",
     "detail.description": "说明",
     "detail.runbook": "处置手册",
+    "detail.nobody": "无需决策 (正常)",
     "alerts.open_title": "未关闭的告警",
     "alerts.recent_title": "最近的告警 (最近 {window})",
     "alerts.trail": "事件记录",
@@ -225,6 +253,22 @@ _ZH: dict[str, str] = {
     "alerts.none_open": "没有未关闭的告警。",
     "alerts.saved": "已记录。",
     "alerts.author": "记录人",
+    "alert.value": "当前值 {value} · 阈值 {threshold}",
+    "alert.value_only": "当前值 {value}",
+    "alerts.ack_as": "确认人",
+    "col.time": "时间", "col.event": "事件", "col.level": "级别", "col.role": "角色", "col.person": "人员",
+    "col.channel": "通道", "col.ok": "结果", "col.detail": "详情", "col.id": "编号", "col.metric": "指标",
+    "col.peak": "最高级别", "col.state": "状态", "col.opened": "开始", "col.resolved": "恢复",
+    "col.acked_by": "确认人", "col.escalated_to": "升级至", "col.delivery_failed": "通知失败",
+    "col.kind": "类型", "col.author": "记录人", "col.alert": "告警", "col.text": "内容",
+    "state.open": "未确认", "state.acked": "已确认", "state.resolved": "已恢复",
+    "event.opened": "告警开始", "event.notify": "发送通知", "event.delivered": "已送达",
+    "event.delivery_failed": "发送失败", "event.undelivered": "未送达", "event.raised": "级别上升",
+    "event.lowered": "级别下降", "event.escalated": "上报上级", "event.escalation_exhausted": "无更高上级",
+    "event.acked": "已确认", "event.ack_rejected": "确认被拒", "event.resolved": "已恢复",
+    "event.silenced": "已静默", "event.decision": "决策",
+    "kind.decision": "决策", "kind.note": "备注", "kind.silence": "静默", "kind.runsheet": "流程完成",
+    "kind.runsheet_undo": "撤销流程完成",
     "role.tech_lead": "技术负责人",
     "role.ops_lead": "运营负责人",
     "role.general_manager": "总经理",
@@ -252,6 +296,14 @@ def text(locale: str | None, key: str, **values: object) -> str:
 def level_word(locale: str | None, level: str) -> str:
     """The word the wall shows for a level (green, yellow, orange, red, stale)."""
     return text(locale, f"level.{level}")
+
+
+def word(locale: str | None, group: str, key: str | None) -> str:
+    """A state, event or kind from the API in words (`state`, `event`, `kind`); unknown ones as written."""
+    if not key:
+        return ""
+    found = text(locale, f"{group}.{key}")
+    return key if found == f"{group}.{key}" else found
 
 
 def role_word(locale: str | None, role: str | None) -> str:

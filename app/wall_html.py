@@ -16,8 +16,8 @@ STRIP_MAX = 6
 
 
 def header_html(name: str, countdown: str, countdown_note: str, clock_text: str, kpi: KpiView | None,
-                locale: str | None) -> str:
-    """Campaign name and clock, the countdown, and orders against the KPI with a progress bar."""
+                locale: str | None, mark: str = "") -> str:
+    """Campaign name and clock (with `mark`, e.g. the demo's), the countdown, and orders against the KPI."""
     kpi_html = ""
     if kpi is not None:
         colour = "#2fbf71" if kpi.on_track else "#f5c518"
@@ -32,10 +32,18 @@ def header_html(name: str, countdown: str, countdown_note: str, clock_text: str,
         )
     return (
         f'<div class="wr-header"><div class="wr-name">{escape(name)}'
-        f'<div class="wr-clock">{escape(clock_text)}</div></div>'
+        f'<div class="wr-clock">{escape(clock_text)}{demo_mark_html(mark)}</div></div>'
         f'<div class="wr-countdown" data-countdown="1">{escape(countdown)}<small>{escape(countdown_note)}</small></div>'
         f"{kpi_html}</div>"
     )
+
+
+def demo_mark_html(mark: str) -> str:
+    """The small mark saying a time is the demo night's, not the real clock's."""
+    if not mark:
+        return ""
+    return (f'<span class="wr-demo" data-demo="1" style="font-size:0.7em;border:1px solid #8b95a3;'
+            f'border-radius:4px;padding:0 5px;margin-left:8px;color:#c9d1d9">{escape(mark)}</span>')
 
 
 def banner_html(message: str, reason: str | None, locale: str | None) -> str:
@@ -141,7 +149,8 @@ def step_html(line: StepLine, locale: str | None) -> str:
     cls = "wr-step" + (" wr-step-done" if line.done else "") + (" wr-step-overdue" if line.overdue else "")
     right = escape(line.done_text or line.due_text)
     return (
-        f'<div class="{cls}" data-step="{line.index}"><div class="wr-step-head"><span>{escape(line.at_text)}</span>'
+        f'<div class="{cls}" data-step="{line.index}"><div class="wr-step-head"><span>{escape(line.at_text)}'
+        f'{demo_mark_html(text(locale, "demo.mark") if line.night else "")}</span>'
         f"<span>{right}</span></div><div class=\"wr-step-action\">{escape(line.action)}</div>"
         f'<div class="wr-step-owner">{escape(line.owner)}</div></div>'
     )

@@ -23,9 +23,10 @@ from app import session
 from app.alert_lines import next_steps, step_line
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import sparkline
-from app.labels import text
+from app.labels import role_word, text
+from app.night_time import night_time
 from app.snapshot import Snapshot, SnapshotHub
-from app.tiles import format_duration, local_time
+from app.tiles import format_duration, local_time, parse_ts
 from app.viewers import viewer_pace
 from app.wall_html import banner_html, sheet_title_html, step_html
 from app.wall_view import Outage, WallPlan, build_wall
@@ -208,15 +209,65 @@ def run_sheet_panel() -> None:
         note = text(loc, "token.missing")
     st.html(sheet_title_html(loc))
     now = datetime.fromtimestamp(session.daemon_now(), UTC)
-    zone = _zone(st.session_state.get("wr_board"))
+    board = st.session_state.get("wr_board")
+    zone, night = _zone(board), night_time(board)
     for step in next_steps(steps, SHEET_STEPS):
-        line = step_line(step, loc, now, zone)
+        line = step_line(step, loc, now, zone, night)
         st.html(step_html(line, loc))
         if line.done:
+            _undo_button(step, line.index, now, loc)
             continue
-        clicked = st.button(f"✓ {text(loc, 'runsheet.mark_done')}", key=f"wr-done-{line.index}",
-                            disabled=not client.can_write, help=note or None, width="stretch")
-        if clicked and session.write(lambda i=line.index, r=line.owner_role: client.step_done(i, r), loc):
-            st.session_state.pop("wr_steps", None)
+        if st.session_state.get("wr_confirm") == line.index:
+            _confirm_step(line.index, line.owner_role, loc)
+        else:
+            # A kiosk tap is easy to make by mistake: the first one only asks who confirms.
+            st.button(f"✓ {text(loc, 'runsheet.mark_done')}", key=f"wr-done-{line.index}",
+                      disabled=not client.can_write, help=note or None, width="stretch",
+                      on_click=st.session_state.update, kwargs={"wr_confirm": line.index})
     if note:
         st.html(f'<div class="wr-note">{escape(note)}</div>')
+
+
+def _roles() -> list[str]:
+    """The config's roles (fetched once per session), for "confirmed by"."""
+    if "wr_roles" not in st.session_state:
+        try:
+            st.session_state["wr_roles"] = list(session.client().config().get("people", {}))
+        except (DaemonUnreachable, EndpointMissing, ApiRefused):
+            return []
+    return st.session_state["wr_roles"]
+
+
+def _confirm_step(index: int, owner_role: str, loc: str) -> None:
+    """Who confirms the step (the owner by default), then confirm or cancel."""
+    roles = _roles() or [owner_role]
+    st.selectbox(text(loc, "runsheet.confirm_by"), roles, key=f"wr-confirm-by-{index}",
+                 index=roles.index(owner_role) if owner_role in roles else 0, format_func=lambda r: role_word(loc, r))
+    yes, no = st.columns(2)
+    # Callbacks run before the fragment draws again, so the row changes on the same tap.
+    yes.button(f"✓ {text(loc, 'runsheet.confirm')}", key=f"wr-confirm-{index}", type="primary", width="stretch",
+               on_click=_step_write, args=("done", index, f"wr-confirm-by-{index}", loc))
+    no.button(text(loc, "runsheet.cancel"), key=f"wr-cancel-{index}", width="stretch",
+              on_click=st.session_state.pop, args=("wr_confirm", None))
+
+
+def _step_write(action: str, index: int, role_key: str, loc: str) -> None:
+    """Mark done or undo through the API as the role held under `role_key`; the sheet is re-read after."""
+    client = session.client()
+    role = st.session_state.get(role_key) or ""
+    st.session_state.pop("wr_confirm", None)
+    call = client.step_done if action == "done" else client.step_undo
+    if session.write(lambda: call(index, role), loc):
+        st.session_state.pop("wr_steps", None)
+
+
+def _undo_button(step: dict[str, Any], index: int, now: datetime, loc: str) -> None:
+    """Undo, offered while the daemon still allows it (a minute after the mark)."""
+    until = parse_ts(step.get("undo_until"))
+    left = (until - now).total_seconds() if until else 0.0
+    if left <= 0:
+        return
+    st.session_state[f"wr-undo-by-{index}"] = step.get("done_by") or ""
+    st.button(f"↶ {text(loc, 'runsheet.undo', t=format_duration(left, loc))}", key=f"wr-undo-{index}",
+              disabled=not session.client().can_write, width="stretch",
+              on_click=_step_write, args=("undo", index, f"wr-undo-by-{index}", loc))

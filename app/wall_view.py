@@ -15,7 +15,8 @@ from typing import Any
 from app.alert_lines import alert_line, strip_order
 from app.decision import decision_html, decision_view
 from app.labels import text
-from app.tiles import format_countdown, kpi_view, local_time, seconds_remaining, tile_view
+from app.night_time import header_times
+from app.tiles import kpi_view, seconds_remaining, tile_view
 from app.wall_html import banner_html, header_html, health_html, strip_html, styles_html, tile_html, tile_style
 
 
@@ -76,12 +77,11 @@ def build_wall(board: dict[str, Any], alerts: list[dict[str, Any]] | None, alert
     campaign = board.get("campaign", {})
     zone = campaign.get("timezone") or "UTC"
     down_for = outage.down_for_s if outage else None
-    remaining = seconds_remaining(campaign, down_for)
-    note = text(locale, "countdown.to_end" if remaining > 0 else "countdown.after_end") + " " + \
-        local_time(campaign.get("end"), zone)
+    # In demo mode the clock, countdown and end are the night's (app/night_time.py), not the real ones.
+    countdown, note, clock, mark = header_times(board, now.astimezone(UTC), seconds_remaining(campaign, down_for),
+                                                zone, locale)
     name = campaign.get("name", "") + (f" · {plan.title}" if plan.title else "")
-    clock = local_time(now.astimezone(UTC), zone) + f"  {zone}"
-    header = header_html(name, format_countdown(remaining), note, clock, kpi_view(campaign.get("kpi"), locale), locale)
+    header = header_html(name, countdown, note, clock, kpi_view(campaign.get("kpi"), locale), locale, mark=mark)
     by_metric = {t["metric"]: t for t in board.get("tiles", [])}
 
     def view(metric: str):  # noqa: ANN202 - a TileView

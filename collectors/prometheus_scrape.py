@@ -29,8 +29,11 @@ SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
 Index = dict[str, list[tuple[SeriesKey, float]]]
 
 CPU_SECONDS = "node_cpu_seconds_total"
-# Not work: idle, and iowait (the CPU idles while a disk request is outstanding; it could run
-# anything else). Same split as psutil.cpu_percent and htop, so `system` and this agree.
+# Not work: idle, and iowait. iowait is idle time during which a disk request was outstanding: the
+# CPU could have run anything else, and the kernel documents the figure as unreliable. Same split as
+# psutil.cpu_percent, top and htop, so `system` and this agree. Busy is therefore user, nice, system,
+# irq, softirq and steal (a VM's stolen time is time it wanted to run and could not). Dashboards that
+# compute `1 - rate(idle)` count iowait as busy; `iowait_busy: true` gives that reading.
 CPU_NOT_BUSY = frozenset({"idle", "iowait"})
 _ACCEPT = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
 
@@ -127,6 +130,11 @@ class PrometheusScrapeSettings(CollectorSettings):
         default=None,
         description="Metric for CPU busy % from node_cpu_seconds_total since the previous scrape "
         "(all CPUs; idle and iowait count as not busy). Null to skip.",
+    )
+    iowait_busy: bool = Field(
+        default=False,
+        description="Count iowait as busy, as `1 - rate(node_cpu_seconds_total{mode=\"idle\"})` does; "
+        "default false, as psutil, top and htop.",
     )
     gauges: dict[MetricName, SelectorText] = Field(
         default_factory=dict,
@@ -255,12 +263,13 @@ class PrometheusScrape(Collector):
         if previous is None:
             return None
         busy = total = 0.0
+        not_busy = {"idle"} if self.settings.iowait_busy else CPU_NOT_BUSY
         for key, value in series.items():
             if key not in previous:
                 continue
             delta = counter_delta(previous[key], value)
             total += delta
-            if dict(key[1]).get("mode") not in CPU_NOT_BUSY:
+            if dict(key[1]).get("mode") not in not_busy:
                 busy += delta
         if total <= 0:
             raise SeriesProblem(f"no CPU time passed between two scrapes of '{CPU_SECONDS}'")

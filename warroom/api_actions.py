@@ -22,6 +22,7 @@ from alerts.ack_page import AckPages
 from alerts.engine import AlertEngine, AlertError
 from alerts.levels import Level
 from alerts.log import Alert
+from warroom import runsheet as sheet
 from warroom.api import ApiError, parse_moment
 from warroom.durations import parse_duration
 from warroom.samples import PollResult, Sample
@@ -69,12 +70,28 @@ class StepDoneBody(_Body):
     by: str
 
 
+def check_board_token(token_env: str, authorization: str | None) -> None:
+    """403 unless the request carries the board token (Authorization: Bearer …)."""
+    expected = os.environ.get(token_env, "")
+    if not expected:
+        raise ApiError(403, f"state-changing actions are disabled: set {token_env} for the daemon", "authorization")
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(403, "missing or wrong token (Authorization: Bearer …)", "authorization")
+
+
 def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = None) -> dict[str, Any]:
     """The API form of an alert: its current level and who decides at it now; the peak and who was paged after."""
     cfg = engine.cfg
     spec = cfg.metrics.get(alert.metric)
 
+    roster = getattr(engine, "roster", None)  # an archive has no roster: names as configured
+    now = engine.clock()
+
     def person(role: str | None) -> dict[str, str] | None:
+        held = roster.holder(role, now) if roster is not None else None
+        if held is not None:
+            return {"role": held.role, "name": held.name, "phone": held.phone}
         p = cfg.people.get(role or "")
         return {"role": role, "name": p.name, "phone": p.phone} if p and role else None
 
@@ -98,19 +115,18 @@ def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = No
 
 
 def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollResult], None] | None,
-                   token_env: str) -> None:
-    """Add the alert and decision routes; without `deliver` (an archive) only the read routes."""
+                   token_env: str, anchor: datetime | None = None) -> None:
+    """Add the alert and decision routes; without `deliver` (an archive) only the read routes.
+
+    `anchor` is what the run sheet's relative times (`+7m13s`) count from: the daemon's start, or the
+    demo night's start in demo mode.
+    """
     cfg = engine.cfg
     zone = cfg.campaign.timezone
     store = engine.log.store
 
     def require_token(authorization: str | None) -> None:
-        expected = os.environ.get(token_env, "")
-        if not expected:
-            raise ApiError(403, f"state-changing actions are disabled: set {token_env} for the daemon", "authorization")
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise ApiError(403, "missing or wrong token (Authorization: Bearer …)", "authorization")
+        check_board_token(token_env, authorization)
 
     def role_known(role: str | None, field: str) -> None:
         if role is not None and role not in cfg.people:
@@ -131,7 +147,8 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
             "levels": {lv: getattr(cfg.levels, lv).owner for lv in ("yellow", "orange", "red")},
             "metrics": {m: {"title": s.title, "unit": s.unit, "direction": s.direction, "yellow": s.yellow,
                             "orange": s.orange, "red": s.red, "decimals": s.decimals, "description": s.description,
-                            "runbook": s.runbook} for m, s in cfg.metrics.items()},
+                            "runbook": s.runbook, "group": s.group, "escalate": s.escalate}
+                        for m, s in cfg.metrics.items()},
             "walls": {w: {"title": s.title or w, "metrics": s.metrics, "health": s.health}
                       for w, s in cfg.walls.items()},
         }
@@ -292,34 +309,49 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
     def runsheet() -> dict[str, Any]:
         """The campaign's run sheet with countdowns and who marked each step done."""
         now = engine.clock()
-        started = engine.started_at or now
-        done = {r[0]: (r[1], from_db_ts(r[2])) for r in store.execute(
-            "SELECT ref, role, ts FROM annotations WHERE kind = 'runsheet'").fetchall()}
+        started = anchor or engine.started_at or now
+        done = sheet.completions(store.reader())
         steps = []
         for i, step in enumerate(cfg.campaign.run_sheet):
             at = cfg.campaign.resolve_moment(step.at, started)
-            by, when = done.get(f"runsheet:{i}", (None, None))
+            mark = done.get(i)
             steps.append({"index": i, "at": at.isoformat(), "action": step.action,
                           "owner": owner_of_role(step.owner), "seconds_until": round((at - now).total_seconds(), 1),
-                          "done": by is not None, "done_by": by, "done_at": when.isoformat() if when else None})
-        return {"steps": steps}
+                          "done": mark is not None, "done_by": mark.role if mark else None,
+                          "done_at": mark.at.isoformat() if mark else None,
+                          "undo_until": mark.undo_until().isoformat() if mark else None})
+        roster = getattr(engine, "roster", None)
+        # Shift changes of the next hour stand beside the steps: "02:00 李娜 takes over from 张伟".
+        return {"steps": steps, "handovers": roster.handovers(now) if roster is not None else []}
 
     def owner_of_role(role: str) -> dict[str, str]:
         p = cfg.people[role]
         return {"role": role, "name": p.name, "phone": p.phone}
 
     if deliver is not None:
-        @app.post("/api/v1/runsheet/{index}/done")
-        def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-            """Mark a run-sheet step done; recorded in the decision log with who and when."""
+        def step_action(index: int, body: StepDoneBody, authorization: str | None,
+                        action: Callable[..., sheet.Completion]) -> tuple[sheet.Completion, datetime]:
             require_token(authorization)
             role_known(body.by, "by")
             if not 0 <= index < len(cfg.campaign.run_sheet):
                 raise ApiError(404, f"run sheet has no step {index}", "index")
             now = engine.clock()
-            step = cfg.campaign.run_sheet[index]
-            store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          [to_db_ts(now), cfg.people[body.by].name, body.by, None, None, "runsheet",
-                           f"done: {step.action}", f"runsheet:{index}"])
-            return {"index": index, "done": True, "done_by": body.by, "done_at": now.isoformat()}
+            try:
+                return action(store, cfg, index, body.by, now), now
+            except sheet.RunSheetRefused as err:
+                raise ApiError(err.status, str(err), "index") from None
+
+        @app.post("/api/v1/runsheet/{index}/done")
+        def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+            """Mark a run-sheet step done as the role who confirmed it; recorded in the decision log."""
+            mark, _ = step_action(index, body, authorization, sheet.mark_done)
+            return {"index": index, "done": True, "done_by": mark.role, "done_at": mark.at.isoformat(),
+                    "undo_until": mark.undo_until().isoformat()}
+
+        @app.post("/api/v1/runsheet/{index}/undo")
+        def step_undo(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
+            """Take back a done mark within a minute (a wrong tap); the undo is itself in the decision log."""
+            mark, now = step_action(index, body, authorization, sheet.undo)
+            return {"index": index, "done": False, "undone_by": body.by, "undone_at": now.isoformat(),
+                    "was_done_by": mark.role}
 

@@ -90,8 +90,11 @@ def views_from_samples(cfg: WarroomConfig, values: dict[str, Point], at: datetim
 
 
 def build_tiles(cfg: WarroomConfig, views: dict[str, MetricView], runs: dict[str, RunRecord],
-                at: datetime) -> list[dict[str, Any]]:
-    """One tile per configured metric, in config order, from the one snapshot of each metric."""
+                at: datetime, phone_of: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+    """One tile per configured metric, in config order, from the one snapshot of each metric.
+
+    `phone_of` gives the phone of whoever holds a role now (a stand-in's, not the config's).
+    """
     feeders = cfg.feeders()
     tiles = []
     for metric, spec in cfg.metrics.items():
@@ -100,7 +103,7 @@ def build_tiles(cfg: WarroomConfig, views: dict[str, MetricView], runs: dict[str
         run = runs.get(feeder.name) if feeder else None
         tile: dict[str, Any] = {
             "metric": metric, "title": spec.title, "unit": spec.unit, "direction": spec.direction,
-            "decimals": spec.decimals,
+            "decimals": spec.decimals, "group": spec.group,
             "thresholds": {"yellow": spec.yellow, "orange": spec.orange, "red": spec.red},
             "value": None, "ts": None, "age_s": None, "stale": True, "stale_after_s": cfg.stale_after(metric),
             "level": "stale", "owner": owner_of(cfg, metric, Level.YELLOW), "since": None, "note": None,
@@ -114,9 +117,9 @@ def build_tiles(cfg: WarroomConfig, views: dict[str, MetricView], runs: dict[str
             tile.update(note=view.note, since=view.since.isoformat() if view.since else None)
             if not view.stale:
                 person = cfg.people.get(view.owner_role or "")
+                phone = phone_of(view.owner_role) if phone_of and view.owner_role else (person.phone if person else "")
                 tile.update(stale=False, level=view.level, owner=None if view.owner_role is None else {
-                    "role": view.owner_role, "name": view.owner_name or view.owner_role,
-                    "phone": person.phone if person else ""})
+                    "role": view.owner_role, "name": view.owner_name or view.owner_role, "phone": phone})
         tiles.append(tile)
     return tiles
 
@@ -158,13 +161,18 @@ class BoardReader:
     """Builds the board live (the engine's snapshot) or at a past moment (the store); daemon and replay share it."""
 
     def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None,
-                 views: Callable[[], dict[str, MetricView]] | None = None):
+                 views: Callable[[], dict[str, MetricView]] | None = None,
+                 phone_of: Callable[[str], str] | None = None,
+                 night_clock: Callable[[datetime], dict[str, Any] | None] | None = None):
         self.cfg = cfg
+        # In demo mode, the night's time for the live header (warroom.night_clock); a past moment has none.
+        self.night_clock = night_clock
         self.store = store
         self.window = window
         self.latest = latest
         # Live, every tile is the engine's one snapshot: value, level, decider and staleness together.
         self.views = views
+        self.phone_of = phone_of
 
     def board(self, now: datetime, at: datetime | None = None) -> dict[str, Any]:
         """The whole board; live from the engine when `at` is None and the daemon is running."""
@@ -186,9 +194,11 @@ class BoardReader:
         if kpi and kpi_before is None:
             # Younger than the pace window: measure from the first sample, so projecting starts after a minute.
             kpi_before = first_value_after(cur, kpi.metric, moment - timedelta(seconds=PACE_WINDOW_S), moment)
+        head = campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before)
+        head["night_clock"] = self.night_clock(moment) if self.night_clock and at is None else None
         return {
             "at": moment.isoformat(),
             "live": live,
-            "campaign": campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before),
-            "tiles": build_tiles(self.cfg, views, runs, moment),
+            "campaign": head,
+            "tiles": build_tiles(self.cfg, views, runs, moment, self.phone_of if live else None),
         }

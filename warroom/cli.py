@@ -28,6 +28,7 @@ shows beside each level the person who decides. Start with:
   warroom replay --db FILE    serve an archived night read-only, to replay it second by second
   warroom alerts              list open and recent alerts: level, who decides, since when
   warroom ack ID --as ROLE    acknowledge an alert (the token from `warroom up` or WARROOM_TOKEN)
+  warroom duty [set ROLE --person NAME --phone P --until T | end ROLE]   who is on duty; stand in
   warroom silence --metric M --for 30m --by NAME --reason WHY
 
 Every command takes -c/--config FILE (default: config.yaml in the current folder).
@@ -146,6 +147,13 @@ def cmd_ack(args: argparse.Namespace) -> int:
     from warroom.console import cmd_ack as run
 
     return run(_load(args.config), args.api, args.id, args.as_role, args.note, args.json)
+
+
+def cmd_duty(args: argparse.Namespace) -> int:
+    """Who holds every role now; stand someone in, or end a stand-in."""
+    from warroom.console import cmd_duty as run
+
+    return run(_load(args.config), args.api, args)
 
 
 def cmd_silence(args: argparse.Namespace) -> int:
@@ -275,6 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_role", required=True, help="your role, e.g. ops_lead")
     p.add_argument("--note", help="what you are doing about it")
     p.add_argument("--json", action="store_true", help="print the API's answer instead")
+    p.add_argument("--api", help="the daemon's API base URL (default: from the config)")
+    p = add("duty", cmd_duty, "Who holds every role now (shifts, stand-ins); `set` / `end` a stand-in.")
+    p.add_argument("action", nargs="?", choices=["list", "set", "end"], default="list")
+    p.add_argument("role", nargs="?", help="the role, e.g. general_manager (set, end)")
+    p.add_argument("--person", help="an entry of people, or the stand-in's name (set)")
+    p.add_argument("--phone", help="the stand-in's phone (set)")
+    p.add_argument("--until", help="ISO-8601 or +2h; open-ended when omitted (set)")
+    p.add_argument("--by", default=os.environ.get("USER", "cli"), help="who makes the change (decision log)")
     p.add_argument("--api", help="the daemon's API base URL (default: from the config)")
     p = add("silence", cmd_silence, "Silence a metric (or all) for a window; alerts are still recorded.")
     p.add_argument("--metric", help="one metric; omit to silence every metric (maintenance)")

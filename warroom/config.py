@@ -30,6 +30,8 @@ from pydantic import (
 from alerts.levels import Level, LevelRule
 from collectors.base import METRIC_NAME, CollectorSettings
 from warroom.durations import Duration, parse_duration
+from warroom.shifts import Shift
+from warroom.shifts import problems as shift_problems
 
 ROLE_NAME = r"^[a-z][a-z0-9_]*$"
 WALL_NAME = r"^[a-z][a-z0-9_-]*$"
@@ -62,7 +64,7 @@ class Kpi(Strict):
 class RunSheetStep(Strict):
     """One line of the campaign's run sheet, e.g. 23:59:59 close the entry (owner: ops_lead)."""
 
-    at: str = Field(description="When: ISO-8601, or '+6m40s' after the daemon starts.")
+    at: str = Field(description="When: ISO-8601, or '+6m40s' after the daemon starts (the demo night's start).")
     action: str = Field(min_length=1)
     owner: str = Field(pattern=ROLE_NAME)
 
@@ -130,6 +132,10 @@ class Person(Strict):
     channels: list[str] = Field(default_factory=list)
     decision: str | None = Field(default=None, description="The question this person is asked in a page, "
                                  "when they are not a level's owner (e.g. the DBA).")
+    deputy: str | None = Field(default=None, pattern=ROLE_NAME,
+                               description="Another entry of people paged next when this one does not acknowledge.")
+    shifts: list[Shift] = Field(default_factory=list,
+                                description="Who holds the role at each time of day (campaign timezone).")
 
 
 class LevelOwnership(Strict):
@@ -217,6 +223,9 @@ class MetricSpec(Strict):
     """False: paging stops at the metric's owner (this host's own health never reaches the GM)."""
     until_end: bool = False
     """Watched only until the campaign ends: after a planned close its silence is not a fault."""
+    group: str | None = Field(default=None, pattern=ROLE_NAME,
+                              description="Where the wall places the tile, e.g. `host` for the monitoring box, "
+                              "apart from the business tiles; none = a business tile.")
 
     @model_validator(mode="after")
     def _ordered(self) -> MetricSpec:
@@ -252,6 +261,13 @@ class DemoSettings(Strict):
     speed: float = Field(default=9.0, gt=0)
     scenario: str | None = None
     loop: bool = False
+    night_clock: bool = Field(default=True, description="The wall shows the night's time, read from the demo's "
+                              "/api/clock, instead of the real clock (with a 'demo' mark).")
+
+    def clock_url(self) -> str:
+        """Where the demo serves its scenario clock."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return f"http://{host}:{self.port}/api/clock"
 
 
 class Wall(Strict):
@@ -420,6 +436,11 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
         for i, url in enumerate(person.channels):
             if (why := channel_problem(url)) is not None:
                 problems.append(f"people.{role}.channels[{i}]: {why}")
+        for i, shift in enumerate(person.shifts):
+            for j, url in enumerate(shift.channels or []):
+                if (why := channel_problem(url)) is not None:
+                    problems.append(f"people.{role}.shifts[{i}].channels[{j}]: {why}")
+    problems += _duty_problems(cfg)
     for i, url in enumerate(cfg.alerts.forward):
         if (why := channel_problem(url)) is not None:
             problems.append(f"alerts.forward[{i}]: {why}")
@@ -431,6 +452,13 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
                 role = getattr(spec.owner, level)
                 if role and role not in cfg.people:
                     problems.append(f"metrics.{name}.owner.{level}: role {role!r} is not in people")
+        if not spec.escalate:
+            owners = {cfg.owner_role(name, lv) for lv in (Level.YELLOW, Level.ORANGE, Level.RED)
+                      if spec.rule().threshold(lv) is not None}
+            if len(owners) > 1:
+                problems.append(f"metrics.{name}.escalate: false keeps pages with the metric's one owner, but its "
+                                f"levels go to {', '.join(sorted(r for r in owners if r))}; set owner.yellow, "
+                                "owner.orange and owner.red to the same role")
         if not spec.pushed and name not in produced:
             problems.append(f"metrics.{name}: no collector writes it (add one, or set pushed: true)")
     for i, step in enumerate(cfg.campaign.run_sheet):
@@ -448,6 +476,28 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
     kpi = _kpi(cfg)
     if kpi and not (kpi in produced or kpi in cfg.metrics):
         problems.append(f"campaign.kpi.metric: no collector writes {kpi!r}")
+    return problems
+
+
+def _duty_problems(cfg: WarroomConfig) -> list[str]:
+    """Deputies that are nobody or go round in a circle, and shifts that leave gaps or overlap."""
+    problems = []
+    for role, person in cfg.people.items():
+        problems += shift_problems(f"people.{role}.shifts", person.shifts)
+        if person.deputy is None:
+            continue
+        if person.deputy not in cfg.people:
+            problems.append(f"people.{role}.deputy: {person.deputy!r} is not in people ({', '.join(cfg.people)})")
+            continue
+        seen, current = [role], person.deputy
+        while current is not None and current in cfg.people:
+            if current in seen:
+                if current == role and role == min(seen):  # each circle once, from its first role
+                    problems.append(f"people.{role}.deputy: the deputies go round in a circle: "
+                                    f"{' → '.join([*seen, current])}")
+                break
+            seen.append(current)
+            current = cfg.people[current].deputy
     return problems
 
 

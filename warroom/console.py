@@ -135,14 +135,18 @@ def alert_lines(alerts: list[dict[str, Any]], zone: ZoneInfo, now: datetime) -> 
     return lines
 
 
+def _readable(code: int, answer: Any, as_json: bool) -> Any:
+    """The answer to print in words, or None when it failed or was printed as JSON."""
+    if code == 0 and as_json:
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
+    return answer if code == 0 and not as_json else None
+
+
 def cmd_alerts(loaded: LoadedConfig, api: str | None, window: str, as_json: bool) -> int:
     """Open alerts and those of the last `window`, readably."""
     code, answer = api_call(loaded, api, "GET", f"/api/v1/alerts?state=all&from=-{window}", token=False)
-    if code:
+    if (answer := _readable(code, answer, as_json)) is None:
         return code
-    if as_json:
-        print(json.dumps(answer, ensure_ascii=False, indent=2))
-        return 0
     zone = ZoneInfo(loaded.config.campaign.timezone)
     alerts = answer["alerts"]
     if not alerts:
@@ -156,13 +160,45 @@ def cmd_ack(loaded: LoadedConfig, api: str | None, alert_id: int, role: str, not
             as_json: bool) -> int:
     """Acknowledge as a role; a conflicting or stale acknowledgement is refused with its reason."""
     code, answer = api_call(loaded, api, "POST", f"/api/v1/alerts/{alert_id}/ack", {"by": role, "note": note})
-    if code:
+    if (answer := _readable(code, answer, as_json)) is None:
         return code
-    if as_json:
-        print(json.dumps(answer, ensure_ascii=False, indent=2))
-        return 0
     zone = ZoneInfo(loaded.config.campaign.timezone)
     print(f"alert #{answer['id']} ({answer['title']}, {answer['level'].upper()}) acknowledged by "
           f"{_person(answer.get('acked_by_person'))} at {_clock(answer.get('acked_at'), zone)}; "
           "repeats and escalation stop until the level rises")
+    return 0
+
+
+def cmd_duty(loaded: LoadedConfig, api: str | None, args: Any) -> int:
+    """`warroom duty` lists who holds every role; `duty set` / `duty end` change it (board token)."""
+    zone = ZoneInfo(loaded.config.campaign.timezone)
+    if args.action in ("set", "end") and not args.role:
+        print(f"warroom duty {args.action}: name the role, e.g. `warroom duty {args.action} general_manager`",
+              file=sys.stderr)
+        return 2
+    if args.action == "set" and not args.person:
+        print("warroom duty set: --person is required (an entry of people, or the stand-in's name)", file=sys.stderr)
+        return 2
+    if args.action == "set":
+        body = {"role": args.role, "person": args.person if args.person in loaded.config.people else None,
+                "name": None if args.person in loaded.config.people else args.person, "phone": args.phone or "",
+                "until": args.until, "by": args.by}
+        code, answer = api_call(loaded, api, "POST", "/api/v1/duty", body)
+        if code == 0:
+            until = f" until {_clock(answer['until'], zone)}" if answer.get("until") else ""
+            print(f"{answer['name']} {answer['phone']} now holds {args.role}{until}: the next page goes to them")
+        return code
+    if args.action == "end":
+        code, answer = api_call(loaded, api, "DELETE", f"/api/v1/duty/{args.role}?by={args.by}")
+        if code == 0:
+            print(f"{args.role} is back to {answer.get('name', '?')} {answer.get('phone', '')}".rstrip())
+        return code
+    code, answer = api_call(loaded, api, "GET", "/api/v1/duty", token=False)
+    if code:
+        return code
+    for role, held in answer["roles"].items():
+        until = f" until {_clock(held['until'], zone)}" if held.get("until") else ""
+        print(f"{role:<18} {held['name']} {held['phone']}  ({held['how']}{until})")
+    for h in answer["handovers"]:
+        print(f"{_clock(h['at'], zone)}  {h['to']} takes over {h['role']} from {h['from']}")
     return 0

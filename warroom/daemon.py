@@ -21,15 +21,19 @@ from collectors.base import CollectError, Collector, CollectorContext
 from collectors.registry import collector_class
 from warroom.api import create_app
 from warroom.api_actions import attach_actions
+from warroom.api_duty import duty_router
 from warroom.board import LOOKBACK_S, BoardReader, CampaignWindow, LatestValues
 from warroom.config import LoadedConfig, WarroomConfig
 from warroom.history import last_runs_at, latest_at
+from warroom.night_clock import NightClock
 from warroom.samples import PollResult, utc_now
 from warroom.scheduler import Scheduler
 from warroom.store import RunRecord, Store, to_db_ts
 from warroom.writer import Writer
 
 log = logging.getLogger("warroom.daemon")
+# `warroom up` starts the demo and the daemon together; the demo may need a moment to listen.
+DEMO_CLOCK_WAIT_S = 3.0
 
 
 class ListenError(Exception):
@@ -119,13 +123,22 @@ class Daemon:
         self.stopped = threading.Event()
         self.started_at: datetime | None = None
         self.listeners: list[Callable[[PollResult], None]] = []
+        self.night_clock: NightClock | None = None
+        self.anchor: datetime | None = None
 
     def start(self) -> None:
         """Open the store, reload the last values, start polling and serving."""
         sock = bind_socket(self.cfg.server.host, self.port)
         self.store = Store(self.db_path)
         self.started_at = self.clock()
-        start, end = self.cfg.campaign.resolve(self.started_at)
+        anchor = self.started_at
+        if self.cfg.demo is not None and self.cfg.demo.night_clock:
+            self.night_clock = NightClock(self.cfg.demo.clock_url(), self.clock, self.context.session_factory)
+            self.night_clock.first_reading(DEMO_CLOCK_WAIT_S)
+            # Relative campaign times count from the demo night's 23:00, so the wall's 23:59:59 is the night's.
+            anchor = self.night_clock.night_started() or anchor
+        self.anchor = anchor
+        start, end = self.cfg.campaign.resolve(anchor)
         self.window = CampaignWindow(self.cfg.campaign.name, start, end)
         kpi = self.cfg.campaign.kpi
         self.store.execute(
@@ -141,6 +154,8 @@ class Daemon:
         self.writer = Writer(self.store, self.latest, tick=self.cfg.server.tick)
         # The engine sees every sample before the writer queue: paging never waits for a commit.
         self.engine = AlertEngine(self.loaded, self.store, self.clock)
+        if self.night_clock is not None:
+            self.engine.writer.night = self.night_clock.anchor  # demo pages speak the night's time, as the wall does
         if not self.cfg.alerts.public_url:
             # ack links must name the port actually bound (server.port may be 0)
             self.engine.dispatch.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
@@ -150,9 +165,13 @@ class Daemon:
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
-        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views)
+        if self.night_clock is not None:
+            self.night_clock.start()
+        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views,
+                                  self.engine.phone_of, self.night_clock.json if self.night_clock else None)
         self.app = create_app(self.reader, self.clock, self.status)
-        attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
+        attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env, anchor=self.anchor)
+        self.app.include_router(duty_router(self.engine, self.cfg.server.token_env))
         self.writer.start()
         self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
         self.scheduler.start()
@@ -219,6 +238,8 @@ class Daemon:
             return
         self.stopped.set()
         self.api.stop()
+        if self.night_clock is not None:
+            self.night_clock.stop()
         self.scheduler.stop()
         self.engine.stop()
         self.writer.stop()

@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS annotations (
 CREATE TABLE IF NOT EXISTS level_changes (
     ts TIMESTAMP NOT NULL, metric VARCHAR NOT NULL, level VARCHAR NOT NULL, stale BOOLEAN NOT NULL,
     owner_role VARCHAR, owner_name VARCHAR, value DOUBLE, alert_id BIGINT, detail VARCHAR);
+-- Who stood in for a role tonight (set at run time; the last row per role is in force unless cleared).
+CREATE TABLE IF NOT EXISTS duty (
+    ts TIMESTAMP NOT NULL, role VARCHAR NOT NULL, name VARCHAR NOT NULL, phone VARCHAR, person VARCHAR,
+    until_ts TIMESTAMP, set_by VARCHAR NOT NULL, cleared BOOLEAN NOT NULL);
 -- Added after version 1 (a file made before them gains them, empty, when opened read-write).
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS rise INTEGER DEFAULT 0;
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acked_level VARCHAR;

@@ -6,7 +6,6 @@ import streamlit as st
 
 from app import session
 from app.alert_panels import (
-    ack_form,
     decision_form,
     fetch_alerts,
     open_alerts_panel,
@@ -32,10 +31,8 @@ metrics = {t["metric"]: t["title"] for t in st.session_state["wr_board"]["tiles"
 st.fragment(open_alerts_panel, run_every=5.0)()
 role_list = roles()
 alerts = fetch_alerts("active") or []
-ack_tab, silence_tab, decision_tab = st.tabs([text(loc, "alerts.ack"), text(loc, "alerts.silence_title"),
-                                              text(loc, "alerts.decision_title")])
-with ack_tab:
-    ack_form(alerts, role_list, loc)
+# Acknowledging sits on each alert's row above; these are the night's other writes.
+decision_tab, silence_tab = st.tabs([text(loc, "alerts.decision_title"), text(loc, "alerts.silence_title")])
 with silence_tab:
     silence_form(metrics, loc)
 with decision_tab:

@@ -24,7 +24,9 @@ names = list(tiles)
 left, right = st.columns([2, 3])
 metric = left.selectbox(text(loc, "detail.metric"), names, index=names.index(wanted) if wanted in tiles else 0,
                         format_func=lambda m: tiles[m]["title"], key="wr-detail-metric")
-choice = right.radio(text(loc, "detail.window"), list(WINDOWS), index=1, horizontal=True, key="wr-detail-window",
+# The campaign so far by default: a compressed demo night fills a quarter of a 30-minute chart otherwise.
+choice = right.radio(text(loc, "detail.window"), list(WINDOWS), index=list(WINDOWS).index("campaign"),
+                     horizontal=True, key="wr-detail-window",
                      format_func=lambda w: text(loc, "detail.campaign") if w == "campaign" else w)
 st.query_params["metric"] = metric
 st.fragment(detail_chart_panel, run_every=session.settings().charts_every_s)(tiles[metric], choice)

@@ -10,6 +10,7 @@ import pytest
 from alerts.ack import AckRejected
 from alerts.engine import AlertError
 from tests.alerts.conftest import T0, config, push
+from warroom.config import ConfigError, parse_config
 
 
 def test_breach_pages_the_owner_of_the_level(rig):
@@ -226,3 +227,37 @@ def test_a_pushed_metric_without_its_own_stale_after_never_opens_no_data(rig):
     clock.advance(3600)
     engine.tick(clock.now)
     assert ("cpu", "no_data") not in engine.open
+
+
+def host_config():
+    """The shipped config's host_cpu rule: the technical lead at every level, never escalated."""
+    loaded = config()
+    raw = loaded.config.model_dump(by_alias=True, exclude_none=True)
+    raw["metrics"]["host_cpu"] = {"title": "This host CPU", "unit": "%", "yellow": 80, "orange": 90, "red": 95,
+                                  "pushed": True, "stale_after": "1h", "escalate": False, "group": "host",
+                                  "owner": {"yellow": "tech_lead", "orange": "tech_lead", "red": "tech_lead"}}
+    return parse_config(raw, env={})
+
+
+def test_the_monitoring_box_pages_the_tech_lead_and_never_anyone_above(rig):
+    make, clock, phone, _ = rig
+    engine = make(host_config())
+    push(engine, clock, "host_cpu", 85)
+    assert phone.got(n=1) == [("tech_lead", "opened", "yellow")]
+    clock.advance(301)  # past the yellow ack timeout: an ordinary metric now pages the ops lead
+    engine.tick(clock.now)
+    push(engine, clock, "host_cpu", 100)
+    clock.advance(301)
+    engine.tick(clock.now)
+    time.sleep(0.2)
+    assert {role for role, *_ in phone.got()} == {"tech_lead"}
+    alert = engine.open[("host_cpu", "level")]
+    assert alert.escalated_to is None
+
+
+def test_escalate_false_needs_one_owner_for_every_level():
+    raw = host_config().config.model_dump(by_alias=True, exclude_none=True)
+    del raw["metrics"]["host_cpu"]["owner"]["red"]
+    with pytest.raises(ConfigError, match="metrics.host_cpu.escalate: false keeps pages with the metric's one "
+                                          "owner, but its levels go to general_manager, tech_lead"):
+        parse_config(raw, env={})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tests.alerts.conftest import config, push
 
@@ -150,3 +150,17 @@ def test_a_grouped_page_carries_only_each_alerts_newest_step(rig):
     assert grouped.title.startswith("[2 alerts · worst RED] [RISEN TO RED] CPU 97.0%")
     assert "FELL TO" not in grouped.title and grouped.body.count("RED · CPU (cpu)") == 1
     assert grouped.body.rstrip().endswith(grouped.tail) or not grouped.tail
+
+
+def test_in_demo_mode_pages_speak_the_nights_time_and_minutes(rig):
+    make, clock, phone, _ = rig
+    engine = make(zh(repeat_every="0s"))
+    night = datetime.fromisoformat("2024-11-11T23:31:00+08:00")
+    real = clock.now
+    engine.writer.night = lambda: (real, night, 9.0)  # the demo plays the night at 9x
+    push(engine, clock, "cpu", 85)
+    clock.advance(60)  # one real minute is nine of the night's
+    push(engine, clock, "cpu", 92)
+    raised = next(p for r, k, _, p in phone.got(n=2) and phone.pages if k == "raised")
+    assert "23:40:00 起" in raised.body and "演示之夜的时间" in raised.body
+    assert "15:2" not in raised.body

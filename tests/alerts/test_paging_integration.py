@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
+from tests.alerts.receivers import Receivers as Inbox
 from tests.collectors.conftest import LocalWeb, answer
 from tests.daemon_kit import ROOT, stop, wait_for
 from tests.realparts import find_binary, free_port
@@ -20,34 +18,6 @@ from warroom.daemon import Daemon
 
 pytestmark = pytest.mark.slow
 TOKEN = "board-token-for-tests"
-
-
-class Inbox(ThreadingHTTPServer):
-    """A local webhook receiver: what each owner's phone would have shown, and when."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        self.messages: list[tuple[float, str, dict]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(handler):  # noqa: N802, N805
-                body = handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
-                self.messages.append((time.time(), handler.path.strip("/"), json.loads(body or b"{}")))
-                handler.send_response(200)
-                handler.end_headers()
-
-            def log_message(handler, *args):  # noqa: N805
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def url(self, role: str) -> str:
-        return f"json://127.0.0.1:{self.server_address[1]}/{role}"
-
-    def to(self, role: str) -> list[dict]:
-        return [m for _, r, m in self.messages if r == role]
 
 
 def daemon_for(tmp_path, target_url, inbox, forward=(), ack_timeout="1h"):

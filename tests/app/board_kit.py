@@ -36,7 +36,7 @@ def scenario_offset(start_at: str, moment: str, speed: float) -> str:
         h, m, s = (int(p) for p in hms.split(":"))
         return h * 3600 + m * 60 + s
     delta = (secs(moment) - secs(start_at)) % 86400
-    return f"+{max(1, round(delta / speed))}s"
+    return f"+{max(1.0, delta / speed):.3f}s"
 
 
 def night_config(demo_url: str, db: Path, start_at: str = "23:29:00", speed: float = 9.0,

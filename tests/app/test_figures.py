@@ -99,3 +99,12 @@ def test_detail_figure_with_little_or_no_data(n):
     meta = {"metric": "m", "decimals": 0, "thresholds": T}
     fig = detail_figure(points(n), meta, NOW - timedelta(minutes=15), NOW, "UTC")
     assert len(fig.data[0].x) == n
+
+
+def test_an_alert_label_near_the_right_edge_is_anchored_inside_the_chart():
+    meta = {"metric": "m", "title": "M", "decimals": 0, "thresholds": T}
+    start, end = NOW - timedelta(minutes=30), NOW
+    alerts = [{"id": 1, "opened_at": (NOW - timedelta(minutes=29)).isoformat(), "peak_level": "red"},
+              {"id": 9, "opened_at": (NOW - timedelta(minutes=1)).isoformat(), "peak_level": "red"}]
+    fig = detail_figure(points(60), meta, start, end, "UTC", alerts, [], "en")
+    assert [(a.text, a.xanchor) for a in fig.layout.annotations] == [("#1 RED", "left"), ("#9 RED", "right")]

@@ -27,6 +27,9 @@ def test_header_has_countdown_and_kpi_bar():
                     "projected": 8127.0, "pace_per_min": 12.0}, "zh-CN")
     html = header_html("春季 <demo>", "T-00:30:59", "距结束 23:59:59", "23:29:00", kpi, "zh-CN")
     assert "春季 &lt;demo&gt;" in html and "T-00:30:59" in html and "width:99.4%" in html and "8,127" in html
+    assert "data-demo" not in html
+    marked = header_html("n", "T-00:28:59", "距结束 23:59:59", "23:31:00  Asia/Shanghai", None, "zh-CN", mark="演示")
+    assert 'data-demo="1"' in marked and "演示</span>" in marked
 
 
 def test_strip_states():

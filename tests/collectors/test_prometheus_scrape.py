@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 
 from collectors.base import MAX_BODY_BYTES, CollectorContext
 from collectors.prometheus_scrape import PrometheusScrape, PrometheusScrapeSettings, parse_selector
+from demo.server import CPU_MODES
 from tests.collectors.conftest import answer, by_metric, failure, huge, late, local_session
 from tests.realparts import find_binary, free_port, missing_part
 
@@ -297,6 +299,37 @@ def test_real_node_exporter(node_exporter, build, now):
     assert second["load1"] >= 0.0 and second["mem_free"] > 0.0
     # Idle seconds per second across all CPUs can never exceed the number of CPUs (with some slack).
     assert 0.0 <= second["idle_cpu_seconds"] <= (os.cpu_count() or 1) * 1.2
+
+
+def _cpu_modes(text: str) -> dict[tuple[str, str], float]:
+    """node_cpu_seconds_total by (cpu, mode), read with a regex rather than the collector's parser."""
+    pattern = re.compile(r'^node_cpu_seconds_total\{cpu="(\d+)",mode="(\w+)"\} (\S+)$', re.M)
+    return {(cpu, mode): float(value) for cpu, mode, value in pattern.findall(text)}
+
+
+def _busy(before: dict, after: dict, not_busy: set[str]) -> float:
+    total = sum(after[k] - before[k] for k in after)
+    return 100 * sum(after[k] - before[k] for k in after if k[1] not in not_busy) / total
+
+
+def test_cpu_busy_from_a_real_node_exporter_and_the_demo_speaks_the_same_modes(node_exporter, web, build, clock, now):
+    """Two real node_exporter answers replayed: busy = all but idle and iowait; `iowait_busy` = 1 - idle."""
+    first = local_session().get(node_exporter, timeout=5).text
+    time.sleep(1.5)
+    second = local_session().get(node_exporter, timeout=5).text
+    before, after = _cpu_modes(first), _cpu_modes(second)
+    assert {mode for _, mode in after} >= set(CPU_MODES) - {"steal"}
+    assert set(CPU_MODES) >= {mode for _, mode in after}  # the demo exposes every mode a real one does
+    readings = {}
+    for iowait_busy in (False, True):
+        url = web.route("/metrics", answer(200, first, TEXT))
+        scrape = scraper(build, clock, url, cpu_metric="cpu", iowait_busy=iowait_busy)
+        scrape.collect(now)
+        web.route("/metrics", answer(200, second, TEXT))
+        clock.now += 1.5
+        readings[iowait_busy] = by_metric(scrape.collect(now))["cpu"]
+    assert readings[False] == pytest.approx(_busy(before, after, {"idle", "iowait"}), abs=1e-6)
+    assert readings[True] == pytest.approx(_busy(before, after, {"idle"}), abs=1e-6)
 
 
 def test_ratio_of_two_gauges_and_a_zero_denominator(web, build, clock, now):

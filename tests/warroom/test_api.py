@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerts.levels import Level
+from alerts.roster import Roster
 from alerts.snapshot import Snapshot
 from tests.realparts import find_binary
 from warroom.api import create_app
@@ -122,7 +123,7 @@ def test_stale_after_turns_a_tile_grey(night):
 
 def test_live_board_reads_the_engines_snapshot_not_the_store(night):
     cfg, store, clock, latest = night
-    snapshot = Snapshot(cfg, store)
+    snapshot = Snapshot(cfg, store, Roster(cfg, store))
     snapshot.set("server_cpu", clock(), value=55.0, ts=clock(), level=Level.ORANGE, stale=False)
     t = tiles(client_for(cfg, store, clock, latest, snapshot.read).get("/api/v1/board").json())
     # value, level and decider come from the one snapshot, even when they disagree with the raw value

@@ -75,7 +75,7 @@ def test_thresholds_must_get_worse_in_the_metric_direction(raw):
 def test_level_owner_must_be_a_person(raw):
     raw["levels"]["red"]["owner"] = "ceo"
     assert problems(raw) == ["levels.red.owner: role 'ceo' is not in people (tech_lead, ops_lead, "
-                             "general_manager, dba)"]
+                             "general_manager, deputy_gm, dba)"]
 
 
 def test_metric_nobody_writes_is_an_error(raw):
