@@ -30,6 +30,7 @@ class DecisionView:
     count: int
     total: int
     escalated_to: str
+    others: tuple[tuple[str, int], ...] = ()
 
 
 def decision_view(alerts: list[dict[str, Any]] | None, locale: str | None, now: datetime) -> DecisionView:
@@ -51,11 +52,18 @@ def decision_view(alerts: list[dict[str, Any]] | None, locale: str | None, now: 
         opened = parse_ts(_since(lead))
         unacked = max(0.0, (now - opened).total_seconds()) if opened else None
     escalated = lead.get("escalated_to") or {}
+    # Per-metric owners can put two people at the same level (the host's CPU is the technical lead's):
+    # the banner names the first and says who else decides there, never hides them.
+    counts: dict[str, int] = {}
+    for a in at_top:
+        name = (a.get("owner") or {}).get("name") or "—"
+        if name != (owner.get("name") or "—"):
+            counts[name] = counts.get(name, 0) + 1
     return DecisionView(
         level=lead["level"], word=level_word(locale, lead["level"]), name=owner.get("name") or "—",
         role=role_word(locale, owner.get("role")), phone=owner.get("phone") or "", unacked_s=unacked,
         acked_by="" if waiting else role_word(locale, lead.get("acked_by")), count=len(at_top), total=len(live),
-        escalated_to=escalated.get("name") or "",
+        escalated_to=escalated.get("name") or "", others=tuple(counts.items()),
     )
 
 
@@ -81,6 +89,7 @@ def decision_html(view: DecisionView, locale: str | None, compact: bool = False)
     count = text(locale, "decision.count", n=view.count) if view.count == view.total else \
         text(locale, "decision.count_of", n=view.count, total=view.total)
     escalated = (f' · {escape(text(locale, "alert.escalated", who=view.escalated_to))}' if view.escalated_to else "")
+    escalated += "".join(f' · {escape(text(locale, "decision.also", who=who, n=n))}' for who, n in view.others)
     phone = f'<span class="wr-decision-phone-no">☎ {escape(view.phone)}</span>' if view.phone else ""
     return (
         f'<div class="{cls}" data-decision="{view.level}" style="border-color:{accent}">'

@@ -42,6 +42,13 @@ def test_highest_open_level_names_its_decider(alerts, level, name, unacked, coun
     assert (view.level, view.name, view.unacked_s, view.count) == (level, name, unacked, count)
 
 
+def test_a_second_decider_at_the_same_level_is_named_too():
+    alerts = [alert(1, "red", GM, "2024-11-11T15:29:00+00:00"), alert(2, "red", TECH), alert(3, "red", GM)]
+    view = decision_view(alerts, "zh-CN", NOW)
+    assert view.name == "王强 · 总经理" and view.others == (("张伟 · 技术负责人", 1),)
+    assert "另有 张伟 · 技术负责人 (1 条)" in decision_html(view, "zh-CN")
+
+
 def test_banner_html_loud_when_open_quiet_when_green():
     loud = decision_html(decision_view([alert(2, "red", GM), alert(1, "orange", OPS)], "zh-CN", NOW), "zh-CN")
     assert 'data-decision="red"' in loud and "王强 · 总经理" in loud and "+86 138 0000 0003" in loud
