@@ -12,6 +12,7 @@ The hub also measures this process's CPU, which decides when secondary viewers s
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import OrderedDict
@@ -24,11 +25,15 @@ import psutil
 from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing
 from app.tiles import parse_ts
 
-MEMO_ENTRIES = 256
+# Entries for older snapshots are never asked for again: room for a few walls, phones and sparklines.
+MEMO_ENTRIES = 64
 # /config changes only when the daemon restarts; re-read it now and then, never per refresh.
 CONFIG_EVERY_S = 30.0
 # Viewers seen within this window count as watching.
 VIEWER_WINDOW_S = 5.0
+# `warroom board` turns off Streamlit's gc.collect(2) after every script run (over half the board's CPU);
+# one full collection this often keeps cyclic garbage from piling up between Python's own collections.
+FULL_GC_EVERY_S = 30.0
 # Weight of the newest CPU reading: smooths over a few periods so one slow refresh flips nothing.
 CPU_SMOOTHING = 0.3
 
@@ -93,6 +98,7 @@ class SnapshotHub:
         self._process = process if process is not None else psutil.Process()
         self._cpu_mark: tuple[float, float] | None = None
         self.load = 0.0  # smoothed CPU of this process, as a fraction of one core
+        self._last_gc = time.monotonic()
 
     def current(self, max_age_s: float | None = None, wait_s: float = 0.0) -> Snapshot:
         """The newest snapshot, fetching one if the held one is older than `max_age_s` (default: a period).
@@ -116,6 +122,7 @@ class SnapshotHub:
             fresh = self._fetch(snap)
             self._snap = fresh
             self._measure_cpu()
+            self._collect_garbage()
             return fresh
         finally:
             self._fetching.release()
@@ -194,6 +201,12 @@ class SnapshotHub:
             live = [v for v in self.stats.viewers.values() if now - v.seen <= VIEWER_WINDOW_S]
         kiosk = sum(1 for v in live if v.kiosk)
         return kiosk, len(live) - kiosk
+
+    def _collect_garbage(self) -> None:
+        now = time.monotonic()
+        if now - self._last_gc >= FULL_GC_EVERY_S:
+            self._last_gc = now
+            gc.collect()
 
     def _measure_cpu(self) -> None:
         try:

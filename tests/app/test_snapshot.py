@@ -116,3 +116,18 @@ def test_daemon_gone_keeps_the_last_board_and_says_since_when(daemon):
     down = hub.current()
     assert down.error is not None and down.board == good.board and down.down_for == 30.0
     assert down.alerts_state == "unknown" and down.seq == good.seq + 1
+
+
+def test_a_full_collection_at_most_every_thirty_seconds(daemon):
+    import gc
+    import time
+
+    now = [0.0]
+    hub = SnapshotHub(DaemonClient(daemon.base), 1.0, clock=lambda: now[0])
+    hub.current()
+    hub._last_gc = time.monotonic() - 31
+    now[0] = 2.0
+    full = gc.get_stats()[2]["collections"]
+    hub.current()
+    assert gc.get_stats()[2]["collections"] >= full + 1
+    assert time.monotonic() - hub._last_gc < 5  # and the next one is 30 s away
