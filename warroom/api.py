@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+import logging
+import os
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Query, Request
@@ -13,16 +17,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alerts.levels import Level
 from warroom import __version__
 from warroom.board import BoardReader
 from warroom.durations import parse_duration
+from warroom.guard import Refusals
 from warroom.history import collector_runs, series
+
+log = logging.getLogger("warroom.api")
 
 MAX_POINTS = 5000
 MAX_WINDOW = timedelta(days=8)
+# How far from the API's "now" a moment may lie: years of archives, never year 1 or 9999.
+SANE_SPAN = timedelta(days=3660)
 _RELATIVE = re.compile(r"^(now)?\s*-\s*(.+)$")
+MAX_BODY = 1 << 20  # 1,000 pushed samples are ~100 KB
+MAX_LINK_BODY = 8 << 10  # an ack link's form post: one token
+_LINK_ACK = re.compile(r"^/api/v1/alerts/[^/]+/ack(/form)?/?$")
+_READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+# every error answer the routes can give, for the OpenAPI schema (clients and the fuzzer read it)
+_ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["message"],
+    "properties": {"message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}
 
 
 class ApiError(Exception):
@@ -33,8 +51,29 @@ class ApiError(Exception):
         self.status, self.message, self.field = status, message, field
 
 
-def parse_moment(text: str, field: str, zone: str, now: datetime) -> datetime:
-    """ISO-8601 (naive = the campaign's timezone), `now`, or `-2h` / `now-30m`; 422 otherwise."""
+def parse_moment(text: str, field: str, zone: str, now: datetime, span: timedelta | None = None) -> datetime:
+    """ISO-8601 (naive = the campaign's timezone), `now`, or `-2h` / `now-30m`; 422 otherwise.
+
+    A moment more than `span` (default SANE_SPAN) from `now` is refused too: nothing the war room
+    stores or asks about lies there, and dates near year 1 overflow the UTC conversion (a 500).
+    """
+    span = SANE_SPAN if span is None else span
+    moment = _moment(text, field, zone, now)
+    try:
+        distance = abs(moment - now)
+    except OverflowError:
+        distance = timedelta.max
+    if distance > span:
+        raise ApiError(422, f"{field}: {text.strip()[:60]!r} is more than {_days(span)} from now "
+                            f"({now.isoformat(timespec='seconds')})", field)
+    return moment
+
+
+def _days(span: timedelta) -> str:
+    return f"{span.days} days" if span.days >= 2 else f"{span.total_seconds() / 3600:g} hours"
+
+
+def _moment(text: str, field: str, zone: str, now: datetime) -> datetime:
     raw = text.strip()
     if raw == "now":
         return now
@@ -44,12 +83,134 @@ def parse_moment(text: str, field: str, zone: str, now: datetime) -> datetime:
             return now - timedelta(seconds=parse_duration(rel.group(2).strip()))
         except ValueError as err:
             raise ApiError(422, f"{field}: {err}", field) from None
+        except OverflowError:
+            raise ApiError(422, f"{field}: {text.strip()[:60]!r} is out of range", field) from None
     try:
         moment = datetime.fromisoformat(raw.replace(" ", "T", 1) if "T" not in raw and " " in raw else raw)
     except ValueError:
-        raise ApiError(422, f"{field}: {text!r} is not an ISO-8601 time (e.g. 2024-11-11T23:30:00+08:00), "
+        raise ApiError(422, f"{field}: {text[:60]!r} is not an ISO-8601 time (e.g. 2024-11-11T23:30:00+08:00), "
                             "'now' or '-2h'", field) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+class RequestGate:
+    """ASGI middleware: the board token is checked and the body size capped before any body is read.
+
+    Six clients posting 33 MB bodies without a token once made FastAPI parse each one (to answer
+    422), pushing /board from 7 ms to 2.2 s and the daemon from 340 to 728 MB. Refusing on the
+    headers alone keeps the read path answering. An ack link carries its own signed token, so its
+    routes skip the board token but get a smaller cap.
+    """
+
+    def __init__(self, app: Any, token_env: str, refusals: Refusals, max_body: int = MAX_BODY):
+        self.app, self.token_env, self.refusals, self.max_body = app, token_env, refusals, max_body
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        """Pass reads through; refuse writes without the token, or with too large a body."""
+        if scope["type"] != "http" or scope["method"] in _READ_METHODS:
+            await self.app(scope, receive, send)
+            return
+        path, method = scope.get("path", ""), scope["method"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        link = bool(_LINK_ACK.match(path)) and (path.rstrip("/").endswith("/form") or bool(query.get("token")))
+        cap = MAX_LINK_BODY if link else self.max_body
+        if not link:
+            refusal = self._token_refusal(headers.get("authorization", ""))
+            if refusal:
+                self.refusals.token_refused()
+                log.warning("refused %s %r from %s: %s", method, path[:200], client, refusal)
+                await _error(scope, receive, send, 403, refusal, "authorization")
+                return
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.strip().isdigit():
+                await _error(scope, receive, send, 400, "content-length: not a number", "content-length")
+                return
+            if int(length) > cap:
+                await _error(scope, receive, send, 413, f"body of {int(length)} bytes is over the {cap}-byte limit",
+                             "body")
+                return
+            await self.app(scope, receive, send)
+            return
+        # No Content-Length (chunked): read up to the cap here, since FastAPI turns any error raised
+        # while it reads a body into a 400.
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > cap:
+                await _error(scope, receive, send, 413, f"body is over the {cap}-byte limit", "body")
+                return
+        replayed = False
+
+        async def buffered() -> dict:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, buffered, send)
+
+    def _token_refusal(self, authorization: str) -> str | None:
+        expected = os.environ.get(self.token_env, "")
+        if not expected:
+            return f"state-changing actions are disabled: set {self.token_env} for the daemon"
+        given = authorization.removeprefix("Bearer ").strip()
+        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+            return "missing or wrong token (Authorization: Bearer …)"
+        return None
+
+
+async def _error(scope: dict, receive: Callable, send: Callable, status: int, message: str, field: str) -> None:
+    await JSONResponse({"error": {"message": message, "field": field}}, status_code=status)(scope, receive, send)
+
+
+_ERROR_WORDS = {"400": "Bad request (e.g. an unreadable Content-Length)", "403": "Refused: missing or wrong token",
+                "404": "No such alert, metric, collector, silence or step",
+                "409": "Conflicts with the current state (e.g. a push to a polled metric)", "413": "Body too large",
+                "422": "Invalid parameter or body; `field` names it",
+                "429": "Too many refused ack attempts from this client; retry later"}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI schema tell the truth about errors: every answer a route can give, in its real shape.
+
+    FastAPI documents only 422 and as {"detail": [...]}; the API answers {"error": {message, field}}
+    and also 400/403/404/413 (and 429 on ack links), which clients and the fuzzer read from here.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for path, methods in schema.get("paths", {}).items():
+            for method, operation in methods.items():
+                codes = ["400", "404", "422"]
+                if method.upper() not in _READ_METHODS:
+                    codes += ["403", "409", "413"]
+                if _LINK_ACK.match(path.replace("{alert_id}", "1")):
+                    codes += ["403", "429"]
+                responses = operation.setdefault("responses", {})
+                # a page for people (the ack form) answers its own refusals as a page too
+                html = "text/html" in responses.get("200", {}).get("content", {})
+                for code in dict.fromkeys(codes):
+                    content: dict[str, Any] = {"application/json": {"schema": _ERROR_SCHEMA}}
+                    if html:
+                        content["text/html"] = {"schema": {"type": "string"}}
+                    responses[code] = {"description": _ERROR_WORDS[code], "content": content}
+        schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+        schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class _Exposition:
@@ -115,10 +276,23 @@ def create_app(
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Exposition(reader, clock, status))
     app.state.reader = reader
+    app.state.refusals = Refusals()
+    app.add_middleware(RequestGate, token_env=cfg.server.token_env, refusals=app.state.refusals)
+    document_errors(app)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
         return JSONResponse({"error": {"message": err.message, "field": err.field}}, status_code=err.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
+        headers = getattr(err, "headers", None)
+        if err.status_code in (404, 405):
+            # no such route: FastAPI's own {"detail": ...}, which the board reads as "this daemon lacks it"
+            return JSONResponse({"detail": err.detail}, status_code=err.status_code, headers=headers)
+        # FastAPI's other refusals (an undecodable body) in the API's one error shape
+        return JSONResponse({"error": {"message": str(err.detail), "field": None}}, status_code=err.status_code,
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, err: RequestValidationError) -> JSONResponse:
@@ -132,7 +306,8 @@ def create_app(
         """Is the daemon alive, and how is each collector doing."""
         # extra_families are prometheus_client objects meant for /metrics only
         body = {k: v for k, v in status().items() if k != "extra_families"}
-        return {"status": "ok", "version": __version__, "now": clock().isoformat(), **body}
+        return {"status": "ok", "version": __version__, "now": clock().isoformat(), **body,
+                "refusals": app.state.refusals.as_dict()}
 
     @app.get("/api/v1/board")
     def board(at: str | None = Query(None, description="ISO-8601 moment, 'now' or '-2h'")) -> dict[str, Any]:
@@ -177,7 +352,8 @@ def create_app(
         return {"runs": [{"ts": r.ts.isoformat(), "collector": r.collector, "ok": r.ok,
                           "duration_s": r.duration_s, "samples": r.samples, "error": r.error} for r in rows]}
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=Response, responses={200: {
+        "description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}})
     def metrics() -> Response:
         """Prometheus exposition of each metric's latest value and level."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -7,6 +7,7 @@ by server.token_env); an ack link carries its own signed token instead.
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -25,10 +26,15 @@ from alerts.log import Alert
 from warroom import runsheet as sheet
 from warroom.api import ApiError, parse_moment
 from warroom.durations import parse_duration
+from warroom.guard import Refusals
 from warroom.samples import PollResult, Sample
 from warroom.store import from_db_ts, to_db_ts
 
 MAX_PUSH = 1000
+# A pushed sample is a live observation: older than a day it is a replay or a broken clock, and
+# anything before the last rolled-up minute would never reach the long charts anyway.
+PUSH_SPAN = timedelta(days=1)
+log = logging.getLogger("warroom.api")
 
 
 class _Body(BaseModel):
@@ -128,6 +134,29 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
     def require_token(authorization: str | None) -> None:
         check_board_token(token_env, authorization)
 
+    refusals: Refusals = app.state.refusals
+
+    def link_ack(request: Request, alert_id: int, token: str) -> Alert:
+        """Acknowledge with a personal link; refusals are counted and limited per client and alert."""
+        client = request.client.host if request.client else "unknown"
+        wait = refusals.ack_blocked(client, alert_id)
+        if wait is not None and not _link_valid(alert_id, token):
+            # a real owner behind the same proxy as a spammer is still let through
+            raise ApiError(429, f"too many refused ack attempts for alert {alert_id}; retry in {wait:.0f}s", "token")
+        try:
+            return guarded(lambda: engine.ack_with_token(alert_id, token))
+        except AckRejected as err:
+            refusals.ack_refused(client, alert_id)
+            log.warning("refused ack link for alert %s from %s: %s", alert_id, client, err)
+            raise ApiError(403, str(err), "token") from None
+
+    def _link_valid(alert_id: int, token: str) -> bool:
+        try:
+            check_token(engine.secret, alert_id, token, engine.clock().timestamp())
+        except AckRejected:
+            return False
+        return bool(engine.secret)
+
     def role_known(role: str | None, field: str) -> None:
         if role is not None and role not in cfg.people:
             raise ApiError(422, f"{field}: role {role!r} is not in people ({', '.join(cfg.people)})", field)
@@ -168,10 +197,7 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
                 authorization: str | None = Header(None)) -> dict[str, Any]:
             """Acknowledge with a personal link token (?token=) or the board token and {"by": role}."""
             if token:
-                try:
-                    alert = guarded(lambda: engine.ack_with_token(alert_id, token))
-                except AckRejected as err:
-                    raise ApiError(403, str(err), "token") from None
+                alert = link_ack(request, alert_id, token)
             else:
                 require_token(authorization)
                 if body is None:
@@ -202,12 +228,10 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
             return HTMLResponse(pages.link(alert, alert_id, token, role, why_not))
 
         @app.post("/api/v1/alerts/{alert_id}/ack/form", response_class=HTMLResponse)
-        def ack_form(alert_id: int, token: str = Form("")) -> HTMLResponse:
-            """The button on the ack page: a readable page either way."""
+        def ack_form(alert_id: int, request: Request, token: str = Form("")) -> HTMLResponse:
+            """The button on the ack page: a readable page either way (refusals counted and limited)."""
             try:
-                alert = guarded(lambda: engine.ack_with_token(alert_id, token))
-            except AckRejected as err:
-                return HTMLResponse(pages.refused(engine.log.load(alert_id), alert_id, str(err)), status_code=403)
+                alert = link_ack(request, alert_id, token)
             except ApiError as err:
                 return HTMLResponse(pages.refused(engine.log.load(alert_id), alert_id, err.message),
                                     status_code=err.status)
@@ -298,7 +322,7 @@ def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollRes
                                         "accept pushes", f"{where}.metric")
                 if not math.isfinite(item.value):
                     raise ApiError(422, f"{where}.value: must be a finite number", f"{where}.value")
-                ts = parse_moment(item.ts, f"{where}.ts", zone, now) if item.ts else now
+                ts = parse_moment(item.ts, f"{where}.ts", zone, now, PUSH_SPAN) if item.ts else now
                 if ts > now + timedelta(seconds=5):
                     raise ApiError(422, f"{where}.ts: {ts.isoformat()} is in the future", f"{where}.ts")
                 samples.append(Sample(ts, item.metric, item.value))

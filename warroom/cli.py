@@ -66,6 +66,20 @@ def _load(path: str) -> LoadedConfig:
         raise SystemExit(EXIT_CONFIG) from None
 
 
+def _readable_db(db: Path, command: str) -> bool:
+    """Refuse a damaged database file in one line, before the heavy imports and before anything is written."""
+    from warroom.dbfile import DamagedDatabase, DatabaseBusy, check_file
+
+    try:
+        check_file(db)
+    except DamagedDatabase as err:
+        print(f"warroom {command}: {err}", file=sys.stderr)
+        return False
+    except DatabaseBusy:
+        pass  # the daemon's own open says so, with the hint about another daemon
+    return True
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Exit 0 with a summary, or 2 with every problem."""
     print(_load(args.config).summary())
@@ -75,13 +89,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     """Run the daemon until SIGINT/SIGTERM."""
     from warroom.daemon import Daemon, ListenError
-    from warroom.store import StoreError
+    from warroom.store import DamagedStore, StoreError
 
     loaded = _load(args.config)
+    if not _readable_db(Path(args.db) if args.db else loaded.path(loaded.config.server.database), "collect"):
+        return EXIT_CONFIG
     _logging(loaded, args.verbose)
     daemon = Daemon(loaded, db_path=args.db, port=args.port)
     try:
         daemon.start()
+    except DamagedStore as err:
+        print(f"warroom collect: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     except (ListenError, StoreError) as err:
         print(f"warroom collect: {err}", file=sys.stderr)
         return 1
@@ -103,11 +122,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Serve an archived database read-only through the same API."""
+    from warroom.daemon import ListenError
     from warroom.replay import serve_replay
+    from warroom.store import DamagedStore, StoreError
 
     loaded = _load(args.config)
+    if not _readable_db(Path(args.db), "replay"):
+        return EXIT_CONFIG
     _logging(loaded, args.verbose)
-    return serve_replay(loaded, Path(args.db), args.port)
+    try:
+        return serve_replay(loaded, Path(args.db), args.port)
+    except DamagedStore as err:
+        print(f"warroom replay: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (ListenError, StoreError) as err:
+        print(f"warroom replay: {err}", file=sys.stderr)
+        return 1
 
 
 def cmd_board(args: argparse.Namespace) -> int:

@@ -21,7 +21,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     create_model,
     field_validator,
     model_validator,
@@ -29,13 +28,19 @@ from pydantic import (
 
 from alerts.levels import Level, LevelRule
 from collectors.base import METRIC_NAME, CollectorSettings
+from warroom.config_file import (
+    about_removed,
+    decode,
+    interpolate_env,
+    load_yaml,
+    validate_salvaging,
+)
 from warroom.durations import Duration, parse_duration
 from warroom.shifts import Shift
 from warroom.shifts import problems as shift_problems
 
 ROLE_NAME = r"^[a-z][a-z0-9_]*$"
 WALL_NAME = r"^[a-z][a-z0-9_-]*$"
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class ConfigError(Exception):
@@ -116,7 +121,10 @@ def _parse_moment(text: str, zone: str, started_at: datetime) -> datetime:
     """ISO-8601 (naive means the campaign's timezone) or `+DURATION` after `started_at`."""
     text = str(text).strip()
     if text.startswith("+"):
-        return started_at + timedelta(seconds=parse_duration(text[1:]))
+        try:
+            return started_at + timedelta(seconds=parse_duration(text[1:]))
+        except OverflowError:
+            raise ValueError(f"{text!r} is too far in the future") from None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -354,57 +362,8 @@ class WarroomConfig(Strict):
 # --- loading ---------------------------------------------------------------------------------
 
 
-def interpolate_env(node: Any, env: dict[str, str], path: str, secrets: set[str], problems: list[str]) -> Any:
-    """Replace `${VAR}` / `${VAR:-default}` in every string; record a problem per missing variable."""
-    if isinstance(node, dict):
-        return {k: interpolate_env(v, env, f"{path}.{k}" if path else str(k), secrets, problems)
-                for k, v in node.items()}
-    if isinstance(node, list):
-        return [interpolate_env(v, env, f"{path}[{i}]", secrets, problems) for i, v in enumerate(node)]
-    if not isinstance(node, str):
-        return node
-
-    def substitute(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in env and env[name] != "":
-            if len(env[name]) >= 4:
-                secrets.add(env[name])
-            return env[name]
-        if default is not None:
-            return default
-        problems.append(f"{path}: environment variable {name} is not set")
-        return ""
-
-    return _ENV_REF.sub(substitute, node)
-
-
 def _collector_union(kinds: Iterable[type[CollectorSettings]]) -> Any:
     return Annotated[Union[tuple(kinds)], Field(discriminator="type")]  # noqa: UP007
-
-
-def _where(loc: tuple[Any, ...], raw: dict[str, Any]) -> str:
-    """A pydantic location as a key path: `collectors[2] (http "checkout"): url`."""
-    parts: list[str] = []
-    items = list(loc)
-    i = 0
-    while i < len(items):
-        key = items[i]
-        if key == "collectors" and i + 1 < len(items) and isinstance(items[i + 1], int):
-            index = items[i + 1]
-            entry = (raw.get("collectors") or [])[index] if index < len(raw.get("collectors") or []) else {}
-            label = f'{entry.get("type", "?")} "{entry.get("name", "?")}"' if isinstance(entry, dict) else "?"
-            parts.append(f"collectors[{index}] ({label}):")
-            i += 2
-            if i < len(items) and isinstance(entry, dict) and items[i] == entry.get("type"):
-                i += 1  # pydantic puts the discriminator tag in the path; people never wrote it
-            continue
-        if isinstance(key, int):
-            parts[-1:] = [f"{parts[-1]}[{key}]" if parts else f"[{key}]"]
-        else:
-            parts.append(str(key))
-        i += 1
-    text = ".".join(parts).replace(":.", ": ")
-    return text or "(top level)"
 
 
 def _cross_check(cfg: WarroomConfig) -> list[str]:
@@ -473,6 +432,12 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
                 elif metric in seen:
                     problems.append(f"walls.{wall}.{key}[{i}]: {metric!r} is already on this wall")
                 seen.add(metric)
+    try:
+        start, end = cfg.campaign.resolve(datetime.now().astimezone())
+    except (ValueError, OverflowError):
+        start = end = None
+    if start is not None and end is not None and end <= start:
+        problems.append(f"campaign.end: {cfg.campaign.end} is not after campaign.start ({cfg.campaign.start})")
     kpi = _kpi(cfg)
     if kpi and not (kpi in produced or kpi in cfg.metrics):
         problems.append(f"campaign.kpi.metric: no collector writes {kpi!r}")
@@ -526,31 +491,31 @@ def _kpi(cfg: WarroomConfig) -> str | None:
     return cfg.campaign.kpi.metric if cfg.campaign.kpi else None
 
 
-def parse_config(raw: Any, source: str = "config", env: dict[str, str] | None = None) -> LoadedConfig:
-    """Validate an already-read YAML tree; raises ConfigError listing every problem."""
+def parse_config(raw: Any, source: str = "config", env: dict[str, str] | None = None,
+                 found: list[str] | None = None) -> LoadedConfig:
+    """Validate an already-read YAML tree; raises ConfigError listing every problem at once.
+
+    `found` are problems the reader already saw (duplicate keys). Missing variables, model errors
+    and cross-section checks are all collected: when a part fails its model, the rest is still
+    cross-checked without it, so a timezone error never hides a role typo.
+    """
     from collectors.registry import COLLECTORS
 
+    problems = list(found or [])
     if not isinstance(raw, dict):
-        raise ConfigError(source, ["(top level): expected a mapping of sections (campaign, people, ...)"])
+        raise ConfigError(source, [*problems, "(top level): expected a mapping of sections (campaign, people, ...)"])
     secrets: set[str] = set()
-    problems: list[str] = []
-    raw = interpolate_env(raw, dict(os.environ if env is None else env), "", secrets, problems)
-    if problems:
-        raise ConfigError(source, problems)
-
+    missing: list[str] = []
+    raw = interpolate_env(raw, dict(os.environ if env is None else env), "", secrets, missing)
+    problems += missing
     union = _collector_union(cls.settings_model for cls in COLLECTORS.values())
     model = create_model("Config", __base__=WarroomConfig, collectors=(list[union], ...))
-    try:
-        cfg = model.model_validate(raw)
-    except ValidationError as err:
-        lines = []
-        for e in err.errors(include_url=False):
-            msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"{_where(e['loc'], raw)}: {msg}")
-        raise ConfigError(source, lines) from None
-    problems = _cross_check(cfg)
+    unset = {line.split(": environment variable", 1)[0] for line in missing}
+    cfg, removed = validate_salvaging(model, raw, problems, unset)
+    if cfg is not None:
+        problems += [p for p in _cross_check(cfg) if not about_removed(p, removed)]
     if problems:
-        raise ConfigError(source, problems)
+        raise ConfigError(source, list(dict.fromkeys(problems)))
     return LoadedConfig(cfg, source, secrets)
 
 
@@ -558,16 +523,21 @@ def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None)
     """Read and validate a config file; ConfigError names the file and every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as err:
         raise ConfigError(str(path), [f"cannot read: {err.strerror}"]) from None
+    text, why = decode(data)
+    if text is None:
+        raise ConfigError(str(path), [why or "cannot read"])
     try:
-        raw = yaml.safe_load(text)
+        raw, duplicates = load_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(str(path), [f"{where}not valid YAML: {getattr(err, 'problem', err)}"]) from None
-    loaded = parse_config(raw, str(path), env)
+        raise ConfigError(str(path), [f"{where}not valid YAML: {getattr(err, 'problem', None) or err}"]) from None
+    except RecursionError:
+        raise ConfigError(str(path), ["not valid YAML: nested too deeply"]) from None
+    loaded = parse_config(raw, str(path), env, duplicates)
     loaded.base_dir = path.resolve().parent
     return loaded
 

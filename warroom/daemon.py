@@ -129,7 +129,15 @@ class Daemon:
     def start(self) -> None:
         """Open the store, reload the last values, start polling and serving."""
         sock = bind_socket(self.cfg.server.host, self.port)
-        self.store = Store(self.db_path)
+        try:
+            self.store = Store(self.db_path)
+        except Exception:
+            sock.close()
+            raise
+        if self.store.wal.torn:
+            log.error("DATA LOSS: the write-ahead log of %s was torn (%d bytes, cut mid-entry); DuckDB recovered "
+                      "only what precedes the cut. The log was kept as %s", self.db_path, self.store.wal.bytes,
+                      self.store.wal.kept_as)
         self.started_at = self.clock()
         anchor = self.started_at
         if self.cfg.demo is not None and self.cfg.demo.night_clock:
@@ -214,6 +222,7 @@ class Daemon:
         return {
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "database": str(self.db_path),
+            "database_wal": self.store.wal.as_dict(),
             "collectors": {c.name: {**(self._run_json(runs[c.name]) if c.name in runs else
                                        {"ok": None, "ts": None, "duration_s": None, "error": "no poll finished yet"}),
                                     "skipped_polls": skipped.get(c.name, 0)}

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from warroom.store import RunRecord, first_row, from_db_ts, to_db_ts
+from warroom.store import SANE_FROM, SANE_TO, RunRecord, first_row, from_db_ts, to_db_ts
 
 Point = tuple[datetime, float]
 
@@ -126,5 +126,6 @@ def last_runs_at(cur: duckdb.DuckDBPyConnection, at: datetime, lookback_s: float
 
 def sample_bounds(cur: duckdb.DuckDBPyConnection) -> tuple[datetime | None, datetime | None]:
     """First and last sample time in the file (for replay of an archive)."""
-    lo, hi = first_row(cur.execute("SELECT min(ts), max(ts) FROM samples"))
+    lo, hi = first_row(cur.execute("SELECT min(ts), max(ts) FROM samples WHERE ts >= ? AND ts < ?",
+                                   [SANE_FROM, SANE_TO]))
     return from_db_ts(lo), from_db_ts(hi)

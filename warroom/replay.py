@@ -50,7 +50,8 @@ def serve_replay(loaded: LoadedConfig, db: Path, port: int | None) -> int:
 
     store, reader, last = open_archive(loaded, db)
     frozen = last or datetime.now(UTC)
-    app = create_app(reader, lambda: frozen, lambda: {"mode": "replay", "database": str(db)})
+    app = create_app(reader, lambda: frozen, lambda: {"mode": "replay", "database": str(db),
+                                                        "database_wal": store.wal.as_dict()})
     started = first_row(store.reader().execute("SELECT max(started_at) FROM campaigns"))[0]
     history = ArchivedAlerts(loaded, store, lambda: frozen, from_db_ts(started))
     attach_actions(app, history, None, loaded.config.server.token_env)  # type: ignore[arg-type]

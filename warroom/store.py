@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from warroom.dbfile import CONNECT_CONFIG, DamagedDatabase, DatabaseBusy, check_file, check_wal
 from warroom.samples import Sample
 
 SCHEMA_VERSION = 1
@@ -65,6 +66,11 @@ ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acked_level VARCHAR;
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS ack_clock_at TIMESTAMP;
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS exhausted BOOLEAN DEFAULT false;
 """
+
+# Rows outside these bounds (naive UTC) are ignored by the unbounded reads below: one poisoned
+# timestamp stored before the API refused it (a BC date) must not stop the rollup or a replay.
+SANE_FROM = datetime(2000, 1, 1)
+SANE_TO = datetime(2200, 1, 1)
 
 _SAMPLE_SCHEMA = pa.schema([("ts", pa.timestamp("us")), ("metric", pa.string()), ("value", pa.float64())])
 
@@ -118,6 +124,10 @@ class StoreError(Exception):
     """The database file cannot be opened or written; the message names the file."""
 
 
+class DamagedStore(StoreError):
+    """The file is damaged or not a DuckDB database; nothing was written to it."""
+
+
 class Store:
     """Owns the DuckDB connection; `append` is called only by the writer thread."""
 
@@ -129,7 +139,14 @@ class Store:
         elif not self.path.exists():
             raise StoreError(f"{self.path}: no such database file")
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            check_file(self.path)
+        except DamagedDatabase as err:
+            raise DamagedStore(str(err)) from None
+        except DatabaseBusy as err:
+            raise StoreError(str(err)) from None
+        self.wal = check_wal(self.path)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only, config=CONNECT_CONFIG)
         except duckdb.Error as err:
             raise StoreError(f"{self.path}: cannot open ({err})") from None
         self._local = threading.local()
@@ -197,7 +214,8 @@ class Store:
     def rolled_until(self) -> datetime | None:
         """End of the last minute folded into samples_1m (aware UTC), or None; cached after the first read."""
         if self._rolled_until is None:
-            row = first_row(self.reader().execute("SELECT max(minute) FROM samples_1m"))
+            row = first_row(self.reader().execute("SELECT max(minute) FROM samples_1m WHERE minute >= ? AND minute < ?",
+                                                  [SANE_FROM, SANE_TO]))
             self._rolled_until = None if row[0] is None else from_db_ts(row[0]) + timedelta(minutes=1)
         return self._rolled_until
 
@@ -211,7 +229,8 @@ class Store:
         until = until.replace(second=0, microsecond=0)
         since = self.rolled_until()
         if since is None:
-            first = first_row(cur.execute("SELECT min(ts) FROM samples"))[0]
+            first = first_row(cur.execute("SELECT min(ts) FROM samples WHERE ts >= ? AND ts < ?",
+                                          [SANE_FROM, SANE_TO]))[0]
             if first is None:
                 return 0
             since = from_db_ts(first).replace(second=0, microsecond=0)

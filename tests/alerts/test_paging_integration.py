@@ -96,7 +96,8 @@ def test_each_owner_receives_their_level_then_acks_with_the_link(rig):
                       timeout=5)
     assert r.status_code == 201
     trail = requests.get(f"{base}/api/v1/alerts", timeout=5).json()["alerts"][0]["events"]
-    assert {"acked", "decision", "ack_rejected"} <= {e["event"] for e in trail}
+    assert {"acked", "decision"} <= {e["event"] for e in trail} and "ack_rejected" not in {e["event"] for e in trail}
+    assert requests.get(f"{base}/api/v1/health", timeout=5).json()["refusals"]["ack_link_by_alert"] == {"1": 1}
 
     web.route("/q", answer(200, '{"queue": 1}', "application/json"))
     wait_for(lambda: any("RESOLVED" in m["title"] for m in inbox.to("general_manager")), 5, "the resolved page")

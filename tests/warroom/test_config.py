@@ -33,7 +33,7 @@ def test_shipped_config_is_valid():
 
 def test_unknown_key_is_named_with_its_path(raw):
     raw["metrics"]["server_cpu"]["yelow"] = 70
-    assert problems(raw) == ["metrics.server_cpu.yelow: Extra inputs are not permitted"]
+    assert problems(raw) == ["metrics.server_cpu.yelow: unknown key (did you mean 'yellow'?)"]
 
 
 def test_collector_error_names_index_type_and_name(raw):

@@ -1,0 +1,1 @@
+"""Test kits shared by tests/ and bench/: daemons, receivers, load."""

@@ -1,0 +1,1 @@
+"""Reliability suite: hostile input, secrets, damaged files, crashes."""
