@@ -7,10 +7,11 @@ API is escaped (names and actions are free text written by people).
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from app.alert_lines import AlertLine, StepLine
-from app.labels import text
-from app.tiles import KpiView, TileView
+from app.labels import role_word, text
+from app.tiles import KpiView, TileView, local_time
 
 STRIP_MAX = 6
 
@@ -154,6 +155,14 @@ def step_html(line: StepLine, locale: str | None) -> str:
         f"<span>{right}</span></div><div class=\"wr-step-action\">{escape(line.action)}</div>"
         f'<div class="wr-step-owner">{escape(line.owner)}</div></div>'
     )
+
+
+def handover_html(handover: dict[str, Any], locale: str | None, zone: str) -> str:
+    """A shift change of the next hour, under the run sheet: "02:00 李娜 接替 张伟 任技术负责人"."""
+    words = text(locale, "runsheet.handover", at=local_time(handover.get("at"), zone, seconds=False),
+                 to=handover.get("to", "?"), who=handover.get("from", "?"),
+                 role=role_word(locale, handover.get("role")))
+    return f'<div class="wr-step wr-handover" data-handover="{escape(str(handover.get("role")))}">{escape(words)}</div>'
 
 
 def sheet_title_html(locale: str | None, note: str = "") -> str:

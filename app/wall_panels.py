@@ -28,7 +28,7 @@ from app.night_time import night_time
 from app.snapshot import Snapshot, SnapshotHub
 from app.tiles import format_duration, local_time, parse_ts
 from app.viewers import viewer_pace
-from app.wall_html import banner_html, sheet_title_html, step_html
+from app.wall_html import banner_html, handover_html, sheet_title_html, step_html
 from app.wall_view import Outage, WallPlan, build_wall
 
 SPARK_WINDOW = "-30m"
@@ -195,8 +195,10 @@ def run_sheet_panel() -> None:
     note = ""
     if steps is None or time.time() - st.session_state.get("wr_steps_time", 0.0) > RUNSHEET_REFETCH_S:
         try:
-            steps = client.runsheet()
+            answer = client.runsheet_answer()
+            steps = answer["steps"]
             st.session_state["wr_steps"], st.session_state["wr_steps_time"] = steps, time.time()
+            st.session_state["wr_handovers"] = answer.get("handovers") or []
         except (EndpointMissing, ApiRefused):
             st.html(sheet_title_html(loc, text(loc, "runsheet.unavailable")))
             return
@@ -224,6 +226,8 @@ def run_sheet_panel() -> None:
             st.button(f"✓ {text(loc, 'runsheet.mark_done')}", key=f"wr-done-{line.index}",
                       disabled=not client.can_write, help=note or None, width="stretch",
                       on_click=st.session_state.update, kwargs={"wr_confirm": line.index})
+    for handover in st.session_state.get("wr_handovers") or []:
+        st.html(handover_html(handover, loc, zone))
     if note:
         st.html(f'<div class="wr-note">{escape(note)}</div>')
 
