@@ -137,7 +137,11 @@ class DaemonClient:
 
     def runsheet(self) -> list[dict]:
         """The campaign's run sheet steps with their countdowns and done marks."""
-        return self.get("/api/v1/runsheet")["steps"]
+        return self.runsheet_answer()["steps"]
+
+    def runsheet_answer(self) -> dict[str, Any]:
+        """The run sheet with the shift handovers of the next hour beside it."""
+        return self.get("/api/v1/runsheet")
 
     # --- writes (Bearer token) -------------------------------------------------------------
 

@@ -2,23 +2,77 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
 from app.labels import normal_locale, text
 from app.settings import BoardSettings, current_settings
+from app.snapshot import Snapshot, SnapshotHub
 from app.theme import page_css
 from app.tiles import parse_ts
 
 
-@st.cache_resource(show_spinner=False)
+@functools.lru_cache(maxsize=8)
 def _client(api: str, token: str | None) -> DaemonClient:
     # One client per process and API: its outage clock ("unreachable since") is shared by every wall.
     return DaemonClient(api, token)
+
+
+@functools.lru_cache(maxsize=8)
+def _hub(api: str, token: str | None, period_s: float) -> SnapshotHub:
+    # One hub per process (and API): every browser session ships the same snapshot and the same HTML.
+    # A module-level cache rather than st.cache_resource: it is asked several times per refresh of
+    # every session, and st.cache_resource hashes its arguments each time.
+    return SnapshotHub(_client(api, token), period_s)
+
+
+def hub() -> SnapshotHub:
+    """The process-wide snapshot of the daemon, fetched at most once per tile refresh period."""
+    s = settings()
+    return _hub(s.api, s.token, s.tiles_every_s)
+
+
+def session_id() -> str:
+    """This browser session's id (for the hub's viewer counts)."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else "no-session"
+
+
+# How old a snapshot a session accepts, in refresh periods. Below one period, or a session whose timer runs
+# at the period would find a snapshot 0.99 periods old every other time and show each one twice. The kiosk
+# wall takes nothing older than half a period (its sample -> wall time); others accept more, so however many
+# sessions are open the daemon sees at most two fetches per period.
+KIOSK_MAX_AGE = 0.5
+VIEWER_MAX_AGE = 0.9
+
+
+def snapshot() -> Snapshot:
+    """The hub's snapshot; if the hub never had a board but this session did, that board (shown grey)."""
+    h = hub()
+    wall = kiosk()
+    snap = h.current(h.period_s * (KIOSK_MAX_AGE if wall else VIEWER_MAX_AGE), h.period_s * 0.5 if wall else 0.0)
+    if snap.board is None and st.session_state.get("wr_board") is not None:
+        # A restarted hub (cleared cache, another API) while the daemon is away: the wall goes grey, not blank.
+        return replace(snap, board=st.session_state["wr_board"], board_time=st.session_state.get("wr_board_time"),
+                       offset_s=float(st.session_state.get("wr_offset_s", 0.0)))
+    remember_snapshot(snap)
+    return snap
+
+
+def remember_snapshot(snap: Snapshot) -> None:
+    """Keep the snapshot's board for the pages and panels that read it from session state."""
+    if snap.error is None and snap.board is not None and snap.board is not st.session_state.get("wr_board"):
+        st.session_state["wr_board"] = snap.board
+        st.session_state["wr_board_time"] = snap.board_time
+        st.session_state["wr_locale"] = snap.board.get("campaign", {}).get("locale")
+        st.session_state["wr_offset_s"] = snap.offset_s
 
 
 def settings() -> BoardSettings:
@@ -58,9 +112,9 @@ def daemon_now() -> float:
     return time.time() + float(st.session_state.get("wr_offset_s", 0.0))
 
 
-def page_style(wall: bool = False) -> None:
-    """Inject the dark theme (and kiosk CSS when asked for)."""
-    st.html(page_css(kiosk(), wall))
+def page_style(wall: bool = False, phone: bool = False) -> None:
+    """Inject the dark theme (and kiosk or phone CSS when asked for)."""
+    st.html(page_css(kiosk(), wall, phone))
 
 
 def write(action: Callable[[], Any], locale_: str) -> bool:

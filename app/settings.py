@@ -73,8 +73,18 @@ def load_settings(argv: Sequence[str], env: Mapping[str, str]) -> BoardSettings:
     )
 
 
+ENV_KEYS = ("WARROOM_API", "WARROOM_CONFIG", TOKEN_ENV, "WARROOM_TILES_EVERY", "WARROOM_CHARTS_EVERY")
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_for(argv: tuple[str, ...], env: tuple[tuple[str, str], ...]) -> BoardSettings:
+    # argparse builds its messages through gettext, which searches the disk for catalogues on every
+    # parser: per refresh of every session that was a tenth of the board's CPU.
+    return load_settings(argv, dict(env))
+
+
 def current_settings() -> BoardSettings:
-    """The settings of this process (sys.argv after `--` and os.environ)."""
+    """The settings of this process (sys.argv after `--` and os.environ), parsed once per distinct value."""
     import sys
 
-    return load_settings(sys.argv[1:], os.environ)
+    return _settings_for(tuple(sys.argv[1:]), tuple((k, os.environ.get(k, "")) for k in ENV_KEYS))

@@ -45,10 +45,41 @@ WALL_CSS = f"""
 .wr-value {{ font-size: 60px; line-height: 66px; font-weight: 700; font-variant-numeric: tabular-nums;
   white-space: nowrap; letter-spacing: -1px; }}
 .wr-unit {{ font-size: 26px; font-weight: 500; margin-left: 4px; color: {MUTED}; }}
-.wr-owner {{ font-size: 17px; line-height: 22px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
-  min-height: 22px; }}
-.wr-owner b {{ font-weight: 700; }}
+/* The decider's name is the biggest text after the value: read from 4 m (issue 10). */
+.wr-owner {{ font-size: 28px; line-height: 34px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  min-height: 34px; font-weight: 800; }}
+.wr-owner small {{ font-size: 15px; font-weight: 500; color: {MUTED}; margin-right: 6px; }}
+.wr-meta {{ display: flex; justify-content: space-between; gap: 8px; font-size: 15px; line-height: 19px;
+  color: {MUTED}; white-space: nowrap; overflow: hidden; }}
 .wr-age {{ font-size: 14px; color: {MUTED}; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+/* Compact tiles (13-32 on one wall): the title may wrap to two lines, nothing is cut mid-word. */
+.wr-compact .wr-head {{ display: flex; gap: 6px; align-items: flex-start; min-height: 44px; }}
+.wr-compact .wr-title {{ font-size: 17px; line-height: 21px; white-space: normal; display: -webkit-box;
+  -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; word-break: keep-all;
+  overflow-wrap: anywhere; }}
+.wr-compact .wr-word {{ font-size: 16px; padding: 1px 6px; }}
+.wr-compact .wr-value {{ font-size: 44px; line-height: 50px; }}
+.wr-compact .wr-unit {{ font-size: 20px; }}
+.wr-compact .wr-owner {{ font-size: 28px; line-height: 36px; min-height: 36px; }}
+.wr-health-title {{ font-size: 15px; color: {MUTED}; margin: 0 0 2px 0; }}
+.wr-health {{ display: flex; justify-content: space-between; align-items: baseline; gap: 8px; border-radius: 8px;
+  border-left: 6px solid; padding: 3px 10px; margin-bottom: 4px; font-size: 16px; white-space: nowrap;
+  overflow: hidden; }}
+.wr-health b {{ font-size: 22px; font-variant-numeric: tabular-nums; }}
+.wr-health .wr-word {{ font-size: 14px; padding: 0 6px; }}
+.wr-decision {{ display: flex; align-items: center; gap: 18px; height: 64px; box-sizing: border-box;
+  background: {PANEL_BG}; border: 4px solid; border-radius: 10px; padding: 0 16px; overflow: hidden;
+  white-space: nowrap; }}
+.wr-decision-word {{ font-size: 30px; font-weight: 900; padding: 2px 12px; border-radius: 6px; }}
+.wr-decision-label {{ font-size: 20px; color: {MUTED}; }}
+.wr-decision-name {{ font-size: 40px; line-height: 48px; font-weight: 900; }}
+.wr-decision-role {{ font-size: 24px; font-weight: 600; }}
+.wr-decision-phone-no {{ font-size: 30px; font-weight: 700; font-variant-numeric: tabular-nums; }}
+.wr-decision-open {{ font-size: 30px; font-weight: 800; color: #ff6b6b; }}
+.wr-decision-acked {{ font-size: 24px; font-weight: 700; color: #2fbf71; }}
+.wr-decision-count {{ font-size: 20px; color: {MUTED}; margin-left: auto; overflow: hidden; text-overflow: ellipsis; }}
+.wr-decision-quiet {{ border-color: #1f3a2a; color: {MUTED}; font-size: 20px; }}
+.wr-viewer-note {{ font-size: 14px; color: #f5c518; }}
 .wr-reason {{ font-size: 13px; color: {MUTED}; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
 .wr-stale .wr-value {{ color: {MUTED}; }}
 .wr-header {{ display: flex; align-items: center; gap: 28px; background: {PANEL_BG}; border-radius: 10px;
@@ -92,21 +123,59 @@ KIOSK_CSS = """
 """
 
 
-def page_css(kiosk: bool, wall: bool) -> str:
-    """The <style> block for a page: base dark theme, the wall's tiles, and kiosk mode."""
-    css = BASE_CSS + (WALL_CSS if wall else "") + (KIOSK_CSS if kiosk else "")
+# The phone view: one column, text that wraps, big enough to read at arm's length on 390 px.
+PHONE_CSS = f"""
+[data-testid="stMainBlockContainer"] {{ padding: 0.6rem 0.6rem 1rem 0.6rem !important; max-width: 100%; }}
+.wr-decision-phone {{ height: auto; flex-wrap: wrap; white-space: normal; gap: 4px 12px; padding: 8px 12px; }}
+.wr-decision-phone .wr-decision-word {{ font-size: 22px; }}
+.wr-decision-phone .wr-decision-label {{ font-size: 16px; }}
+.wr-decision-phone .wr-decision-name {{ font-size: 28px; line-height: 34px; flex-basis: 100%; }}
+.wr-decision-phone .wr-decision-role {{ font-size: 18px; }}
+.wr-decision-phone .wr-decision-phone-no, .wr-decision-phone .wr-decision-open {{ font-size: 20px; }}
+.wr-decision-phone .wr-decision-acked {{ font-size: 18px; }}
+.wr-decision-phone .wr-decision-count {{ font-size: 16px; margin-left: 0; white-space: normal; }}
+.wr-phone-head {{ font-size: 18px; font-weight: 700; margin: 14px 0 6px 0; }}
+.wr-phone-card {{ background: {PANEL_BG}; border-left: 8px solid; border-radius: 8px; padding: 8px 12px;
+  margin-bottom: 8px; }}
+.wr-phone-top {{ display: flex; justify-content: space-between; align-items: center; }}
+.wr-phone-top .wr-word {{ font-size: 18px; }}
+.wr-phone-title {{ font-size: 20px; font-weight: 700; margin: 4px 0 2px 0; }}
+.wr-phone-line {{ font-size: 16px; line-height: 22px; overflow-wrap: anywhere; }}
+.wr-phone-none {{ font-size: 18px; color: {MUTED}; }}
+.wr-phone-link {{ display: inline-block; margin: 0 8px 8px 0; padding: 6px 10px; border-radius: 6px;
+  background: {PANEL_BG}; color: {TEXT} !important; text-decoration: none; font-size: 16px; }}
+.wr-phone-link.wr-on {{ outline: 2px solid #3d7bd9; }}
+"""
+
+
+def page_css(kiosk: bool, wall: bool, phone: bool = False) -> str:
+    """The <style> block for a page: base dark theme, the wall's tiles, kiosk mode, the phone view."""
+    # A phone has no room for Streamlit's header bar: the phone view always drops it, as the kiosk does.
+    css = BASE_CSS + (WALL_CSS if wall or phone else "") + (KIOSK_CSS if kiosk or phone else "") + \
+        (PHONE_CSS if phone else "")
     return f"<style>{css}</style>"
 
 
-# Header, alerts strip, gaps and paddings above the tiles, in pixels.
-RESERVED_PX = 232
-# Title, value, owner and age lines of a tile; the sparkline gets the rest.
-TILE_TEXT_PX = 190
+# Header, decision banner, alerts strip, gaps and paddings above the tiles, in pixels.
+RESERVED_PX = 296
+# Title, value, decider (28 px), phone/age lines of a tile; the sparkline gets the rest.
+TILE_TEXT_PX = 186
+# Up to this many tiles keep the full tile with its sparkline (3 rows of 4); more become compact.
+FULL_TILES = 12
+# Compact tiles: 4 rows, up to 8 columns, so 32 metrics on one wall; more belong on another wall.
+COMPACT_ROWS = 4
 
 
 def grid_columns(tiles: int) -> int:
-    """Columns of the tile grid: up to 12 tiles in 3 rows of 4; more tiles get narrower, never a 4th row."""
-    return tiles if tiles <= 2 else 2 if tiles <= 4 else 3 if tiles <= 6 else max(4, math.ceil(tiles / 3))
+    """Columns of the tile grid: up to 12 tiles in 3 rows of 4, then compact tiles in 4 rows."""
+    if tiles > FULL_TILES:
+        return math.ceil(tiles / COMPACT_ROWS)
+    return tiles if tiles <= 2 else 2 if tiles <= 4 else 3 if tiles <= 6 else 4
+
+
+def compact(tiles: int) -> bool:
+    """True when the wall has more tiles than full tiles can hold: no sparklines, smaller titles and values."""
+    return tiles > FULL_TILES
 
 
 def spark_height(rows: int, screen_px: int = 1080) -> int:

@@ -134,15 +134,20 @@ def tile_view(tile: dict[str, Any], locale: str | None, down_for_s: float | None
 
 @dataclass(frozen=True)
 class KpiView:
-    """Orders against the KPI: value, target, progress and projection, as printed."""
+    """Orders against the KPI: value, target, progress, the gap in words and the projection, as printed."""
 
     title: str
     value_text: str
     target_text: str
     progress: float
     percent_text: str
+    gap_text: str
     projection_text: str
     on_track: bool
+
+
+# Under this window the pace is a first estimate, and the wall says so.
+SURE_PACE_S = 300.0
 
 
 def kpi_view(kpi: dict[str, Any] | None, locale: str | None) -> KpiView | None:
@@ -151,16 +156,24 @@ def kpi_view(kpi: dict[str, Any] | None, locale: str | None) -> KpiView | None:
         return None
     value, target = kpi.get("value"), kpi.get("target") or 0
     progress = min(1.0, max(0.0, kpi.get("progress") or 0.0))
-    projected, pace = kpi.get("projected"), kpi.get("pace_per_min")
-    if projected is None:
+    projected, pace, window = kpi.get("projected"), kpi.get("pace_per_min"), kpi.get("pace_window_s")
+    gap = ""
+    if value is not None:
+        gap = text(locale, "kpi.gap", gap=format_value(target - value, 0)) if value < target else \
+            text(locale, "kpi.reached", over=format_value(value - target, 0))
+    if projected is None or value is None:
         projection = ""
-    elif pace:
-        projection = text(locale, "kpi.projected", value=format_value(projected, 0), pace=format_value(pace, 1))
+    elif pace is None:
+        projection = text(locale, "kpi.measuring")
     else:
-        projection = text(locale, "kpi.projected_flat", value=format_value(projected, 0))
+        # Never a negative pace on the wall, whatever the daemon says.
+        projection = text(locale, "kpi.projected", value=format_value(max(projected, value), 0),
+                          pace=format_value(max(0.0, pace), 1))
+        if window is not None and window < SURE_PACE_S:
+            projection += " · " + text(locale, "kpi.rough", span=format_duration(window, locale))
     return KpiView(
         title=kpi.get("title") or "KPI", value_text=format_value(value, 0), target_text=format_value(target, 0),
-        progress=progress, percent_text=f"{(kpi.get('progress') or 0.0) * 100:.1f}%",
+        progress=progress, percent_text=f"{(kpi.get('progress') or 0.0) * 100:.1f}%", gap_text=gap,
         projection_text=projection, on_track=projected is not None and projected >= target,
     )
 

@@ -7,10 +7,11 @@ API is escaped (names and actions are free text written by people).
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from app.alert_lines import AlertLine, StepLine
-from app.labels import text
-from app.tiles import KpiView, TileView
+from app.labels import role_word, text
+from app.tiles import KpiView, TileView, local_time
 
 STRIP_MAX = 6
 
@@ -26,8 +27,9 @@ def header_html(name: str, countdown: str, countdown_note: str, clock_text: str,
             f'<span><span class="wr-kpi-value">{escape(kpi.value_text)}</span> / {escape(kpi.target_text)}'
             f' · {escape(kpi.percent_text)}</span></div>'
             f'<div class="wr-bar"><div style="width:{kpi.progress * 100:.1f}%;background:{colour}"></div></div>'
-            f'<div class="wr-kpi-line" style="font-size:17px;line-height:20px">'
-            f'<span style="color:{colour}">{escape(kpi.projection_text)}</span></div></div>'
+            f'<div class="wr-kpi-line wr-kpi-gap" data-kpi-gap="1"><span><b>{escape(kpi.gap_text)}</b>'
+            f'{" · " if kpi.gap_text and kpi.projection_text else ""}'
+            f'<span style="color:{colour}">{escape(kpi.projection_text)}</span></span></div></div>'
         )
     return (
         f'<div class="wr-header"><div class="wr-name">{escape(name)}'
@@ -61,26 +63,51 @@ def styles_html(rules: list[str]) -> str:
     return f"<style>{''.join(rules)}</style>"
 
 
-def tile_html(view: TileView, locale: str | None) -> str:
-    """One tile's text part: title, value with unit, level word, owner who decides, data age."""
-    owner = ""
+def tile_html(view: TileView, locale: str | None, compact: bool = False) -> str:
+    """One tile's text part: title, value with unit, level word, the decider (28 px), phone and data age."""
+    owner = phone = ""
     if view.owner is not None:
-        owner = (f'{escape(text(locale, "decides"))}: <b>{escape(view.owner.name)}</b>'
-                 + (f" · {escape(view.owner.role)}" if view.owner.role and view.owner.role not in view.owner.name
-                    else "")
-                 + (f" · {escape(view.owner.phone)}" if view.owner.phone else ""))
+        role = f" · {view.owner.role}" if view.owner.role and view.owner.role not in view.owner.name else ""
+        label = "" if compact else f"<small>{escape(text(locale, 'decides'))}</small>"
+        owner = f"{label}{escape(view.owner.name + role)}"
+        phone = f"☎ {view.owner.phone}" if view.owner.phone else ""
     reason = f'<div class="wr-reason">{escape(view.reason)}</div>' if view.reason else ""
+    word = f'<span class="wr-word" style="background:{view.accent};color:{view.on_accent}">{escape(view.word)}</span>'
+    value = (f'<span class="wr-value">{escape(view.value_text)}<span class="wr-unit">{escape(view.unit)}</span>'
+             f"</span>")
+    opening = (f'<div class="wr-tile wr-{view.level}{" wr-stale" if view.stale else ""}'
+               f'{" wr-compact" if compact else ""}" data-metric="{escape(view.metric)}" data-level="{view.level}">')
+    if compact:
+        # A narrow tile: the title may take two lines, and only the person's name is 28 px; the role
+        # ("张伟 · 技术负责人" carries it) moves to the small line, so nothing is cut mid-word.
+        small = view.age_text
+        if view.owner is not None:
+            name, _, rest = view.owner.name.partition(" · ")
+            owner = escape(name)
+            small = " · ".join(p for p in (rest or view.owner.role, view.age_text) if p)
+        return (f'{opening}<div class="wr-head"><div class="wr-title">{escape(view.title)}</div></div>'
+                f'<div class="wr-row">{value}{word}</div><div class="wr-owner" data-owner="1">{owner}</div>'
+                f'<div class="wr-age">{escape(small)}</div>{reason}</div>')
     return (
-        f'<div class="wr-tile wr-{view.level}{" wr-stale" if view.stale else ""}" data-metric="{escape(view.metric)}"'
-        f' data-level="{view.level}">'
-        f'<div class="wr-title">{escape(view.title)}</div>'
-        f'<div class="wr-row"><span class="wr-value">{escape(view.value_text)}'
-        f'<span class="wr-unit">{escape(view.unit)}</span></span>'
-        f'<span class="wr-word" style="background:{view.accent};color:{view.on_accent}">{escape(view.word)}</span>'
-        f"</div>"
+        f'{opening}<div class="wr-title">{escape(view.title)}</div><div class="wr-row">{value}{word}</div>'
         f'<div class="wr-owner" data-owner="1">{owner}</div>'
-        f'<div class="wr-age">{escape(view.age_text)}</div>{reason}</div>'
+        f'<div class="wr-meta"><span>{escape(phone)}</span><span class="wr-age">{escape(view.age_text)}</span></div>'
+        f"{reason}</div>"
     )
+
+
+def health_html(views: list[TileView], locale: str | None) -> str:
+    """The machines' own health (e.g. this host's CPU): a small row apart from the business tiles."""
+    if not views:
+        return ""
+    rows = [
+        f'<div class="wr-health" data-health="{escape(v.metric)}" data-level="{v.level}"'
+        f' style="background:{v.background};border-left-color:{v.accent}"><span>{escape(v.title)}</span>'
+        f'<span><b>{escape(v.value_text)}</b>{escape(v.unit)} '
+        f'<span class="wr-word" style="background:{v.accent};color:{v.on_accent}">{escape(v.word)}</span></span></div>'
+        for v in views
+    ]
+    return f'<div class="wr-health-title">{escape(text(locale, "health.title"))}</div>{"".join(rows)}'
 
 
 def chip_html(line: AlertLine, locale: str | None, show_id: bool = False) -> str:
@@ -128,6 +155,14 @@ def step_html(line: StepLine, locale: str | None) -> str:
         f"<span>{right}</span></div><div class=\"wr-step-action\">{escape(line.action)}</div>"
         f'<div class="wr-step-owner">{escape(line.owner)}</div></div>'
     )
+
+
+def handover_html(handover: dict[str, Any], locale: str | None, zone: str) -> str:
+    """A shift change of the next hour, under the run sheet: "02:00 李娜 接替 张伟 任技术负责人"."""
+    words = text(locale, "runsheet.handover", at=local_time(handover.get("at"), zone, seconds=False),
+                 to=handover.get("to", "?"), who=handover.get("from", "?"),
+                 role=role_word(locale, handover.get("role")))
+    return f'<div class="wr-step wr-handover" data-handover="{escape(str(handover.get("role")))}">{escape(words)}</div>'
 
 
 def sheet_title_html(locale: str | None, note: str = "") -> str:

@@ -1,8 +1,9 @@
 """The wall's live panels, run as Streamlit fragments by the wall page.
 
-- live_panel (every ~1 s): header with countdown and KPI, the unreachable banner, tile texts, alerts strip;
-  one GET /board and one GET /alerts per refresh, a few KB of HTML to the browser.
-- sparklines_panel (every ~10 s): one GET /series for all tiles, one small Plotly figure per tile.
+- live_panel (every ~1 s): header with countdown and KPI, decision banner, alerts strip, tiles, health row;
+  from the process-wide snapshot (app/snapshot.py): however many sessions are open, /board and /alerts
+  are fetched once per period and the HTML is built once per snapshot, locale and wall.
+- sparklines_panel (every ~10 s): one GET /series for all tiles per period, shared the same way.
 - run_sheet_panel (every ~1 s): next steps with countdowns and the "done" buttons (widgets must live
   inside their own fragment, so this panel is not part of live_panel).
 """
@@ -19,29 +20,16 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from app import session
-from app.alert_lines import alert_line, next_steps, step_line, strip_order
+from app.alert_lines import next_steps, step_line
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import sparkline
 from app.labels import role_word, text
-from app.night_time import header_times, night_time
-from app.tiles import (
-    format_duration,
-    kpi_view,
-    local_time,
-    parse_ts,
-    seconds_remaining,
-    tile_view,
-)
-from app.wall_html import (
-    banner_html,
-    header_html,
-    sheet_title_html,
-    step_html,
-    strip_html,
-    styles_html,
-    tile_html,
-    tile_style,
-)
+from app.night_time import night_time
+from app.snapshot import Snapshot, SnapshotHub
+from app.tiles import format_duration, local_time, parse_ts
+from app.viewers import viewer_pace
+from app.wall_html import banner_html, handover_html, sheet_title_html, step_html
+from app.wall_view import Outage, WallPlan, build_wall
 
 SPARK_WINDOW = "-30m"
 # 12-second buckets over 30 minutes (the API keeps each bucket's min and max): a fresh night still draws
@@ -53,11 +41,11 @@ SHEET_STEPS = 4
 
 @dataclass
 class TileSlot:
-    """Where one tile's text and sparkline go."""
+    """Where one tile's text and sparkline go (no sparkline on compact tiles)."""
 
     metric: str
     text: DeltaGenerator
-    spark: DeltaGenerator
+    spark: DeltaGenerator | None
 
 
 @dataclass
@@ -69,6 +57,14 @@ class WallSlots:
     strip: DeltaGenerator
     tiles: list[TileSlot]
     spark_height: int = 78
+    decision: DeltaGenerator | None = None
+    health: DeltaGenerator | None = None
+    note: DeltaGenerator | None = None
+    plan: WallPlan | None = None
+    board_metrics: tuple[str, ...] = ()
+    compact: bool = False
+    kiosk: bool = False
+    degraded: bool = False
 
 
 def _zone(board: dict[str, Any] | None) -> str:
@@ -85,90 +81,110 @@ def _down_message(loc: str, err: DaemonUnreachable, zone: str, never: bool, api:
 def waiting_panel(banner: DeltaGenerator) -> None:
     """Before the first answer: say the daemon is unreachable, and build the wall once it answers."""
     loc = session.locale()
-    try:
-        board = session.client().board()
-    except DaemonUnreachable as err:
+    snap = session.snapshot()
+    if snap.board is None:
         settings = session.settings()
+        err = snap.error or DaemonUnreachable(settings.api, time.time(), "no answer yet")
         banner.html(banner_html(_down_message(loc, err, settings.zone_hint, True, settings.api), err.reason, loc))
         return
-    session.remember_board(board)
+    session.remember_snapshot(snap)
     st.rerun()  # the layout depends on the tiles: a full rerun, once
 
 
+def wall_parts(hub: SnapshotHub, snap: Snapshot, plan: WallPlan, loc: str, compact: bool) -> Any:
+    """The wall's HTML for this snapshot, built by the first session that asks and shipped by all."""
+    assert snap.board is not None
+
+    def build() -> Any:
+        outage = None
+        if snap.error is not None:
+            message = _down_message(loc, snap.error, _zone(snap.board), False, hub.client.base)
+            outage = Outage(message, snap.error.reason, snap.down_for or 0.0)
+        now = datetime.fromtimestamp(snap.daemon_now(), UTC)
+        return build_wall(snap.board, snap.alerts, snap.alerts_state, plan, loc, now, compact, outage)
+
+    return hub.memo(("wall", snap.seq, loc, plan, compact), build)
+
+
 def live_panel(slots: WallSlots) -> None:
-    """Header, banner, tiles and alerts strip from one board answer."""
+    """Header, decision banner, strip, tiles and health row from the shared snapshot."""
     started = time.perf_counter()
-    client = session.client()
-    err: DaemonUnreachable | None = None
-    try:
-        board = client.board()
-        session.remember_board(board)
-    except DaemonUnreachable as exc:
-        err, board = exc, st.session_state.get("wr_board")
-    except (ApiRefused, EndpointMissing) as exc:
-        # A daemon that answers /board with an error is as good as gone for the wall.
-        err = DaemonUnreachable(client.base, client.down_since or time.time(), str(exc))
-        board = st.session_state.get("wr_board")
-    loc = session.locale()
-    if board is None:
+    hub = session.hub()
+    snap = session.snapshot()
+    if snap.board is None:
         return
-    if err is None and [t["metric"] for t in board["tiles"]] != [s.metric for s in slots.tiles]:
+    if snap.error is None and tuple(t["metric"] for t in snap.board["tiles"]) != slots.board_metrics:
         st.rerun()  # the daemon restarted with other metrics: lay the wall out again
-    zone = _zone(board)
-    # While the daemon is away every number is as old as the last answer plus the outage.
-    down_for = time.time() - st.session_state.get("wr_board_time", time.time()) if err else None
-    campaign = board["campaign"]
-    countdown, note, clock, mark = header_times(board, datetime.fromtimestamp(session.daemon_now(), UTC),
-                                                seconds_remaining(campaign, down_for), zone, loc)
+    settings = session.settings()
+    pace = viewer_pace(slots.kiosk, hub.load, slots.degraded, settings.tiles_every_s, settings.charts_every_s)
+    if pace.degraded != slots.degraded:
+        st.session_state["wr_degraded"] = pace.degraded
+        st.rerun(scope="app")  # a new refresh period needs the fragments set up again
+    loc = session.locale()
+    plan = slots.plan or WallPlan("", "", tuple(s.metric for s in slots.tiles), (), ())
+    parts = wall_parts(hub, snap, plan, loc, slots.compact)
     refresh_ms = st.session_state.get("wr_refresh_ms", 0.0)
-    slots.header.html(header_html(campaign.get("name", ""), countdown, note, clock,
-                                  kpi_view(campaign.get("kpi"), loc), loc, mark=mark)
-                      + f'<span hidden data-refresh-ms="{refresh_ms:.1f}"></span>')
-    by_metric = {t["metric"]: t for t in board["tiles"]}
-    views = [tile_view(by_metric.get(s.metric) or {"metric": s.metric, "stale": True, "level": "stale"}, loc,
-                       down_for) for s in slots.tiles]
-    slots.styles.html(styles_html([tile_style(v, i) for i, v in enumerate(views)]))
-    for slot, view in zip(slots.tiles, views, strict=True):
-        slot.text.html(tile_html(view, loc))
-    if err is not None:
-        # The banner takes the alerts strip's place: alert state is unknown while the daemon is away.
-        banner = banner_html(_down_message(loc, err, zone, False, client.base), err.reason, loc)
-        slots.strip.html(strip_html([], loc, banner=banner))
-    else:
-        slots.strip.html(_strip(loc))
+    slots.header.html(parts.header + f'<span hidden data-refresh-ms="{refresh_ms:.1f}" data-snapshot="{snap.seq}">'
+                                     "</span>")
+    if slots.decision is not None:
+        slots.decision.html(parts.decision)
+    slots.styles.html(parts.styles)
+    for slot, tile in zip(slots.tiles, parts.tiles, strict=True):
+        slot.text.html(tile)
+    slots.strip.html(parts.strip)
+    if slots.health is not None and parts.health:
+        slots.health.html(parts.health)
+    if slots.note is not None:
+        slots.note.html(_viewer_note(hub, pace.tiles_every_s, loc) if pace.degraded else "<span></span>")
+    hub.seen(session.session_id(), slots.kiosk)
     st.session_state["wr_refresh_ms"] = (time.perf_counter() - started) * 1000
 
 
-def _strip(loc: str) -> str:
-    try:
-        alerts = session.client().alerts("active")
-    except (EndpointMissing, ApiRefused):
-        return strip_html([], loc, unavailable=True)
-    except DaemonUnreachable as err:
-        return strip_html([], loc, banner=banner_html(text(loc, "alerts.unknown"), err.reason, loc))
-    now = datetime.fromtimestamp(session.daemon_now(), UTC)
-    return strip_html([alert_line(a, loc, now) for a in strip_order(alerts)], loc)
+def _viewer_note(hub: SnapshotHub, every: float, loc: str) -> str:
+    walls, others = hub.viewers()
+    note = text(loc, "viewers.slow", every=f"{every:g}", walls=walls, others=others)
+    return f'<div class="wr-viewer-note" data-viewer-note="slow">⏳ {escape(note)}</div>'
+
+
+def shared_series(hub: SnapshotHub, metrics: tuple[str, ...], every_s: float) -> dict[str, list] | None:
+    """Thirty minutes of `metrics`, fetched once per chart period for every session; None if unavailable."""
+    def fetch() -> dict[str, list] | None:
+        try:
+            return hub.client.series(list(metrics), SPARK_WINDOW, "now", SPARK_POINTS)
+        except (DaemonUnreachable, EndpointMissing, ApiRefused):
+            return None
+    return hub.memo(("series", int(time.time() // every_s), metrics), fetch)
 
 
 def sparklines_panel(slots: WallSlots) -> None:
-    """Thirty minutes of every tile as a sparkline with its bands, from one /series call."""
-    board = st.session_state.get("wr_board")
+    """Thirty minutes of every tile as a sparkline with its bands, from one shared /series call."""
+    spark_slots = [s for s in slots.tiles if s.spark is not None]
+    if not spark_slots:
+        return
+    hub = session.hub()
+    snap = session.snapshot()
+    board = snap.board
     if board is None:
         return
-    stale = False
-    try:
-        series = session.client().series([s.metric for s in slots.tiles], SPARK_WINDOW, "now", SPARK_POINTS)
+    metrics = tuple(s.metric for s in spark_slots)
+    every = session.settings().charts_every_s
+    series = shared_series(hub, metrics, every)
+    stale = series is None or snap.error is not None
+    if series is None:
+        series = st.session_state.get("wr_series", {})
+    else:
         st.session_state["wr_series"] = series
-    except (DaemonUnreachable, EndpointMissing, ApiRefused):
-        series, stale = st.session_state.get("wr_series", {}), True
-    now = datetime.fromtimestamp(session.daemon_now(), UTC)
+    now = datetime.fromtimestamp(snap.daemon_now(), UTC)
     by_metric = {t["metric"]: t for t in board["tiles"]}
-    for i, slot in enumerate(slots.tiles):
+    for i, slot in enumerate(spark_slots):
         tile = dict(by_metric.get(slot.metric) or {"metric": slot.metric})
         if stale:
             tile["stale"] = True
-        slot.spark.plotly_chart(sparkline(series.get(slot.metric, []), tile, now, slots.spark_height), theme=None,
-                                key=f"wr-spark-{i}", config={"staticPlot": True, "displayModeBar": False})
+        key = ("spark", int(time.time() // every), slot.metric, stale, tile.get("level"), slots.spark_height)
+        figure = hub.memo(key, lambda t=tile, m=slot.metric: sparkline(series.get(m, []), t, now, slots.spark_height))
+        assert slot.spark is not None
+        slot.spark.plotly_chart(figure, theme=None, key=f"wr-spark-{i}",
+                                config={"staticPlot": True, "displayModeBar": False})
 
 
 def run_sheet_panel() -> None:
@@ -179,8 +195,10 @@ def run_sheet_panel() -> None:
     note = ""
     if steps is None or time.time() - st.session_state.get("wr_steps_time", 0.0) > RUNSHEET_REFETCH_S:
         try:
-            steps = client.runsheet()
+            answer = client.runsheet_answer()
+            steps = answer["steps"]
             st.session_state["wr_steps"], st.session_state["wr_steps_time"] = steps, time.time()
+            st.session_state["wr_handovers"] = answer.get("handovers") or []
         except (EndpointMissing, ApiRefused):
             st.html(sheet_title_html(loc, text(loc, "runsheet.unavailable")))
             return
@@ -208,6 +226,8 @@ def run_sheet_panel() -> None:
             st.button(f"✓ {text(loc, 'runsheet.mark_done')}", key=f"wr-done-{line.index}",
                       disabled=not client.can_write, help=note or None, width="stretch",
                       on_click=st.session_state.update, kwargs={"wr_confirm": line.index})
+    for handover in st.session_state.get("wr_handovers") or []:
+        st.html(handover_html(handover, loc, zone))
     if note:
         st.html(f'<div class="wr-note">{escape(note)}</div>')
 

@@ -73,7 +73,9 @@ def warroom_config(tmp: Path, gauge_port: int, hook: str) -> dict[str, Any]:
                         "url": f"http://127.0.0.1:{gauge_port}/gauge", "fields": {GAUGE: "v"}}],
         "metrics": {GAUGE: {"title": "Bench gauge", "yellow": THRESHOLD},
                     PUSHED: {"title": "Bench pushed", "yellow": THRESHOLD, "pushed": True, "stale_after": "1h"}},
-        "alerts": {"resolve_after": "0s", "repeat_every": "0s"},
+        # Trials come seconds apart; the pager never holds the first page to a person after a quiet spell,
+        # which is what each trial measures, so grouping is off here only to keep trials from merging.
+        "alerts": {"resolve_after": "0s", "repeat_every": "0s", "group_window": "0s"},
         "server": {"host": "127.0.0.1", "port": free_port(), "database": str(tmp / "bench.duckdb"), "tick": "100ms"},
     }
 
@@ -344,7 +346,8 @@ def main() -> None:
             steady.wait_scraped()
             print(f"alert bench: seed {seed}; gauge green {GREEN:g} -> breach {BREACH:g}, threshold {THRESHOLD:g}; "
                   f"{os.cpu_count()} CPUs", flush=True)
-            print(f"warroom: json collector every {POLL_S:g}s, tick 100ms, resolve_after 0s, repeat_every 0s.\n"
+            print(f"warroom: json collector every {POLL_S:g}s, tick 100ms, resolve_after 0s, repeat_every 0s, "
+                  "group_window 0s.\n"
                   "tuned pair: Prometheus 2.42 scrape/eval 1s, for 0s; Alertmanager 0.25 group_wait 1s, "
                   "group_interval 1s, repeat_interval 1h.", flush=True)
             polled = polled_trials(n, rng, tmp, gauge, hook, am_hook, steady)

@@ -30,7 +30,10 @@ def config_json(source: NightSource) -> dict[str, Any]:
         "levels": {lv: getattr(cfg.levels, lv).owner for lv in ("yellow", "orange", "red")},
         "metrics": {m: {"title": s.title, "unit": s.unit, "direction": s.direction, "yellow": s.yellow,
                         "orange": s.orange, "red": s.red, "decimals": s.decimals, "description": s.description,
-                        "runbook": s.runbook} for m, s in cfg.metrics.items()},
+                        "runbook": s.runbook, "group": s.group, "escalate": s.escalate}
+                    for m, s in cfg.metrics.items()},
+        "walls": {w: {"title": s.title or w, "metrics": s.metrics, "health": s.health}
+                  for w, s in cfg.walls.items()},
     }
 
 

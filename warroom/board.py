@@ -15,7 +15,7 @@ from typing import Any
 
 from alerts.levels import Level
 from warroom.config import WarroomConfig
-from warroom.history import Point, last_runs_at, value_at
+from warroom.history import Point, first_value_after, last_runs_at, value_at
 from warroom.record.views import views_at
 from warroom.samples import MetricView
 from warroom.store import RunRecord, Store
@@ -27,6 +27,9 @@ LOOKBACK_S = 3600.0
 PACE_WINDOW_S = 300.0
 # Without a known start of the record, a past moment looks this far back (the API's longest window).
 RECORD_HORIZON = timedelta(days=8)
+# A pace measured over less than this is noise; from here on it is projected and its window is reported,
+# so the board can say how rough the projection still is.
+MIN_PACE_S = 60.0
 
 
 class LatestValues:
@@ -124,9 +127,11 @@ def campaign_header(
     if kpi is None:
         return head
     value = kpi_now[1] if kpi_now else None
-    pace = None
-    if kpi_now and kpi_before and kpi_now[0] > kpi_before[0]:
-        pace = (kpi_now[1] - kpi_before[1]) / (kpi_now[0] - kpi_before[0]).total_seconds()
+    pace = span = None
+    if kpi_now and kpi_before and (kpi_now[0] - kpi_before[0]).total_seconds() >= MIN_PACE_S:
+        span = (kpi_now[0] - kpi_before[0]).total_seconds()
+        # A counter that went down (a reset, a correction) is no pace to project: never a negative one.
+        pace = max(0.0, (kpi_now[1] - kpi_before[1]) / span)
     projected = None
     if value is not None:
         projected = value + max(0.0, pace or 0.0) * max(0.0, remaining) if pace is not None else value
@@ -134,6 +139,7 @@ def campaign_header(
         "metric": kpi.metric, "title": kpi.title, "value": value, "target": kpi.target,
         "progress": (value / kpi.target) if value is not None else None,
         "pace_per_min": pace * 60 if pace is not None else None,
+        "pace_window_s": round(span, 1) if span is not None else None,
         "projected": round(projected, 1) if projected is not None else None,
         "ts": kpi_now[0].isoformat() if kpi_now else None,
     }
@@ -184,6 +190,9 @@ class BoardReader:
         kpi_now = (kpi_view.ts, kpi_view.value) if kpi_view and kpi_view.ts and kpi_view.value is not None else None
         kpi_before = (value_at(cur, kpi.metric, moment - timedelta(seconds=PACE_WINDOW_S), PACE_WINDOW_S)
                       if kpi else None)
+        if kpi and kpi_before is None:
+            # Younger than the pace window: measure from the first sample, so projecting starts after a minute.
+            kpi_before = first_value_after(cur, kpi.metric, moment - timedelta(seconds=PACE_WINDOW_S), moment)
         head = campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before)
         head["night_clock"] = self.night_clock(moment) if self.night_clock and at is None else None
         return {

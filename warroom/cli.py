@@ -146,6 +146,10 @@ def streamlit_argv(api: str, host: str, port: int, config: str | None) -> list[s
             # Production board: no file watching (CPU and memory over a long night), no developer toolbar.
             "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--client.toolbarMode", "viewer",
             "--theme.base", "dark",
+            # Streamlit runs a full gc.collect(2) after every script run, fragment reruns included: with
+            # every wall refreshing each second that was over half of the board's CPU. Python's own
+            # generational GC still runs; bench.board_bench checks that memory stays flat without it.
+            "--runner.postScriptGC", "false",
             "--", "--api", api, *(["--config", config] if config else [])]
 
 

@@ -40,6 +40,7 @@ from warroom.shifts import Shift
 from warroom.shifts import problems as shift_problems
 
 ROLE_NAME = r"^[a-z][a-z0-9_]*$"
+WALL_NAME = r"^[a-z][a-z0-9_-]*$"
 
 
 class ConfigError(Exception):
@@ -277,6 +278,14 @@ class DemoSettings(Strict):
         return f"http://{host}:{self.port}/api/clock"
 
 
+class Wall(Strict):
+    """One wall screen (`/?wall=NAME`): its tiles in order, and the machines' own health in a small row apart."""
+
+    title: str = ""
+    metrics: list[str] = Field(min_length=1)
+    health: list[str] = Field(default_factory=list)
+
+
 class WarroomConfig(Strict):
     """The whole config.yaml."""
 
@@ -288,6 +297,7 @@ class WarroomConfig(Strict):
     server: Server = Server()
     alerts: AlertSettings = AlertSettings()
     demo: DemoSettings | None = None
+    walls: dict[str, Wall] = Field(default_factory=dict)
     _feeders: dict[str, CollectorSettings] | None = PrivateAttr(default=None)
 
     @field_validator("people")
@@ -297,6 +307,14 @@ class WarroomConfig(Strict):
             if not re.match(ROLE_NAME, role):
                 raise ValueError(f"role {role!r} must be lower_snake_case")
         return people
+
+    @field_validator("walls")
+    @classmethod
+    def _wall_names(cls, walls: dict[str, Wall]) -> dict[str, Wall]:
+        for name in walls:
+            if not re.match(WALL_NAME, name):
+                raise ValueError(f"wall name {name!r} must be lower case letters, digits, '-' or '_' (it is a URL)")
+        return walls
 
     @field_validator("metrics")
     @classmethod
@@ -405,6 +423,15 @@ def _cross_check(cfg: WarroomConfig) -> list[str]:
     for i, step in enumerate(cfg.campaign.run_sheet):
         if step.owner not in cfg.people:
             problems.append(f"campaign.run_sheet[{i}].owner: role {step.owner!r} is not in people")
+    for wall, spec in cfg.walls.items():
+        for key in ("metrics", "health"):
+            seen: set[str] = set()
+            for i, metric in enumerate(getattr(spec, key)):
+                if metric not in cfg.metrics:
+                    problems.append(f"walls.{wall}.{key}[{i}]: unknown metric {metric!r}")
+                elif metric in seen:
+                    problems.append(f"walls.{wall}.{key}[{i}]: {metric!r} is already on this wall")
+                seen.add(metric)
     try:
         start, end = cfg.campaign.resolve(datetime.now().astimezone())
     except (ValueError, OverflowError):

@@ -34,6 +34,15 @@ def value_at(cur: duckdb.DuckDBPyConnection, metric: str, at: datetime, lookback
     return None if row is None or row[0] is None else (from_db_ts(row[0]), row[1])
 
 
+def first_value_after(cur: duckdb.DuckDBPyConnection, metric: str, start: datetime, end: datetime) -> Point | None:
+    """The first value of one metric after `start` and at or before `end`."""
+    row = first_row(cur.execute(
+        "SELECT min(ts), arg_min(value, ts) FROM samples WHERE metric = ? AND ts > ? AND ts <= ?",
+        [metric, to_db_ts(start), to_db_ts(end)],
+    ))
+    return None if row is None or row[0] is None else (from_db_ts(row[0]), row[1])
+
+
 def series(
     cur: duckdb.DuckDBPyConnection, metrics: Sequence[str], start: datetime, end: datetime, points: int,
     rolled_until: datetime | None = None, iso: bool = False,

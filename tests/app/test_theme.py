@@ -6,14 +6,24 @@ import math
 
 import pytest
 
-from app.theme import KIOSK_CSS, RESERVED_PX, TILE_TEXT_PX, grid_columns, page_css, spark_height, tile_height_css
+from app.theme import (
+    KIOSK_CSS,
+    RESERVED_PX,
+    TILE_TEXT_PX,
+    compact,
+    grid_columns,
+    page_css,
+    spark_height,
+    tile_height_css,
+)
 
 
-@pytest.mark.parametrize(("tiles", "cols", "rows"), [
-    (1, 1, 1), (2, 2, 1), (4, 2, 2), (5, 3, 2), (7, 4, 2), (12, 4, 3), (13, 5, 3), (18, 6, 3),
+@pytest.mark.parametrize(("tiles", "cols", "rows", "small"), [
+    (1, 1, 1, False), (2, 2, 1, False), (4, 2, 2, False), (5, 3, 2, False), (7, 4, 2, False),
+    (12, 4, 3, False), (13, 4, 4, True), (18, 5, 4, True), (24, 6, 4, True), (32, 8, 4, True),
 ])
-def test_grid_never_needs_a_fourth_row(tiles, cols, rows):
-    assert grid_columns(tiles) == cols and math.ceil(tiles / cols) == rows
+def test_full_tiles_up_to_twelve_then_compact_in_four_rows(tiles, cols, rows, small):
+    assert grid_columns(tiles) == cols and math.ceil(tiles / cols) == rows and compact(tiles) is small
 
 
 @pytest.mark.parametrize("rows", [1, 2, 3])

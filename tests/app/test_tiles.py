@@ -112,12 +112,29 @@ def test_kpi_with_pace_projects_the_total():
     view = kpi_view(kpi, "zh-CN")
     assert view is not None
     assert (view.value_text, view.target_text, view.percent_text) == ("7,950", "8,000", "99.4%")
-    assert view.projection_text == "按 12.5/分钟 预计 8,127" and view.on_track
-    behind = kpi_view({**kpi, "projected": 7990.0, "pace_per_min": None}, "en")
-    assert behind is not None and behind.projection_text == "projected 7,990" and not behind.on_track
+    assert view.projection_text == "按当前速度预计 8,127 (12.5/分钟)" and view.on_track
+    assert view.gap_text == "还差 50 单"
+    behind = kpi_view({**kpi, "projected": 7950.0, "pace_per_min": None}, "en")
+    assert behind is not None and behind.projection_text == "measuring the pace: projection after 1 minute"
+    assert not behind.on_track
     assert kpi_view(None, "en") is None
     over = kpi_view({**kpi, "value": 8127.0, "progress": 1.016}, "en")
     assert over is not None and over.progress == 1.0 and over.percent_text == "101.6%"
+
+
+def test_kpi_gap_in_words_rough_projection_never_negative():
+    kpi = {"title": "订单 / KPI", "value": 7954.0, "target": 8000.0, "progress": 0.99425, "pace_per_min": 9.5,
+           "pace_window_s": 90.0, "projected": 8073.0}
+    view = kpi_view(kpi, "zh-CN")
+    assert view is not None
+    assert f"{view.gap_text} · {view.projection_text}".startswith("还差 46 单 · 按当前速度预计 8,073")
+    assert view.projection_text.endswith("依据 1分30秒 数据, 粗略")
+    sure = kpi_view({**kpi, "pace_window_s": 300.0}, "en")
+    assert sure is not None and "rough" not in sure.projection_text
+    falling = kpi_view({**kpi, "pace_per_min": -3.0, "projected": 7900.0}, "en")
+    assert falling is not None and "-" not in falling.projection_text and "7,954" in falling.projection_text
+    done = kpi_view({**kpi, "value": 8127.0}, "zh-CN")
+    assert done is not None and done.gap_text == "已达成, 超出 127 单"
 
 
 def test_local_time_in_the_campaign_zone():

@@ -29,6 +29,7 @@ TILES_JS = """Array.from(document.querySelectorAll('[data-metric]')).map(e => ({
   owner: e.querySelector('[data-owner]').textContent,
   word: e.querySelector('.wr-word').textContent,
   valuePx: parseFloat(getComputedStyle(e.querySelector('.wr-value')).fontSize),
+  ownerPx: parseFloat(getComputedStyle(e.querySelector('[data-owner]')).fontSize),
   tint: getComputedStyle(e.closest('[class*=st-key-wr-tile-]')).backgroundColor}))"""
 
 
@@ -47,16 +48,16 @@ def test_wall_in_chromium(tmp_path):
                  40, "live tiles", daemon, collect_log)
         wait_board(port, board, board_log)
         chrome.get(f"http://127.0.0.1:{port}/?kiosk=1")
-        wanted = len(raw["metrics"])
+        wanted = len(raw["walls"]["tech"]["metrics"])
         wait_dom(chrome, f"document.querySelectorAll('[data-metric]').length === {wanted} && "
                  "document.querySelectorAll('.js-plotly-plot').length === " + str(wanted), 45, "tiles and sparklines")
         # The 23:29 spike must have reached the tiles before the picture is taken.
         wait_dom(chrome, "document.querySelectorAll('[data-level=orange],[data-level=red]').length >= 2", 30,
                  "orange or red tiles")
         tiles = chrome.execute_script(f"return {TILES_JS};")
-        assert [t["metric"] for t in tiles] == list(raw["metrics"])
+        assert [t["metric"] for t in tiles] == raw["walls"]["tech"]["metrics"]
         for tile in tiles:
-            assert tile["valuePx"] >= 48, tile
+            assert tile["valuePx"] >= 48 and tile["ownerPx"] >= 28, tile
             assert tile["level"] in ("green", "yellow", "orange", "red", "stale"), tile
             if tile["level"] in ("yellow", "orange", "red"):
                 assert any(p in tile["owner"] for p in PEOPLE), tile
@@ -64,6 +65,11 @@ def test_wall_in_chromium(tmp_path):
         # Colour and word: a red tile is tinted red, never the neutral panel colour.
         red = [t for t in tiles if t["level"] == "red"]
         assert all(t["tint"] == "rgb(90, 16, 16)" for t in red), red
+        # Who decides now, readable from across the room: the decider's name at 40 px in the banner.
+        decider = chrome.execute_script("const e = document.querySelector('[data-decision] [data-decider]');"
+                                        "return e && [e.textContent, parseFloat(getComputedStyle(e).fontSize)];")
+        assert decider and any(p in decider[0] for p in PEOPLE) and decider[1] >= 40, decider
+        assert chrome.execute_script("return document.querySelector('[data-health=host_cpu]') !== null;")
         body = chrome.execute_script("return document.body.innerText;")
         assert "T-00:" in body and "/ 8,000" in body and "收官流程" in body
         layout = chrome.execute_script("""return {

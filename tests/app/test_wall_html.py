@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from app.alert_lines import alert_line
 from app.tiles import kpi_view, tile_view
-from app.wall_html import banner_html, header_html, strip_html, styles_html, tile_html, tile_style
+from app.wall_html import banner_html, handover_html, header_html, strip_html, styles_html, tile_html, tile_style
 
 OWNER = {"role": "ops_lead", "name": "李娜 <ops>", "phone": "+86 138 0000 0002"}
 
@@ -44,3 +44,10 @@ def test_strip_states():
     assert 'data-alerts="unavailable"' in strip_html([], "en", unavailable=True)
     banner = banner_html("Daemon unreachable", "connection refused", "en")
     assert 'data-banner="down"' in strip_html([], "en", banner=banner) and "connection refused" in banner
+
+
+def test_a_shift_handover_is_said_under_the_run_sheet():
+    handover = {"at": "2024-11-11T18:00:00+00:00", "role": "tech_lead", "from": "张伟", "to": "李娜"}
+    html = handover_html(handover, "zh-CN", "Asia/Shanghai")
+    assert "02:00 李娜 接替 张伟 任技术负责人" in html and 'data-handover="tech_lead"' in html
+    assert "02:00 李娜 takes over as Tech lead from 张伟" in handover_html(handover, "en", "Asia/Shanghai")

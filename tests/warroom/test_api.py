@@ -93,6 +93,26 @@ def test_campaign_header_countdown_and_projection(night):
     assert kpi["projected"] == pytest.approx(kpi["value"] + 0.1 * camp["seconds_remaining"], rel=0.001)
 
 
+@pytest.mark.parametrize(("minutes", "step", "pace", "window"), [
+    (0.5, 1.0, None, None),    # under a minute of orders: no pace yet, never a guess
+    (2.0, 1.0, 60.0, 119.0),   # a young night projects from its first sample and says over how long
+    (2.0, -1.0, 0.0, 119.0),   # a counter going down is no pace: never negative
+])
+def test_pace_from_the_first_minute_never_negative(tmp_path, minutes, step, pace, window):
+    cfg = load_config(ROOT / "config.yaml", env={}).config
+    store = Store(tmp_path / "young.duckdb")
+    n = int(minutes * 60)
+    store.append([Sample(T0 + timedelta(seconds=i), "orders_total", 5000 + i * step) for i in range(n)], [])
+    now = T0 + timedelta(seconds=n - 1)
+    kpi = client_for(cfg, store, lambda: now).get("/api/v1/board").json()["campaign"]["kpi"]
+    store.close()
+    if pace is None:
+        assert kpi["pace_per_min"] is None and kpi["pace_window_s"] is None and kpi["projected"] == kpi["value"]
+    else:
+        assert kpi["pace_per_min"] == pytest.approx(pace) and kpi["pace_window_s"] == pytest.approx(window)
+        assert kpi["projected"] >= kpi["value"]
+
+
 def test_stale_after_turns_a_tile_grey(night):
     cfg, store, clock, _ = night
     later = clock() + timedelta(minutes=5)

@@ -85,6 +85,22 @@ def test_metric_nobody_writes_is_an_error(raw):
     parse_config(raw, env={})
 
 
+def test_walls_name_known_metrics_once(raw):
+    raw["walls"] = {"tech": {"metrics": ["response_time", "nope", "response_time"], "health": ["host_cpu"]},
+                    "Big Wall": {"metrics": ["orders_total"]}}
+    lines = problems(raw)
+    assert any(x.startswith("walls: ") and "'Big Wall'" in x for x in lines), lines
+    del raw["walls"]["Big Wall"]
+    assert problems(raw) == ["walls.tech.metrics[1]: unknown metric 'nope'",
+                             "walls.tech.metrics[2]: 'response_time' is already on this wall"]
+
+
+def test_shipped_walls(raw):
+    cfg = parse_config(raw, env={}).config
+    assert set(cfg.walls) == {"tech", "business"}
+    assert cfg.walls["tech"].health == ["host_cpu"] and "host_cpu" not in cfg.walls["tech"].metrics
+
+
 def test_duplicate_collector_names(raw):
     raw["collectors"].append(copy.deepcopy(raw["collectors"][0]))
     lines = problems(raw)
