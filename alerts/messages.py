@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from alerts.levels import Level
 from alerts.log import Alert
 from alerts.notifiers import Page
+from alerts.snapshot import TREND_S
 from warroom.config import WarroomConfig
 
 _LEVEL = {
@@ -46,8 +47,9 @@ _DECISION = {
 _W = {
     "zh-CN": {"decides": "{name} 决策", "value": "当前 {value}", "reached": "已达{colour}线 {threshold}",
               "back": "已回到 {threshold} 线以内", "since": "{time} 起, 已持续 {duration}", "since_now": "{time} 起",
-              "old": "({age}前的数据)", "trend_up": "趋势 ↑ (1 分钟前 {value})",
-              "trend_down": "趋势 ↓ (1 分钟前 {value})", "trend_flat": "趋势 → 持平",
+              "old": "({age}前的数据)", "trend_up": "趋势 ↑ ({ago}前 {value})",
+              "held": "仍为{colour}: 需{side} {release} 才解除",
+              "trend_down": "趋势 ↓ ({ago}前 {value})", "trend_flat": "趋势 → 持平",
               "decider": "决策人: {who}", "to_you": "发给: {name}", "kpi": "{title} {value} / {target}",
               "left": "距结束 {duration}", "after": "已结束 {duration}", "ack": "确认 (我来处理): {url}",
               "board": "看板: {url}", "runbook": "预案: {url}", "unacked": "{who} {duration}内未确认, 现请你决策",
@@ -61,8 +63,9 @@ _W = {
     "en": {"decides": "{name} decides", "value": "now {value}", "reached": "past the {colour} line {threshold}",
            "back": "back inside the {threshold} line", "since": "since {time} ({duration})",
            "since_now": "since {time}",
-           "old": "(data from {age} ago)", "trend_up": "trend ↑ (1 min ago {value})",
-           "trend_down": "trend ↓ (1 min ago {value})", "trend_flat": "trend → flat",
+           "old": "(data from {age} ago)", "trend_up": "trend ↑ ({ago} ago {value})",
+           "held": "still {colour} until {side} {release}",
+           "trend_down": "trend ↓ ({ago} ago {value})", "trend_flat": "trend → flat",
            "decider": "Decides: {who}", "to_you": "To: {name}", "kpi": "{title} {value} / {target}",
            "left": "{duration} to the end", "after": "ended {duration} ago", "ack": "Acknowledge (I am on it): {url}",
            "board": "Board: {url}", "runbook": "Runbook: {url}", "unacked": "{who} did not acknowledge in {duration}; "
@@ -226,9 +229,18 @@ class PageWriter:
                             if threshold is not None else "")
             return [line + f" · {self._w('peak', level=level_words(alert.peak_level, self.locale))}"]
         parts = [value]
-        if alert.threshold is not None and alert.level != Level.GREEN:
-            parts.append(self._w("reached", colour=_COLOUR[self.locale][alert.level],
-                                 threshold=self._value(alert.metric, alert.threshold)))
+        if alert.threshold is not None and alert.level != Level.GREEN and alert.value is not None and spec:
+            rule = spec.rule()
+            if rule.breaches(alert.value, alert.threshold):
+                parts.append(self._w("reached", colour=_COLOUR[self.locale][alert.level],
+                                     threshold=self._value(alert.metric, alert.threshold)))
+            else:
+                # Back past the line but inside the clear band: the level holds, so say what ends it.
+                above = spec.direction == "above"
+                release = alert.threshold - rule.clear if above else alert.threshold + rule.clear
+                side = ("低于" if above else "高于") if self.locale == "zh-CN" else ("below" if above else "above")
+                parts.append(self._w("held", colour=_COLOUR[self.locale][alert.level], side=side,
+                                     release=self._value(alert.metric, release)))
         since = alert.level_since or alert.opened_at
         lasted = (ctx.now - since).total_seconds()
         parts.append(self._w("since", time=self.clock(since), duration=self.span(lasted))
@@ -239,7 +251,7 @@ class PageWriter:
             delta = alert.value - ctx.value_minute_ago
             moved = abs(delta) > 1e-9 * max(1.0, abs(alert.value))
             key = "trend_flat" if not moved else ("trend_up" if delta > 0 else "trend_down")
-            trend = self._w(key, value=self._value(alert.metric, ctx.value_minute_ago))
+            trend = self._w(key, value=self._value(alert.metric, ctx.value_minute_ago), ago=self.span(TREND_S))
             lines.append(trend + ("" if not moved else (" ✗" if (delta > 0) == bad_up else " ✓")))
         return lines
 

@@ -164,3 +164,14 @@ def test_in_demo_mode_pages_speak_the_nights_time_and_minutes(rig):
     raised = next(p for r, k, _, p in phone.got(n=2) and phone.pages if k == "raised")
     assert "23:40:00 起" in raised.body and "演示之夜的时间" in raised.body
     assert "15:2" not in raised.body
+
+
+def test_a_level_held_by_the_clear_band_says_what_ends_it_not_that_the_line_is_passed(rig):
+    make, clock, phone, _ = rig
+    engine = make(config(repeat_every="0s"))
+    push(engine, clock, "cpu", 92)  # orange (cpu clears 2 below each line)
+    clock.advance(300)
+    push(engine, clock, "cpu", 89)  # under 90 but inside the band: still orange
+    engine.tick(clock.now)  # nobody acknowledged: the escalation page reads the held level
+    body = phone.got(n=2) and phone.pages[-1][3].body
+    assert "still orange until below 88.0%" in body and "past the orange line" not in body
