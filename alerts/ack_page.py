@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from html import escape
 
-from alerts.levels import Level
 from alerts.log import Alert
 from alerts.messages import PageWriter, level_words
+from warroom.values import Level
 
 _T = {
     "zh-CN": {"title": "告警 #{id}", "metric": "指标", "level": "级别", "value": "当前值", "decider": "决策人",

@@ -13,15 +13,16 @@ from collections.abc import Callable
 from datetime import datetime
 
 from alerts.ack import make_token
-from alerts.levels import Level
 from alerts.log import Alert, AlertLog
 from alerts.messages import PageContext, PageWriter
-from alerts.notifiers import Page, shown
+from alerts.notifiers.page import Page
 from alerts.pager import PageJob, Pager
 from alerts.roster import Roster
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
-from warroom.config import WarroomConfig
+from warroom.config.channels import shown
+from warroom.config.models import WarroomConfig
+from warroom.values import Level
 
 log = logging.getLogger("warroom.alerts")
 

@@ -18,18 +18,19 @@ from datetime import datetime
 from alerts.ack import AckRejected, check_token
 from alerts.dispatch import DECIDING, Dispatch
 from alerts.escalation import may_acknowledge, next_in_chain
-from alerts.levels import GREEN_STATE, Level, LevelState, evaluate
+from alerts.levels import GREEN_STATE, LevelState, evaluate
 from alerts.log import Alert, AlertLog
 from alerts.messages import PageWriter
-from alerts.notifiers import Delivery, Page, deliver
+from alerts.notifiers import deliver
+from alerts.notifiers.page import Delivery, Page
 from alerts.pager import PageJob, Pager
 from alerts.roster import Roster
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
 from alerts.watch import Watch
-from warroom.config import LoadedConfig
-from warroom.samples import MetricView, PollResult, Sample, utc_now
-from warroom.store import Store
+from warroom.config.load import LoadedConfig
+from warroom.store.database import Store
+from warroom.values import Level, MetricView, PollResult, Sample, utc_now
 
 log = logging.getLogger("warroom.alerts")
 

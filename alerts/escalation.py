@@ -6,8 +6,8 @@ same question the same way.
 
 from __future__ import annotations
 
-from alerts.levels import Level
-from warroom.config import WarroomConfig
+from warroom.config.models import WarroomConfig
+from warroom.values import Level
 
 
 def chain(cfg: WarroomConfig, metric: str, level: Level) -> list[str]:

@@ -8,63 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import IntEnum
-from typing import Literal
 
-Direction = Literal["above", "below"]
-
-
-class Level(IntEnum):
-    """Ordered so that comparisons read naturally: RED > ORANGE > YELLOW > GREEN."""
-
-    GREEN = 0
-    YELLOW = 1
-    ORANGE = 2
-    RED = 3
-
-    @property
-    def word(self) -> str:
-        """The lower-case name used in config, the API and the alert log."""
-        return self.name.lower()
-
-    @classmethod
-    def from_word(cls, word: str) -> Level:
-        """Parse `yellow` etc.; ValueError names the word."""
-        try:
-            return cls[word.upper()]
-        except KeyError:
-            raise ValueError(f"unknown level {word!r} (green, yellow, orange, red)") from None
-
-
-WARNING_LEVELS = (Level.YELLOW, Level.ORANGE, Level.RED)
-
-
-@dataclass(frozen=True)
-class LevelRule:
-    """The thresholds of one metric. A missing threshold means that level is never reached."""
-
-    direction: Direction
-    yellow: float | None = None
-    orange: float | None = None
-    red: float | None = None
-    pending: float = 0.0
-    """Seconds a breach must hold before the level rises (Prometheus' `for`)."""
-    clear: float = 0.0
-    """How far back past a threshold the value must come before the level drops (hysteresis)."""
-
-    def threshold(self, level: Level) -> float | None:
-        """The threshold that starts `level`, or None."""
-        return {Level.YELLOW: self.yellow, Level.ORANGE: self.orange, Level.RED: self.red}.get(level)
-
-    def breaches(self, value: float, threshold: float) -> bool:
-        """True when the value is on the bad side of the threshold; reaching it counts."""
-        return value >= threshold if self.direction == "above" else value <= threshold
-
-    def cleared(self, value: float, threshold: float) -> bool:
-        """True when the value is back past the threshold by the clear band."""
-        if self.direction == "above":
-            return value < threshold - self.clear
-        return value > threshold + self.clear
+from warroom.values import WARNING_LEVELS, Level, LevelRule
 
 
 @dataclass(frozen=True)

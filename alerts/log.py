@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from alerts.levels import Level
-from warroom.store import Store, first_row, from_db_ts, to_db_ts
+from warroom.store.database import Store
+from warroom.store.schema import first_row, from_db_ts, to_db_ts
+from warroom.values import Level
 
 _COLUMNS = ("id, metric, kind, opened_at, level, peak_level, state, owner_role, acked_by, acked_at, escalated_to, "
             "escalated_at, resolved_at, updated_at, level_since, last_page_at, green_since, delivery_failed, value, "

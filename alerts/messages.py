@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from alerts.levels import Level
 from alerts.log import Alert
-from alerts.notifiers import Page
+from alerts.notifiers.page import Page
 from alerts.snapshot import TREND_S
-from warroom.config import WarroomConfig
+from warroom.config.models import WarroomConfig
+from warroom.values import Level
 
 _LEVEL = {
     "zh-CN": {Level.GREEN: "正常", Level.YELLOW: "黄色预警", Level.ORANGE: "橙色预警", Level.RED: "红色预警"},

@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from alerts.log import AlertLog
-from alerts.notifiers import Delivery, Page, deliver, shown
-from warroom.samples import utc_now
+from alerts.notifiers import deliver
+from alerts.notifiers.page import Delivery, Page
+from warroom.config.channels import shown
+from warroom.values import utc_now
 
 log = logging.getLogger("warroom.pager")
 

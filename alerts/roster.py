@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from warroom.config import WarroomConfig
-from warroom.shifts import next_change, on_duty
-from warroom.store import Store, from_db_ts, to_db_ts
+from warroom.config.models import WarroomConfig
+from warroom.config.shifts import next_change, on_duty
+from warroom.store.database import Store
+from warroom.store.schema import from_db_ts, to_db_ts
 
 
 @dataclass(frozen=True)

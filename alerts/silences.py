@@ -6,7 +6,8 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from warroom.store import Store, first_row, from_db_ts, to_db_ts
+from warroom.store.database import Store
+from warroom.store.schema import first_row, from_db_ts, to_db_ts
 
 
 @dataclass(frozen=True)

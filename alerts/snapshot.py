@@ -11,11 +11,11 @@ import threading
 from collections import deque
 from datetime import datetime, timedelta
 
-from alerts.levels import Level
 from alerts.roster import Roster
-from warroom.config import WarroomConfig
-from warroom.samples import MetricView
-from warroom.store import Store, to_db_ts
+from warroom.config.models import WarroomConfig
+from warroom.store.database import Store
+from warroom.store.schema import to_db_ts
+from warroom.values import Level, MetricView
 
 # Enough history for a page's "1 minute ago" trend at any polling interval.
 TREND_S = 60.0

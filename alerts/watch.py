@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alerts.levels import Level
 from alerts.snapshot import Snapshot
-from warroom.config import WarroomConfig
+from warroom.config.models import WarroomConfig
+from warroom.values import Level
 
 
 class Watch:

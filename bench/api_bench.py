@@ -17,13 +17,12 @@ from pathlib import Path
 import requests
 
 from bench.common import T0, metrics_config, night_table, summary
-from warroom.api import create_app
-from warroom.board import BoardReader, CampaignWindow, LatestValues
-from warroom.daemon import ApiServer, bind_socket
-from warroom.samples import Sample
-from warroom.scheduler import PollResult
-from warroom.store import Store
-from warroom.writer import Writer
+from warroom.api.app import create_app
+from warroom.api.read_model import BoardReader
+from warroom.daemon.daemon import ApiServer, bind_socket
+from warroom.store.database import Store
+from warroom.store.writer import LatestValues, Writer
+from warroom.values import CampaignWindow, PollResult, Sample
 
 METRICS = 50
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
-from warroom.config import LoadedConfig, parse_config
+from warroom.config.load import LoadedConfig, parse_config
 
 T0 = datetime(2024, 11, 10, 15, 0, tzinfo=UTC)
 

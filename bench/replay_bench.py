@@ -24,12 +24,12 @@ from app.alert_lines import alert_line, next_steps, step_line, strip_order
 from app.tiles import kpi_view, tile_view
 from app.wall_html import header_html, step_html, strip_html, tile_html
 from bench.common import T0, metrics_config, night_table, summary
-from warroom.daemon import ApiServer, bind_socket
+from warroom.archive.replay import archive_app, open_archive
+from warroom.archive.report.make import make_report
+from warroom.daemon.daemon import ApiServer, bind_socket
 from warroom.record.campaign import begin
-from warroom.replay import archive_app, open_archive
-from warroom.report.make import make_report
-from warroom.store import Store
-from warroom.transfer import export, import_file
+from warroom.store.database import Store
+from warroom.store.transfer import export, import_file
 
 METRICS = 50
 CHANGE_EVERY_S = 300

@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.common import T0, night_table, summary
-from warroom.samples import Sample
-from warroom.store import Store
+from warroom.store.database import Store
+from warroom.values import Sample
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.durations import Duration
-from warroom.samples import Sample, utc_now
+from warroom.values import Sample, utc_now
 
 METRIC_NAME = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 

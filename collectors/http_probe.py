@@ -29,7 +29,7 @@ from collectors.base import (
     CollectorSettings,
 )
 from warroom.durations import format_duration
-from warroom.samples import Sample
+from warroom.values import Sample
 
 # The part after the dot in `<metric>.<name>`; METRIC_NAME allows exactly this in later segments.
 URL_NAME = r"^[a-z0-9_]+$"

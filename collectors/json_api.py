@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from collectors.base import METRIC_NAME, CollectError, Collector, CollectorContext, CollectorSettings
 from collectors.http_probe import AbsoluteUrl, FetchError, fetch, shown_url
-from warroom.samples import Sample
+from warroom.values import Sample
 
 MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME)]
 # Segments are object keys or list indexes; an empty segment (`a..b`) is always a typo.

@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr
 
 from collectors.base import METRIC_NAME, CollectError, Collector, CollectorContext, CollectorSettings
 from warroom.durations import format_duration
-from warroom.samples import Sample
+from warroom.values import Sample
 
 _SECRET_KEYS = ("password", "sslpassword")
 _URL_KEYS = ("user", "password", "host", "port", "dbname")

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from collectors.base import METRIC_NAME, CollectError, Collector, CollectorContext, CollectorSettings
 from collectors.http_probe import AbsoluteUrl, FetchError, fetch, shown_url
-from warroom.samples import Sample
+from warroom.values import Sample
 
 MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME)]
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]

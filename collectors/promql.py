@@ -15,7 +15,7 @@ from collectors.base import METRIC_NAME, CollectError, Collector, CollectorConte
 from collectors.http_probe import AbsoluteUrl, FetchError, Reply, fetch, shown_url
 from collectors.json_api import parse_json
 from warroom.durations import Duration, format_duration
-from warroom.samples import Sample, as_utc
+from warroom.values import Sample, as_utc
 
 MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME)]
 Expression = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

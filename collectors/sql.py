@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr
 
 from collectors.base import METRIC_NAME, CollectError, Collector, CollectorContext, CollectorSettings
 from collectors.postgres import PostgresSession, check_dsn
-from warroom.samples import Sample
+from warroom.values import Sample
 
 
 class SqlSettings(CollectorSettings):

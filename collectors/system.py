@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from collectors.base import METRIC_NAME, CollectError, Collector, CollectorContext, CollectorSettings
-from warroom.samples import Sample
+from warroom.values import Sample
 
 # CPU time that is not work: idle, and iowait (idle while some disk request is outstanding).
 # Same split as psutil.cpu_percent and htop, so this agrees with what people see on the box.

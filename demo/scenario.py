@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
@@ -28,6 +28,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from warroom.values import known_zone
 
 DEFAULT_NIGHT = Path(__file__).with_name("night.yaml")
 # 23:00-00:30 (90 scenario minutes) plays in 10 real minutes: long enough to watch levels change,
@@ -98,10 +100,7 @@ class NightInfo(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r} (an IANA name such as Asia/Shanghai)") from None
+        known_zone(value)
         return value
 
 

@@ -14,12 +14,6 @@ def _base(url: str) -> str:
     return ("https://" if scheme.lower() == "alertmanagers" else "http://") + rest.rstrip("/")
 
 
-def problem(url: str) -> str | None:
-    """None when the URL names a host."""
-    rest = url.split("://", 1)[1] if "://" in url else ""
-    return None if rest.split("/", 1)[0] else "alertmanager:// URL needs a host, e.g. alertmanager://127.0.0.1:9093"
-
-
 def payload(page: Page) -> list[dict]:
     """The /api/v2/alerts body: one alert, resolved by an endsAt in the past."""
     alert = {

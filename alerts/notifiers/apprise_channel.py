@@ -7,16 +7,9 @@ import time
 import apprise
 
 from alerts.notifiers.page import Delivery, Page
+from warroom.config.channels import channel_problem
 
 _TYPE = {"resolved": apprise.NotifyType.SUCCESS, "opened": apprise.NotifyType.WARNING}
-
-
-def problem(url: str) -> str | None:
-    """None when Apprise knows how to send to `url`."""
-    if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
-        scheme = url.split("://", 1)[0] if "://" in url else url[:12]
-        return f"Apprise cannot use a '{scheme}://' URL (unknown scheme or missing parts)"
-    return None
 
 
 def with_timeouts(url: str, timeout: float) -> str:
@@ -36,7 +29,7 @@ def send(url: str, page: Page, timeout: float) -> Delivery:
     """One Apprise notify; the error is the service's own log lines."""
     notifier = apprise.Apprise()
     if not notifier.add(with_timeouts(url, timeout)):
-        return Delivery(False, problem(url) or "Apprise refused the URL")
+        return Delivery(False, channel_problem(url) or "Apprise refused the URL")
     started = time.monotonic()
     result = notifier.notify(body=page.body, title=page.title,
                              notify_type=_TYPE.get(page.kind, apprise.NotifyType.FAILURE), timeout=timeout + 5.0)

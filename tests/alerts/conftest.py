@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts.engine import AlertEngine
-from alerts.notifiers import Delivery
-from warroom.config import parse_config
-from warroom.samples import Sample
-from warroom.store import Store
+from alerts.notifiers.page import Delivery
+from warroom.config.load import parse_config
+from warroom.store.database import Store
+from warroom.values import Sample
 
 T0 = datetime(2024, 11, 11, 15, 20, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import pytest
 from alerts.ack import AckRejected
 from alerts.engine import AlertError
 from tests.alerts.conftest import T0, config, push
-from warroom.config import ConfigError, parse_config
+from warroom.config.load import ConfigError, parse_config
 
 
 def test_breach_pages_the_owner_of_the_level(rig):

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from alerts.levels import GREEN_STATE, Level, LevelRule, LevelState, evaluate, raw_level
+from alerts.levels import GREEN_STATE, LevelState, evaluate, raw_level
+from warroom.values import Level, LevelRule
 
 CPU = LevelRule("above", yellow=80, orange=90, red=95)
 SUCCESS = LevelRule("below", yellow=95, orange=90, red=80)

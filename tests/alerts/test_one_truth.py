@@ -10,10 +10,11 @@ import pytest
 
 from alerts.engine import AlertError
 from tests.alerts.conftest import T0, config, push
-from warroom.api_actions import alert_json
-from warroom.board import BoardReader, CampaignWindow, LatestValues
-from warroom.config import ConfigError, parse_config
-from warroom.samples import Sample
+from warroom.api.read_model import BoardReader
+from warroom.api.routes.actions import alert_json
+from warroom.config.load import ConfigError, parse_config
+from warroom.store.writer import LatestValues
+from warroom.values import CampaignWindow, Sample
 
 
 def link_token(phone, role):
@@ -100,8 +101,8 @@ def test_a_late_sample_is_stored_but_never_rewrites_the_present(rig):
 def test_push_accepts_only_metrics_declared_as_pushed(rig, monkeypatch):
     from fastapi.testclient import TestClient
 
-    from warroom.api import create_app
-    from warroom.api_actions import attach_actions
+    from warroom.api.app import create_app
+    from warroom.api.routes.actions import attach_actions
 
     monkeypatch.setenv("WARROOM_TOKEN", "t0ken")
     make, clock, _, store = rig
@@ -214,8 +215,8 @@ def test_a_metric_watched_until_the_end_is_quiet_after_a_planned_close(rig):
 def test_the_ack_page_says_what_it_acknowledges_and_why_a_stale_link_no_longer_does(rig, monkeypatch):
     from fastapi.testclient import TestClient
 
-    from warroom.api import create_app
-    from warroom.api_actions import attach_actions
+    from warroom.api.app import create_app
+    from warroom.api.routes.actions import attach_actions
 
     make, clock, phone, store = rig
     engine = make()

@@ -7,10 +7,10 @@ import time
 import pytest
 
 from alerts.engine import AlertEngine
-from alerts.notifiers import shown
 from tests.alerts.conftest import Clock, config, push
 from tests.alerts.receivers import Receivers
-from warroom.store import Store
+from warroom.config.channels import shown
+from warroom.store.database import Store
 
 
 def wait(probe, timeout=5.0):

@@ -13,8 +13,8 @@ from tests.alerts.receivers import Receivers as Inbox
 from tests.collectors.conftest import LocalWeb, answer
 from tests.daemon_kit import ROOT, stop, wait_for
 from tests.realparts import find_binary, free_port
-from warroom.config import parse_config
-from warroom.daemon import Daemon
+from warroom.config.load import parse_config
+from warroom.daemon.daemon import Daemon
 
 pytestmark = pytest.mark.slow
 TOKEN = "board-token-for-tests"

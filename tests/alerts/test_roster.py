@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts.escalation import chain
-from alerts.levels import Level
 from alerts.roster import Roster
 from tests.alerts.conftest import config, push
-from warroom.config import ConfigError, parse_config
-from warroom.shifts import Shift, problems
-from warroom.store import Store
+from warroom.config.load import ConfigError, parse_config
+from warroom.config.shifts import Shift, problems
+from warroom.store.database import Store
+from warroom.values import Level
 
 
 def with_people(**changes):
@@ -156,9 +156,11 @@ def test_the_duty_api_lists_and_stands_in_with_the_board_token(rig, monkeypatch)
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from warroom.api import create_app
-    from warroom.api_duty import duty_router
-    from warroom.board import BoardReader, CampaignWindow, LatestValues
+    from warroom.api.app import create_app
+    from warroom.api.read_model import BoardReader
+    from warroom.api.routes.duty import duty_router
+    from warroom.store.writer import LatestValues
+    from warroom.values import CampaignWindow
 
     monkeypatch.setenv("WARROOM_TOKEN", "t0ken")
     make, clock, _, store = rig

@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.daemon_kit import ROOT
 from tests.warroom.record.kit import at, queue_config, recorded_night
-from warroom.daemon import ApiServer, bind_socket
-from warroom.replay import archive_app, open_archive
+from warroom.archive.replay import archive_app, open_archive
+from warroom.daemon.daemon import ApiServer, bind_socket
 
 ENTRY = str(ROOT / "app" / "wall.py")
 

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alerts.engine import AlertEngine
-from alerts.notifiers import Delivery
+from alerts.notifiers.page import Delivery
 from demo.scenario import Scenario, state_at
 from demo.server import callcenter_stats, order_stats
-from warroom.config import LoadedConfig
-from warroom.samples import Sample
-from warroom.store import Store, from_db_ts
+from warroom.config.load import LoadedConfig
+from warroom.store.database import Store
+from warroom.store.schema import from_db_ts
+from warroom.values import Sample
 
 T0 = datetime(2024, 11, 11, 15, 0, tzinfo=UTC)
 

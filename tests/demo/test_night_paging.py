@@ -9,7 +9,7 @@ import pytest
 from demo.scenario import load_scenario
 from tests.daemon_kit import ROOT
 from tests.demo.night_replay import play
-from warroom.config import load_config
+from warroom.config.load import load_config
 
 SPEED = 9.0
 

@@ -205,7 +205,7 @@ def _free_port() -> int:
 
 
 def _stored_seq(db: Path) -> set[int]:
-    from warroom.store import Store
+    from warroom.store.database import Store
 
     store = Store(db, read_only=True)
     try:

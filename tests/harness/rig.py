@@ -17,8 +17,8 @@ from typing import Any
 import requests
 
 from tests.realparts import free_port
-from warroom.config import parse_config
-from warroom.daemon import Daemon
+from warroom.config.load import parse_config
+from warroom.daemon.daemon import Daemon
 
 TOKEN = "board-token-for-reliability"
 ACK_SECRET = "ack-secret-for-reliability"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.notifiers import Delivery, Page, deliver, scrub, shown
+from alerts.notifiers import deliver
+from alerts.notifiers.page import Delivery, Page
+from warroom.config.channels import scrub, shown
 
 # Every scheme the README recommends, in the shapes Apprise documents; the secret parts of each.
 CHANNELS = [

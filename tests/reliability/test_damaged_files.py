@@ -15,9 +15,9 @@ import requests
 
 from tests.daemon_kit import write_config
 from tests.harness.rig import pushed_config, running_daemon
-from warroom.dbfile import wal_entry_ends, wal_is_torn
-from warroom.samples import Sample
-from warroom.store import DamagedStore, Store
+from warroom.store.database import DamagedStore, Store
+from warroom.store.dbfile import wal_entry_ends, wal_is_torn
+from warroom.values import Sample
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,8 +117,8 @@ def test_a_damaged_file_is_one_line_and_exit_2_and_nothing_written(tmp_path):
 
 def _kill_mid_write(db: Path) -> int:
     """A child writes 142 one-sample commits without checkpointing, then dies; returns the WAL size."""
-    code = ("import os,sys; from datetime import datetime,UTC,timedelta; from warroom.store import Store; "
-            "from warroom.samples import Sample; s=Store(sys.argv[1]); s.execute(\"SET checkpoint_threshold='1GB'\");"
+    code = ("import os,sys; from datetime import datetime,UTC,timedelta; from warroom.store.database import Store; "
+            "from warroom.values import Sample; s=Store(sys.argv[1]); s.execute(\"SET checkpoint_threshold='1GB'\");"
             "t=datetime.now(UTC)-timedelta(minutes=5);"
             "[s.append([Sample(t+timedelta(seconds=i),'failures',float(i))]) for i in range(142)]; os._exit(0)")
     subprocess.run([sys.executable, "-c", code, str(db)], check=True, timeout=60,

@@ -17,11 +17,11 @@ import requests
 
 from alerts.ack import make_token
 from tests.harness.rig import ACK_SECRET, TOKEN, push, pushed_config, running_daemon
-from warroom.config import parse_config
-from warroom.history import sample_bounds
-from warroom.replay import open_archive
-from warroom.samples import Sample
-from warroom.store import Store
+from warroom.archive.replay import open_archive
+from warroom.config.load import parse_config
+from warroom.store.database import Store
+from warroom.store.queries import sample_bounds
+from warroom.values import Sample
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -9,9 +9,9 @@ import requests
 from fastapi.testclient import TestClient
 
 from tests.daemon_kit import wait_for
-from warroom.config import parse_config
-from warroom.daemon import Daemon
-from warroom.replay import archive_app, open_archive
+from warroom.archive.replay import archive_app, open_archive
+from warroom.config.load import parse_config
+from warroom.daemon.daemon import Daemon
 
 TOKEN = "tok-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.levels import Level
 from alerts.roster import Roster
 from alerts.snapshot import Snapshot
 from tests.realparts import find_binary
-from warroom.api import create_app
-from warroom.board import BoardReader, CampaignWindow, LatestValues
-from warroom.config import load_config
-from warroom.samples import Sample
-from warroom.store import RunRecord, Store
+from warroom.api.app import create_app
+from warroom.api.read_model import BoardReader
+from warroom.config.load import load_config
+from warroom.store.database import Store
+from warroom.store.writer import LatestValues
+from warroom.values import CampaignWindow, Level, RunRecord, Sample
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 11, 11, 15, 0, tzinfo=UTC)  # 23:00 Asia/Shanghai

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from warroom.config import ConfigError, load_config, parse_config
+from warroom.config.load import ConfigError, load_config, parse_config
 from warroom.durations import format_duration, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +125,7 @@ def test_default_from_environment_syntax(raw):
 
 
 def test_per_metric_owner_override(raw):
-    from alerts.levels import Level
+    from warroom.values import Level
 
     cfg = parse_config(raw, env={}).config
     assert cfg.owner_role("db_connections", Level.YELLOW) == "dba"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import stat
 
-from warroom.config import parse_config
-from warroom.console import board_token, ensure_tokens, tokens_path
+from warroom.cli.tokens import board_token, ensure_tokens, tokens_path
+from warroom.config.load import parse_config
 
 
 def loaded_in(tmp_path):

@@ -20,9 +20,9 @@ from tests.daemon_kit import (
     write_config,
 )
 from tests.realparts import free_port
-from warroom.config import parse_config
-from warroom.daemon import Daemon
-from warroom.store import Store
+from warroom.config.load import parse_config
+from warroom.daemon.daemon import Daemon
+from warroom.store.database import Store
 
 pytestmark = pytest.mark.slow
 

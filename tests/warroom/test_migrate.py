@@ -6,8 +6,9 @@ import duckdb
 import pytest
 
 from tests.fixtures.v1_night import COUNTS, make_v1_night
-from warroom.migrate import file_version
-from warroom.store import SCHEMA_VERSION, Store, StoreError
+from warroom.store.database import Store, StoreError
+from warroom.store.migrate import file_version
+from warroom.store.schema import SCHEMA_VERSION
 
 
 def columns(path):

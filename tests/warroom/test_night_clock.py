@@ -13,9 +13,9 @@ from demo.scenario import load_scenario
 from demo.server import DemoNight
 from tests.daemon_kit import start_demo, wait_for
 from tests.realparts import free_port
-from warroom.config import parse_config
-from warroom.daemon import Daemon
-from warroom.night_clock import FORGET_AFTER_S, NightClock, night_clock_json, parse_reading
+from warroom.config.load import parse_config
+from warroom.daemon.daemon import Daemon
+from warroom.daemon.night_clock import FORGET_AFTER_S, NightClock, night_clock_json, parse_reading
 
 REAL = datetime(2026, 11, 30, 7, 40, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")

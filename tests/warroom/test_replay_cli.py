@@ -14,7 +14,7 @@ import requests
 from tests.daemon_kit import ROOT, stop, wait_for
 from tests.fixtures.v1_night import make_v1_night
 from tests.warroom.record.kit import at, queue_config, recorded_night
-from warroom.store import Store
+from warroom.store.database import Store
 
 
 def run_replay(*args, timeout=30):
@@ -83,8 +83,8 @@ def test_an_archive_is_served_on_its_own_port_and_left_untouched(tmp_path):
 def test_a_v1_archive_is_upgraded_in_a_copy(tmp_path):
     from fastapi.testclient import TestClient
 
-    from warroom.config import load_config
-    from warroom.replay import archive_app, open_archive
+    from warroom.archive.replay import archive_app, open_archive
+    from warroom.config.load import load_config
 
     db = make_v1_night(tmp_path / "v1.duckdb")
     before = digest(db)

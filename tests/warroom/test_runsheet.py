@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.warroom.test_actions_and_replay import AUTH, TOKEN, night_config
-from warroom.daemon import Daemon
+from warroom.daemon.daemon import Daemon
 
 
 class Clock:

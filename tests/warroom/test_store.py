@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from warroom.history import collector_runs, last_runs_at, latest_at, series, value_at
-from warroom.samples import Sample
-from warroom.store import RunRecord, Store, StoreError
+from warroom.store.database import Store, StoreError
+from warroom.store.queries import collector_runs, last_runs_at, latest_at, series, value_at
+from warroom.values import RunRecord, Sample
 
 T0 = datetime(2024, 11, 11, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
 

@@ -16,8 +16,8 @@ from bench.common import night_table
 from tests.collectors.test_promql import prometheus  # noqa: F401 - the real Prometheus fixture
 from tests.daemon_kit import ROOT
 from tests.warroom.record.kit import at, queue_config, recorded_night
-from warroom.store import Store
-from warroom.transfer import ImportRefused, export, import_file, import_promql
+from warroom.store.database import Store
+from warroom.store.transfer import ImportRefused, export, import_file, import_promql
 
 STATS = "SELECT metric, count(*), min(value), max(value), round(sum(value), 6), min(ts), max(ts) FROM samples " \
         "GROUP BY metric ORDER BY metric"

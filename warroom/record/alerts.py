@@ -13,11 +13,11 @@ from typing import Any
 
 import duckdb
 
-from alerts.levels import Level
 from alerts.log import _COLUMNS, Alert
 from alerts.roster import Roster
-from warroom.config import WarroomConfig
-from warroom.store import from_db_ts, to_db_ts
+from warroom.config.models import WarroomConfig
+from warroom.store.schema import from_db_ts, to_db_ts
+from warroom.values import Level
 
 EVENT_FIELDS = ("ts", "event", "level", "role", "person", "channel", "ok", "detail")
 

@@ -21,9 +21,10 @@ from typing import Any
 import duckdb
 
 from warroom import __version__
-from warroom.board import CampaignWindow
-from warroom.config import ConfigError, LoadedConfig, parse_config
-from warroom.store import Store, first_row, from_db_ts, to_db_ts
+from warroom.config.load import ConfigError, LoadedConfig, parse_config
+from warroom.store.database import Store
+from warroom.store.schema import first_row, from_db_ts, to_db_ts
+from warroom.values import CampaignWindow
 
 _COLUMNS = "campaign_id, name, started_at, start_ts, end_ts, timezone, start_spec, end_spec, config_snapshot"
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import duckdb
 
-from warroom import runsheet as sheet
-from warroom.config import WarroomConfig
-from warroom.store import Store, from_db_ts, to_db_ts
+from warroom.config.models import WarroomConfig
+from warroom.record import runsheet as sheet
+from warroom.store.database import Store
+from warroom.store.schema import from_db_ts, to_db_ts
 
 KINDS = ("decision", "note", "silence", "runsheet")
 

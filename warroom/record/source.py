@@ -8,7 +8,7 @@ from typing import Protocol
 
 from alerts.log import AlertLog
 from alerts.silences import Silences
-from warroom.config import WarroomConfig
+from warroom.config.models import WarroomConfig
 
 
 class NightSource(Protocol):

@@ -7,8 +7,8 @@ from typing import Any
 
 import duckdb
 
-from warroom.config import WarroomConfig
-from warroom.store import first_row, from_db_ts, to_db_ts
+from warroom.config.models import WarroomConfig
+from warroom.store.schema import first_row, from_db_ts, to_db_ts
 
 
 def _iso(ts: datetime | None) -> str | None:

@@ -11,9 +11,9 @@ from typing import Any
 
 import duckdb
 
-from warroom.config import WarroomConfig
+from warroom.config.models import WarroomConfig
 from warroom.record.views import transitions_at
-from warroom.store import from_db_ts, to_db_ts
+from warroom.store.schema import from_db_ts, to_db_ts
 
 
 def _iso(ts: datetime) -> str:

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from alerts.levels import Level, raw_level
-from warroom.config import WarroomConfig
-from warroom.history import Point, latest_at
-from warroom.samples import MetricView
-from warroom.store import from_db_ts, to_db_ts
+from alerts.levels import raw_level
+from warroom.config.models import WarroomConfig
+from warroom.store.queries import Point, latest_at
+from warroom.store.schema import from_db_ts, to_db_ts
+from warroom.values import Level, MetricView
 
 # How far back the looks for a metric's last value go, in turn; older values are found by a last
 # query bounded by the start of the record, so a value the wall still showed (stale) is not lost.

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alerts.levels import Level
 from alerts.log import Alert, AlertLog
-from warroom.config import LoadedConfig, parse_config
+from warroom.config.load import LoadedConfig, parse_config
 from warroom.record.campaign import begin
-from warroom.samples import Sample
-from warroom.store import Store, to_db_ts
+from warroom.store.database import Store
+from warroom.store.schema import to_db_ts
+from warroom.values import Level, Sample
 
 T0 = datetime(2024, 11, 11, 15, 0, tzinfo=UTC)
 

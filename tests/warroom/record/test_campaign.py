@@ -6,9 +6,9 @@ import json
 from datetime import timedelta
 
 from tests.warroom.record.kit import T0, queue_config
-from warroom.config import parse_config
+from warroom.archive.replay import open_archive
+from warroom.config.load import parse_config
 from warroom.record.campaign import config_from_snapshot, open_campaign
-from warroom.replay import open_archive
 
 
 def rehearsal():

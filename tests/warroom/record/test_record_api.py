@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.warroom.record.kit import at, queue_config, recorded_night
+from warroom.archive.replay import archive_app, open_archive
 from warroom.record.timeline import time_at_levels
-from warroom.replay import archive_app, open_archive
 
 
 @pytest.fixture

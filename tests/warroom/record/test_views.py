@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.warroom.record.kit import T0, at, change, queue_config, recorded_night
-from warroom.api import create_app
-from warroom.board import BoardReader, CampaignWindow
+from warroom.api.app import create_app
+from warroom.api.read_model import BoardReader
 from warroom.record.views import RECOMPUTED, views_at
-from warroom.samples import Sample
+from warroom.values import CampaignWindow, Sample
 
 
 def board_at(client, seconds):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from warroom.report.facts import alert_facts, level_seconds, step_facts
+from warroom.archive.report.facts import alert_facts, level_seconds, step_facts
 
 PEOPLE = {"ops_lead": {"name": "Li"}, "general_manager": {"name": "Wang"}, "tech_lead": {"name": "Zhang"}}
 

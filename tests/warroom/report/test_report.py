@@ -19,7 +19,7 @@ import pytest
 from tests.daemon_kit import ROOT
 from tests.harness.night_record import record_demo_night
 from tests.warroom.record.kit import queue_config, recorded_night
-from warroom.report.make import make_report
+from warroom.archive.report.make import make_report
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 # Anything that would make a browser reach out: attributes with a scheme, CSS url()/@import, protocol-relative.

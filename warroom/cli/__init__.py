@@ -1,0 +1,1 @@
+"""The `warroom` command line (entry point: warroom.cli.main)."""

@@ -1,0 +1,85 @@
+"""A channel URL as the config holds it: can it be delivered to, and how it may be shown.
+
+Apprise URLs carry secrets where a host would be (dingtalk://TOKEN, slack://A/B/C), so a channel
+appears in logs, answers, the database and the recorded config only as its scheme plus a label
+(`shown`); `secret_parts` and `scrub` take its secret pieces out of any text. The notifiers deliver
+to these URLs (alerts.notifiers); `warroom validate` refuses one no notifier could use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import unquote
+
+import apprise
+
+# Schemes whose host part is a network address, not a token: showing it helps and reveals nothing.
+_HOST_SCHEMES = {"json", "jsons", "form", "forms", "xml", "xmls", "mailto", "mailtos", "alertmanager",
+                 "alertmanagers", "ntfy", "ntfys", "gotify", "gotifys", "matrix", "matrixs"}
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]{0,20}$")
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+ALERTMANAGER_SCHEMES = ("alertmanager", "alertmanagers")
+
+
+def channel_problem(url: str) -> str | None:
+    """Why `url` cannot be delivered to (naming only its scheme: URLs carry secrets), or None."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ALERTMANAGER_SCHEMES:
+        rest = url.split("://", 1)[1]
+        return None if rest.split("/", 1)[0] else "alertmanager:// URL needs a host, e.g. alertmanager://127.0.0.1:9093"
+    if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
+        shown_scheme = url.split("://", 1)[0] if "://" in url else url[:12]
+        return f"Apprise cannot use a '{shown_scheme}://' URL (unknown scheme or missing parts)"
+    return None
+
+
+def shown(url: str) -> str:
+    """A channel as it may appear in logs, the API and the database: scheme plus a non-secret label.
+
+    Many Apprise URLs carry the secret where a host would be (dingtalk://TOKEN, slack://A/B/C,
+    telegram://BOT/CHAT), so only schemes whose host is a real network address show it; every
+    other part is replaced by a short hash of the whole URL, stable across restarts (the alert
+    log matches pending pages by it) and distinct for two channels on one host.
+    """
+    label = hashlib.sha256(url.encode()).hexdigest()[:6]
+    if "://" not in url:
+        return f"(not a URL)…{label}"
+    scheme = url.split("://", 1)[0].strip().lower()
+    if not _SCHEME.match(scheme):
+        return f"(not a URL)…{label}"
+    host = _network_host(url) if scheme in _HOST_SCHEMES else None
+    return f"{scheme}://{host}/…{label}" if host else f"{scheme}://…{label}"
+
+
+def _network_host(url: str) -> str | None:
+    """host[:port] of a URL, without userinfo, path, query or fragment; None when it looks odd."""
+    rest = url.split("://", 1)[1]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
+    return authority if _HOST.match(authority) else None
+
+
+def secret_parts(url: str) -> list[str]:
+    """Every piece of `url` that may be a secret: userinfo, non-network hosts, path, query values, fragment."""
+    if "://" not in url:
+        return [url] if len(url) >= 4 else []
+    scheme, rest = url.split("://", 1)
+    host = _network_host(url) if scheme.lower() in _HOST_SCHEMES else None
+    pieces = {rest}
+    for piece in re.split(r"[/?#&=@:+]", rest):
+        pieces.add(unquote(piece))
+        pieces.add(piece)
+    if "@" in rest.split("/", 1)[0]:
+        pieces.add(rest.split("/", 1)[0].rsplit("@", 1)[0])
+    pieces.discard(scheme)
+    if host:
+        pieces -= {host, *host.split(":")}
+    return sorted((p for p in pieces if len(p) >= 4), key=len, reverse=True)
+
+
+def scrub(url: str, text: str) -> str:
+    """`text` (an error from a channel) with every secret part of `url` replaced by ***."""
+    for piece in secret_parts(url):
+        text = text.replace(piece, "***")
+    return text

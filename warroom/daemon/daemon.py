@@ -1,0 +1,269 @@
+"""`warroom collect`: the one process that owns the live database, polls, stores and serves the API."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from prometheus_client.core import GaugeMetricFamily
+
+from alerts.engine import AlertEngine
+from collectors.base import CollectError, Collector, CollectorContext
+from collectors.registry import collector_class
+from warroom.api.app import create_app
+from warroom.api.read_model import LOOKBACK_S, BoardReader
+from warroom.api.routes.actions import attach_actions
+from warroom.api.routes.duty import duty_router
+from warroom.api.routes.record import attach_record
+from warroom.config.load import LoadedConfig
+from warroom.config.models import WarroomConfig
+from warroom.daemon.night_clock import NightClock
+from warroom.daemon.scheduler import Scheduler
+from warroom.record.campaign import open_campaign
+from warroom.store.queries import last_runs_at, latest_at
+from warroom.store.writer import LatestValues, Writer
+from warroom.values import PollResult, RunRecord, utc_now
+
+log = logging.getLogger("warroom.daemon")
+# `warroom up` starts the demo and the daemon together; the demo may need a moment to listen.
+DEMO_CLOCK_WAIT_S = 3.0
+
+
+class ListenError(Exception):
+    """The API address cannot be bound; names the address."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before starting uvicorn so a busy port is a clear error in the main thread."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must say TCP: asyncio sets TCP_NODELAY on accepted sockets only when it does, and
+    # without it every reply waits ~40 ms for a delayed ACK (measured in bench/api_bench.py).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port}: {err.strerror} "
+                          "(is another warroom daemon running? set server.port)") from None
+    sock.listen(128)
+    return sock
+
+
+class ApiServer:
+    """uvicorn in a background thread on an already-bound socket."""
+
+    def __init__(self, app: FastAPI, sock: socket.socket):
+        self.sock = sock
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                                    timeout_graceful_shutdown=2))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
+                                       name="api", daemon=True)
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when configured as 0 in tests)."""
+        return self.sock.getsockname()[1]
+
+    def start(self, wait_s: float = 10.0) -> None:
+        """Start serving and wait until uvicorn says it is up."""
+        self.thread.start()
+        deadline = time.monotonic() + wait_s
+        while not self.server.started and time.monotonic() < deadline and self.thread.is_alive():
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for it."""
+        self.server.should_exit = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def _alert_families(alerts: dict[str, Any]) -> list[GaugeMetricFamily]:
+    """Alert level per metric and open alert counts for /metrics."""
+    level = GaugeMetricFamily("warroom_alert_level", "Alert engine level per metric (0 green .. 3 red).",
+                              labels=["metric"])
+    for metric, lv in alerts["levels"].items():
+        level.add_metric([metric], int(lv))
+    counts: dict[tuple[str, str], int] = {}
+    for lv, state, _ in alerts["open"]:
+        counts[(lv, state)] = counts.get((lv, state), 0) + 1
+    open_ = GaugeMetricFamily("warroom_open_alerts", "Alerts not yet resolved, by level and state.",
+                              labels=["level", "state"])
+    for lv in ("yellow", "orange", "red"):
+        for state in ("open", "acked"):
+            open_.add_metric([lv, state], counts.get((lv, state), 0))
+    return [level, open_]
+
+
+def build_collectors(cfg: WarroomConfig, context: CollectorContext) -> list[Collector]:
+    """One instance per configured collector, through the explicit registry."""
+    return [collector_class(s.type)(s, context) for s in cfg.collectors]
+
+
+class Daemon:
+    """Wires store, writer, scheduler and API together; `start()` then `wait()` or `stop()`."""
+
+    def __init__(self, loaded: LoadedConfig, db_path: str | Path | None = None,
+                 clock: Callable[[], datetime] = utc_now, context: CollectorContext | None = None,
+                 port: int | None = None):
+        self.loaded = loaded
+        self.cfg = loaded.config
+        self.db_path = Path(db_path) if db_path else loaded.path(self.cfg.server.database)
+        self.clock = clock
+        self.context = context or CollectorContext(clock=clock)
+        self.port = self.cfg.server.port if port is None else port
+        self.stopped = threading.Event()
+        self.started_at: datetime | None = None
+        self.listeners: list[Callable[[PollResult], None]] = []
+        self.night_clock: NightClock | None = None
+        self.anchor: datetime | None = None
+
+    def start(self) -> None:
+        """Open the store, reload the last values, start polling and serving."""
+        sock = bind_socket(self.cfg.server.host, self.port)
+        self.started_at = self.clock()
+        anchor = self.started_at
+        if self.cfg.demo is not None and self.cfg.demo.night_clock:
+            self.night_clock = NightClock(self.cfg.demo.clock_url(), self.clock, self.context.session_factory)
+            self.night_clock.first_reading(DEMO_CLOCK_WAIT_S)
+            # Relative campaign times count from the demo night's 23:00, so the wall's 23:59:59 is the night's.
+            anchor = self.night_clock.night_started() or anchor
+        # One file per campaign: resume tonight's (same window, same countdown) or archive the last one.
+        try:
+            self.store, self.campaign, archived = open_campaign(self.db_path, self.loaded, self.started_at, anchor)
+        except Exception:
+            sock.close()
+            raise
+        if self.store.wal.torn:
+            log.error("DATA LOSS: the write-ahead log of %s was torn (%d bytes, cut mid-entry); DuckDB recovered "
+                      "only what precedes the cut. The log was kept as %s", self.db_path, self.store.wal.bytes,
+                      self.store.wal.kept_as)
+        if archived is not None:
+            log.info("previous campaign archived to %s (warroom replay --db %s)", archived, archived)
+        self.anchor = self.campaign.anchor
+        self.window = self.campaign.window
+        self.latest = LatestValues()
+        # After a restart the wall shows the last values with their true age, not empty tiles.
+        cur = self.store.reader()
+        self.latest.update(latest_at(cur, self.started_at, LOOKBACK_S),
+                           list(last_runs_at(cur, self.started_at, LOOKBACK_S).values()))
+        self.writer = Writer(self.store, self.latest, tick=self.cfg.server.tick)
+        # The engine sees every sample before the writer queue: paging never waits for a commit.
+        self.engine = AlertEngine(self.loaded, self.store, self.clock)
+        if self.night_clock is not None:
+            self.engine.writer.night = self.night_clock.anchor  # demo pages speak the night's time, as the wall does
+        if not self.cfg.alerts.public_url:
+            # ack links must name the port actually bound (server.port may be 0)
+            self.engine.dispatch.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
+        self.listeners.append(self.engine.observe)
+        self.engine.campaign_end = self.campaign.end
+        self.engine.start(self.latest.snapshot()[0])
+        self.collectors = build_collectors(self.cfg, self.context)
+        for collector in self.collectors:
+            self._check(collector)
+        if self.night_clock is not None:
+            self.night_clock.start()
+        self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views,
+                                  self.engine.phone_of, self.night_clock.json if self.night_clock else None,
+                                  since=self.campaign.anchor)
+        self.app = create_app(self.reader, self.clock, self.status)
+        attach_record(self.app, self.engine, self.reader, self.campaign)
+        attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
+        self.app.include_router(duty_router(self.engine, self.cfg.server.token_env))
+        self.writer.start()
+        self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
+        self.scheduler.start()
+        self.api = ApiServer(self.app, sock)
+        self.api.start()
+        log.info("collecting %d collectors into %s; API on http://%s:%d", len(self.collectors), self.db_path,
+                 self.cfg.server.host, self.api.port)
+
+    def _check(self, collector: Collector) -> None:
+        """A target that is down at start is recorded, not fatal: it may come up during the night."""
+        t0 = time.monotonic()
+        try:
+            collector.check()
+        except CollectError as err:
+            self.writer.put(PollResult([], RunRecord(self.clock(), collector.name, False,
+                                                     time.monotonic() - t0, 0, f"check: {err.reason}")))
+            log.warning("collector %s: check failed: %s", collector.name, self.loaded.mask(err.reason))
+        except Exception as err:  # noqa: BLE001 - a collector bug must not stop the other collectors
+            self.writer.put(PollResult([], RunRecord(self.clock(), collector.name, False, 0.0, 0,
+                                                     f"check: {type(err).__name__}: {err}")))
+            log.exception("collector %s: check crashed", collector.name)
+
+    def deliver(self, result: PollResult) -> None:
+        """Every poll result: listeners (the alert engine) first, then the writer queue."""
+        if result.run and result.run.error:
+            result.run = RunRecord(result.run.ts, result.run.collector, False, result.run.duration_s,
+                                   result.run.samples, self.loaded.mask(result.run.error))
+        for listener in self.listeners:
+            try:
+                listener(result)
+            except Exception:  # noqa: BLE001 - a listener bug must not lose the samples
+                log.exception("listener failed on a poll result")
+        self.writer.put(result)
+
+    def status(self) -> dict[str, Any]:
+        """Health of collectors, writer and scheduler for /health and /metrics."""
+        _, runs = self.latest.snapshot()
+        alerts = self.engine.status()
+        skipped = self.scheduler.skipped()
+        return {
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "database": str(self.db_path),
+            "database_wal": self.store.wal.as_dict(),
+            "collectors": {c.name: {**(self._run_json(runs[c.name]) if c.name in runs else
+                                       {"ok": None, "ts": None, "duration_s": None, "error": "no poll finished yet"}),
+                                    "skipped_polls": skipped.get(c.name, 0)}
+                           for c in self.collectors},
+            "tick_lag_s": self.scheduler.last_lag,
+            "commits": self.writer.commits,
+            "committed_samples": self.writer.committed_samples,
+            "queue": self.writer.queue.qsize(),
+            "writer_error": self.writer.last_error,
+            "alerts": {k: v for k, v in alerts.items() if k != "levels" and k != "open"},
+            "open_alerts": len(alerts["open"]),
+            "extra_families": _alert_families(alerts),
+        }
+
+    @staticmethod
+    def _run_json(run: RunRecord) -> dict[str, Any]:
+        return {"ok": run.ok, "ts": run.ts.isoformat(), "duration_s": run.duration_s, "error": run.error}
+
+    def stop(self) -> None:
+        """Stop polling, flush the last batch, close the database (checkpointed)."""
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        self.api.stop()
+        if self.night_clock is not None:
+            self.night_clock.stop()
+        self.scheduler.stop()
+        self.engine.stop()
+        self.writer.stop()
+        for collector in self.collectors:
+            try:
+                collector.close()
+            except Exception:  # noqa: BLE001
+                log.exception("collector %s failed to close", collector.name)
+        self.store.close()
+
+    def wait(self) -> None:
+        """Block until SIGINT or SIGTERM, then stop cleanly."""
+        wake = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: wake.set())
+        while not wake.wait(1.0):
+            pass
+        self.stop()
