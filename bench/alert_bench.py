@@ -30,7 +30,7 @@ from typing import Any
 
 import requests
 
-from bench.alert_kit import AlertPair, Gauge, am_status, warroom_page
+from bench.alert_kit import ALERTMANAGER, PROMETHEUS, AlertPair, Gauge, am_status, version_of, warroom_page
 from bench.common import pct, summary
 from tests.daemon_kit import start_collect, stop, wait_for, write_config
 from tests.harness.receiver import Received, Receiver
@@ -349,8 +349,9 @@ def main() -> None:
                   f"{os.cpu_count()} CPUs", flush=True)
             print(f"warroom: json collector every {POLL_S:g}s, tick 100ms, resolve_after 0s, repeat_every 0s, "
                   "group_window 0s.\n"
-                  "tuned pair: Prometheus 2.42 scrape/eval 1s, for 0s; Alertmanager 0.25 group_wait 1s, "
-                  "group_interval 1s, repeat_interval 1h.", flush=True)
+                  f"tuned pair: Prometheus {version_of(PROMETHEUS)} scrape/eval 1s, for 0s; "
+                  f"Alertmanager {version_of(ALERTMANAGER)} group_wait 1s, group_interval 1s, repeat_interval 1h.",
+                  flush=True)
             polled = polled_trials(n, rng, tmp, gauge, hook, am_hook, steady)
             pushed = pushed_trials(n_push, rng, base, token, hook)
             time.sleep(2.0)  # late duplicates would land here

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -20,10 +21,30 @@ import yaml
 from tests.harness.receiver import Received
 from tests.realparts import free_port
 
-PROMETHEUS = "/usr/bin/prometheus"
-ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+# Debian ships Alertmanager as prometheus-alertmanager; upstream's tarball calls it alertmanager.
+PROMETHEUS = ("prometheus",)
+ALERTMANAGER = ("prometheus-alertmanager", "alertmanager")
 PROM_METRIC = "bench_gauge"
 PROM_ALERT = "BenchGaugeHigh"
+
+
+def binary(names: tuple[str, ...]) -> str:
+    """The path of the first of `names` on PATH; RuntimeError naming them all when none is installed."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError(f"none of {', '.join(names)} is installed")
+
+
+def version_of(names: tuple[str, ...]) -> str:
+    """What the installed binary says its version is (`<binary> --version`), e.g. '2.42.0+ds'."""
+    path = binary(names)
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    found = re.search(r"\bversion (\S+)", out.stdout + out.stderr)
+    if found is None:
+        raise RuntimeError(f"{path} --version said no version: {(out.stdout + out.stderr).strip()[:200]!r}")
+    return found.group(1)
 
 
 class Gauge(ThreadingHTTPServer):
@@ -156,9 +177,11 @@ class AlertPair:
         """Start both with fresh storage and wait (bounded) until Prometheus is ready and knows Alertmanager."""
         self.prom_port, self.am_port = free_port(), free_port()
         prom_cfg, am_cfg = self._write_configs()
-        self._spawn("alertmanager", [ALERTMANAGER, f"--config.file={am_cfg}", f"--storage.path={self.dir / 'am'}",
+        self._spawn("alertmanager", [binary(ALERTMANAGER), f"--config.file={am_cfg}",
+                                     f"--storage.path={self.dir / 'am'}",
                                      f"--web.listen-address=127.0.0.1:{self.am_port}", "--cluster.listen-address="])
-        self._spawn("prometheus", [PROMETHEUS, f"--config.file={prom_cfg}", f"--storage.tsdb.path={self.dir / 'tsdb'}",
+        self._spawn("prometheus", [binary(PROMETHEUS), f"--config.file={prom_cfg}",
+                                   f"--storage.tsdb.path={self.dir / 'tsdb'}",
                                    f"--web.listen-address=127.0.0.1:{self.prom_port}"])
         deadline = time.monotonic() + wait_s
         checks = [(f"http://127.0.0.1:{self.am_port}/-/ready", None),
