@@ -7,6 +7,7 @@ a circle at start is still a circle in the design.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,38 @@ def test_the_checker_sees_a_circle() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
     assert room("warroom.store.writer") == "warroom.store" and room("alerts.notifiers.page") == "alerts"
+
+
+# Each table of the record has one module that writes it (the schema's upgrade aside). Import loads
+# archived samples in bulk and rebuilds their rollup: the one other way samples enter a file.
+WRITERS = {
+    "annotations": {"warroom.record.decisions"},
+    "alerts": {"alerts.log"}, "alert_events": {"alerts.log"},
+    "duty": {"alerts.roster"}, "silences": {"alerts.silences"}, "level_changes": {"alerts.snapshot"},
+    "campaigns": {"warroom.record.campaign"}, "daemon_starts": {"warroom.record.campaign"},
+    "samples": {"warroom.store.database", "warroom.store.transfer"},
+    "samples_1m": {"warroom.store.database", "warroom.store.transfer"},
+    "collector_runs": {"warroom.store.database"},
+}
+_WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([a-z_0-9]+)|insert_into\(\s*\"([a-z_0-9]+)\"",
+                    re.IGNORECASE)
+
+
+def writers_of_tables() -> dict[str, set[str]]:
+    """Table → modules whose code writes it (SQL text or DuckDB's insert_into)."""
+    found: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        if module == "warroom.store.migrate":
+            continue
+        for match in _WRITE.finditer(path.read_text(encoding="utf-8")):
+            found.setdefault((match.group(1) or match.group(2)).lower(), set()).add(module)
+    return found
+
+
+@pytest.mark.parametrize("table", sorted(WRITERS))
+def test_one_writer_per_table(table: str) -> None:
+    assert writers_of_tables().get(table, set()) <= WRITERS[table], f"{table} is written by more than its writer"
+
+
+def test_the_decision_log_has_one_writer() -> None:
+    assert writers_of_tables()["annotations"] == {"warroom.record.decisions"}
