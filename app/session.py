@@ -14,7 +14,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
 from app.labels import normal_locale, text
 from app.settings import BoardSettings, current_settings
-from app.snapshot import Snapshot, SnapshotHub
+from app.hub import Snapshot, SnapshotHub
 from app.theme import page_css
 from app.tiles import parse_ts
 

@@ -1,8 +1,7 @@
-"""The decision log (table `annotations`) and run-sheet completions: who decided what, and when.
+"""The decision log (table `annotations`): who decided what, and when. This module is its only writer.
 
-Marking a run-sheet step done (warroom.runsheet) is a decision-log row of kind `runsheet`, an undo one
-of kind `runsheet_undo`; the run sheet at any moment is the configured steps with the latest of those
-rows written by then.
+Decisions and notes, silences, stand-ins (kind `duty`) and run-sheet marks (warroom.record.runsheet:
+kinds `runsheet` and `runsheet_undo`) are all rows here, so the night reads as one log.
 """
 
 from __future__ import annotations
