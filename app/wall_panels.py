@@ -23,9 +23,9 @@ from app import session
 from app.alert_lines import next_steps, step_line
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import sparkline
+from app.hub import Snapshot, SnapshotHub
 from app.labels import role_word, text
 from app.night_time import night_time
-from app.hub import Snapshot, SnapshotHub
 from app.tiles import format_duration, local_time, parse_ts
 from app.viewers import viewer_pace
 from app.wall_html import banner_html, handover_html, sheet_title_html, step_html
