@@ -18,6 +18,7 @@ from warroom.api.gate import check_board_token
 from warroom.api.params import ApiError, parse_moment
 from warroom.api.read_only import Live, live_night
 from warroom.durations import parse_duration
+from warroom.record import decisions
 
 
 class StandInBody(BaseModel):
@@ -67,8 +68,9 @@ def stand_in(body: StandInBody, ctx: Context, live: Live, authorization: str | N
     if until is not None:
         if until <= now:
             raise ApiError(422, f"until: {until.isoformat()} is not in the future", "until")
-    holder = engine.roster.stand_in(body.role, now, body.by, person=body.person, name=body.name,
-                                    phone=body.phone, until=until)
+    holder, change = engine.roster.stand_in(body.role, now, body.by, person=body.person, name=body.name,
+                                            phone=body.phone, until=until)
+    decisions.record(engine.log.store, now, body.by, change, role=body.role, kind="duty", ref=f"duty:{body.role}")
     return holder.as_dict()
 
 
@@ -78,7 +80,9 @@ def end(role: str, by: str, ctx: Context, live: Live, authorization: str | None 
     check_board_token(ctx.token_env, authorization)
     engine = live.engine
     now = engine.clock()
-    if not engine.roster.end(role, now, by):
+    change = engine.roster.end(role, now, by)
+    if change is None:
         raise ApiError(404, f"nobody stands in as {role!r}", "role")
+    decisions.record(engine.log.store, now, by, change, role=role, kind="duty", ref=f"duty:{role}")
     holder = engine.roster.holder(role, now)
     return holder.as_dict() if holder else {"role": role}

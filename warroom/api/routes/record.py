@@ -17,6 +17,7 @@ from warroom.api.params import parse_moment, parse_window
 from warroom.api.read_model import RECORD_HORIZON
 from warroom.record import alerts as record_alerts
 from warroom.record import decisions, summary, timeline
+from warroom.record import runsheet as sheet
 from warroom.record.source import NightSource
 from warroom.store.queries import sample_bounds
 
@@ -123,7 +124,7 @@ def runsheet(ctx: Context, at: str | None = None) -> dict[str, Any]:
     anchor = ctx.campaign.anchor if ctx.campaign else (ctx.reader.since or when)
     roster = getattr(ctx.night, "roster", None)
     # Live, shift changes of the next hour stand beside the steps: "02:00 李娜 takes over from 张伟".
-    return {"steps": decisions.run_sheet(ctx.night.log.store.reader(), ctx.night.cfg, anchor, when),
+    return {"steps": sheet.run_sheet(ctx.night.log.store.reader(), ctx.night.cfg, anchor, when),
             "handovers": roster.handovers(when) if roster is not None and at is None else []}
 
 
@@ -161,5 +162,5 @@ def frame(ctx: Context, at: str = Query(..., description="the replayed moment"))
     anchor = ctx.campaign.anchor if ctx.campaign else since
     body = {"at": when.isoformat(), "board": ctx.reader.board(ctx.night.clock(), when),
             "alerts": alerts_json(ctx.night, since, when - timedelta(days=1), when, "active", when),
-            "runsheet": decisions.run_sheet(ctx.reader.store.reader(), ctx.night.cfg, anchor, when)}
+            "runsheet": sheet.run_sheet(ctx.reader.store.reader(), ctx.night.cfg, anchor, when)}
     return JSONResponse(body)
