@@ -111,7 +111,6 @@ def test_alerts_and_collectors_never_import_the_daemon_the_api_or_the_cli(lower:
     assert not wrong, wrong
 
 
-@pytest.mark.xfail(strict=True, reason="plug-ins still take transports from each other; collectors/web.py and pg.py next")
 def test_collector_plugins_never_import_each_other() -> None:
     shared = {"collectors", "collectors.base", "collectors.registry", "collectors.web", "collectors.pg"}
     plugins = {m for m in MODULES if m.startswith("collectors.") and m not in shared}
