@@ -63,7 +63,7 @@ class Archive:
 def check_file(db: Path) -> int:
     """The schema version of a warroom file, or ArchiveError naming why it cannot be read (opens read-only).
 
-    Damage (wrong magic, a SQLite file, a truncated or garbled block) is warroom.dbfile's verdict;
+    Damage (wrong magic, a SQLite file, a truncated or garbled block) is warroom.store.dbfile's verdict;
     this adds what replay needs on top: a warroom schema this version can read.
     """
     if not db.exists():

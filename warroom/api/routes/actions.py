@@ -1,6 +1,6 @@
 """API routes that change the night: acks, decisions, silences, push, run sheet done/undo (live daemon only).
 
-The read routes are in warroom.api_record; an archive answers these paths 409 (attach_read_only).
+The read routes are in warroom.api.routes.record; an archive answers these paths 409 (attach_read_only).
 
 Anything that changes state needs the board token (Authorization: Bearer …, from the variable named
 by server.token_env); an ack link carries its own signed token instead.

@@ -16,6 +16,7 @@ from alerts.engine import AlertEngine
 from warroom.api.params import ApiError, parse_moment
 from warroom.api.routes.actions import check_board_token
 from warroom.durations import parse_duration
+from warroom.record import decisions
 
 
 class StandInBody(BaseModel):
@@ -64,8 +65,9 @@ def duty_router(engine: AlertEngine, token_env: str) -> APIRouter:
         if until is not None:
             if until <= now:
                 raise ApiError(422, f"until: {until.isoformat()} is not in the future", "until")
-        holder = engine.roster.stand_in(body.role, now, body.by, person=body.person, name=body.name,
-                                        phone=body.phone, until=until)
+        holder, change = engine.roster.stand_in(body.role, now, body.by, person=body.person, name=body.name,
+                                                phone=body.phone, until=until)
+        decisions.record(engine.log.store, now, body.by, change, role=body.role, kind="duty", ref=f"duty:{body.role}")
         return holder.as_dict()
 
     @router.delete("/api/v1/duty/{role}")
@@ -73,8 +75,10 @@ def duty_router(engine: AlertEngine, token_env: str) -> APIRouter:
         """End a stand-in: the role goes back to its shift or configured person."""
         check_board_token(token_env, authorization)
         now = engine.clock()
-        if not engine.roster.end(role, now, by):
+        change = engine.roster.end(role, now, by)
+        if change is None:
             raise ApiError(404, f"nobody stands in as {role!r}", "role")
+        decisions.record(engine.log.store, now, by, change, role=role, kind="duty", ref=f"duty:{role}")
         holder = engine.roster.holder(role, now)
         return holder.as_dict() if holder else {"role": role}
 

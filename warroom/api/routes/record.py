@@ -17,6 +17,7 @@ from warroom.api.params import ApiError, parse_moment
 from warroom.api.read_model import RECORD_HORIZON, BoardReader
 from warroom.record import alerts as record_alerts
 from warroom.record import decisions, summary, timeline
+from warroom.record import runsheet as sheet
 from warroom.record.campaign import CampaignRecord
 from warroom.record.source import NightSource
 from warroom.store.queries import sample_bounds
@@ -120,7 +121,7 @@ def attach_record(app: FastAPI, source: NightSource, reader: BoardReader, campai
         anchor = campaign.anchor if campaign else (reader.since or when)
         roster = getattr(source, "roster", None)
         # Live, shift changes of the next hour stand beside the steps: "02:00 李娜 takes over from 张伟".
-        return {"steps": decisions.run_sheet(source.log.store.reader(), cfg, anchor, when),
+        return {"steps": sheet.run_sheet(source.log.store.reader(), cfg, anchor, when),
                 "handovers": roster.handovers(when) if roster is not None and at is None else []}
 
     @app.get("/api/v1/timeline")
@@ -154,5 +155,5 @@ def attach_record(app: FastAPI, source: NightSource, reader: BoardReader, campai
         anchor = campaign.anchor if campaign else since
         body = {"at": when.isoformat(), "board": reader.board(source.clock(), when),
                 "alerts": alerts_json(source, since, when - timedelta(days=1), when, "active", when),
-                "runsheet": decisions.run_sheet(reader.store.reader(), cfg, anchor, when)}
+                "runsheet": sheet.run_sheet(reader.store.reader(), cfg, anchor, when)}
         return JSONResponse(body)
