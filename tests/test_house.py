@@ -104,7 +104,6 @@ def test_leaves_import_nothing_of_the_project(leaf: str) -> None:
     assert GRAPH[leaf] == set(), f"{leaf} imports {sorted(GRAPH[leaf])}"
 
 
-@pytest.mark.xfail(strict=True, reason="plug-ins still take transports from each other; shared transports next")
 def test_collector_plugins_never_import_each_other() -> None:
     shared = {"collectors", "collectors.base", "collectors.registry", "collectors.web", "collectors.pg"}
     plugins = {m for m in MODULES if m.startswith("collectors.") and m not in shared}
