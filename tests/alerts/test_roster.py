@@ -158,7 +158,6 @@ def test_the_duty_api_lists_and_stands_in_with_the_board_token(rig, monkeypatch)
 
     from warroom.api.app import create_app
     from warroom.api.read_model import BoardReader
-    from warroom.api.routes.duty import duty_router
     from warroom.store.writer import LatestValues
     from warroom.values import CampaignWindow
 
@@ -166,8 +165,7 @@ def test_the_duty_api_lists_and_stands_in_with_the_board_token(rig, monkeypatch)
     make, clock, _, store = rig
     engine = make()
     app: FastAPI = create_app(BoardReader(engine.cfg, store, CampaignWindow("n", None, clock.now + timedelta(hours=1)),
-                                          LatestValues(), engine.views), clock)
-    app.include_router(duty_router(engine, "WARROOM_TOKEN"))
+                                          LatestValues(), engine.views), clock, engine=engine, deliver=engine.observe)
     client = TestClient(app)
     assert client.get("/api/v1/duty").json()["roles"]["general_manager"]["name"] == "Wang"
     body = {"role": "general_manager", "name": "Sun", "phone": "+86 139", "until": "+2h", "by": "Li"}
