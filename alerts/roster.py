@@ -95,8 +95,11 @@ class Roster:
         return holder.name if holder else role
 
     def stand_in(self, role: str, now: datetime, by: str, person: str | None = None, name: str | None = None,
-                 phone: str = "", until: datetime | None = None) -> Holder:
-        """Put someone in `role` from now on; recorded in the duty table and the decision log."""
+                 phone: str = "", until: datetime | None = None) -> tuple[Holder, str]:
+        """Put someone in `role` from now on (the duty table); returns the new holder and what changed, in words.
+
+        The caller writes that sentence to the decision log (warroom.record.decisions, its only writer).
+        """
         if person is not None:
             entry = self.cfg.people[person]
             name, phone = entry.name, phone or entry.phone
@@ -104,28 +107,22 @@ class Roster:
         item = StandIn(role, name or "?", phone, person, now, until, by)
         self.store.execute("INSERT INTO duty VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [to_db_ts(now), role, item.name, phone, person, until and to_db_ts(until), by, False])
-        self._decision(now, by, role, f"{item.name} stands in as {role} for {before}"
-                       + (f" until {until.isoformat()}" if until else ""))
         with self._lock:
             self._standins[role] = item
         holder = self.holder(role, now)
         assert holder is not None
-        return holder
+        change = f"{item.name} stands in as {role} for {before}" + (f" until {until.isoformat()}" if until else "")
+        return holder, change
 
-    def end(self, role: str, now: datetime, by: str) -> bool:
-        """End a stand-in; False when there is none."""
+    def end(self, role: str, now: datetime, by: str) -> str | None:
+        """End a stand-in; what changed, in words, for the decision log (None when nobody stood in)."""
         with self._lock:
             item = self._standins.pop(role, None)
         if item is None:
-            return False
+            return None
         self.store.execute("INSERT INTO duty VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [to_db_ts(now), role, item.name, item.phone, item.person, None, by, True])
-        self._decision(now, by, role, f"{item.name} no longer stands in as {role}; back to {self.name(role, now)}")
-        return True
-
-    def _decision(self, now: datetime, by: str, role: str, text: str) -> None:
-        self.store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [to_db_ts(now), by, role, None, None, "duty", text, f"duty:{role}"])
+        return f"{item.name} no longer stands in as {role}; back to {self.name(role, now)}"
 
     def handovers(self, now: datetime, within_s: float = 3600.0) -> list[dict[str, Any]]:
         """Shift changes and stand-in ends in the next `within_s` seconds, in time order."""

@@ -12,9 +12,9 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
+from app.hub import Snapshot, SnapshotHub
 from app.labels import normal_locale, text
 from app.settings import BoardSettings, current_settings
-from app.snapshot import Snapshot, SnapshotHub
 from app.theme import page_css
 from app.tiles import parse_ts
 

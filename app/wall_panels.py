@@ -1,7 +1,7 @@
 """The wall's live panels, run as Streamlit fragments by the wall page.
 
 - live_panel (every ~1 s): header with countdown and KPI, decision banner, alerts strip, tiles, health row;
-  from the process-wide snapshot (app/snapshot.py): however many sessions are open, /board and /alerts
+  from the process-wide snapshot (app/hub.py): however many sessions are open, /board and /alerts
   are fetched once per period and the HTML is built once per snapshot, locale and wall.
 - sparklines_panel (every ~10 s): one GET /series for all tiles per period, shared the same way.
 - run_sheet_panel (every ~1 s): next steps with countdowns and the "done" buttons (widgets must live
@@ -23,9 +23,9 @@ from app import session
 from app.alert_lines import next_steps, step_line
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import sparkline
+from app.hub import Snapshot, SnapshotHub
 from app.labels import role_word, text
 from app.night_time import night_time
-from app.snapshot import Snapshot, SnapshotHub
 from app.tiles import format_duration, local_time, parse_ts
 from app.viewers import viewer_pace
 from app.wall_html import banner_html, handover_html, sheet_title_html, step_html

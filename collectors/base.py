@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from warroom.durations import Duration
 from warroom.values import Sample, utc_now
 
 METRIC_NAME = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
-
-# A reply bigger than this is not a metrics answer; reading it whole would stall the poll.
-MAX_BODY_BYTES = 1_000_000
+# A metric name as a settings' mapping key (`fields`, `gauges`, `queries`) spells it.
+MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME)]
 
 
 class CollectorSettings(BaseModel):
@@ -53,9 +53,10 @@ class CollectorContext:
     """The I/O a collector may use, passed in so tests need no monkeypatching."""
 
     clock: Callable[[], datetime] = utc_now
+    # Deadlines and rates between polls are timed by this, never by the wall clock, which can step.
+    monotonic: Callable[[], float] = time.monotonic
     session_factory: Callable[[], requests.Session] = requests.Session
     psutil: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def ps(self) -> Any:
         """The psutil-like object; the real psutil unless one was injected."""

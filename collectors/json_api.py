@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from collectors.base import METRIC_NAME, CollectError, Collector, CollectorContext, CollectorSettings
-from collectors.http_probe import AbsoluteUrl, FetchError, fetch, shown_url
+from collectors.base import CollectError, MetricName
+from collectors.web import AbsoluteUrl, WebCollector, WebSettings, target_of
 from warroom.values import Sample
 
-MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME)]
 # Segments are object keys or list indexes; an empty segment (`a..b`) is always a typo.
 JsonPath = Annotated[str, StringConstraints(pattern=r"^[^.]+(\.[^.]+)*$")]
 
@@ -34,7 +30,7 @@ class Ratio(BaseModel):
         "or `error` (a failed poll: the tile greys and no-data pages after stale_after).")
 
 
-class JsonApiSettings(CollectorSettings):
+class JsonApiSettings(WebSettings):
     """`type: json` — GET one URL and pick numbers out of the JSON reply."""
 
     type: Literal["json"]
@@ -49,7 +45,6 @@ class JsonApiSettings(CollectorSettings):
     ratios: dict[MetricName, Ratio] = Field(
         default_factory=dict, description="Metric name → {numerator, denominator, scale (default 100)}."
     )
-    verify_tls: bool = Field(default=True, description="Check the server's TLS certificate.")
 
     @model_validator(mode="after")
     def _something_to_read(self) -> JsonApiSettings:
@@ -105,49 +100,19 @@ def as_number(value: Any, path: str) -> float:
     return number
 
 
-def parse_json(body: bytes) -> Any:
-    """The decoded reply; ValueError with json's own position message when it is not JSON."""
-    try:
-        return json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"reply is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except UnicodeDecodeError:
-        raise ValueError("reply is not JSON: not valid UTF-8 text") from None
-
-
-class JsonApiCollector(Collector):
+class JsonApiCollector(WebCollector):
     """Reads configured fields and ratios from one JSON reply; good fields survive a bad one."""
 
     settings_model = JsonApiSettings
     settings: JsonApiSettings
 
-    def __init__(self, settings: JsonApiSettings, context: CollectorContext):
-        super().__init__(settings, context)
-        self._monotonic: Callable[[], float] = context.extra.get("monotonic", time.monotonic)
-        self._http: requests.Session | None = None
-
     def collect(self, now: datetime) -> list[Sample]:
         """GET the URL once and return every configured metric; CollectError lists each bad one."""
         settings = self.settings
-        target = f"GET {shown_url(settings.url)}"
-        if self._http is None:
-            self._http = self.context.session_factory()
+        target = target_of(settings.url)
+        reply = self.web.get_ok(settings.url, timeout=settings.timeout, headers=settings.headers)
         try:
-            reply = fetch(
-                self._http,
-                settings.url,
-                timeout=settings.timeout,
-                target=target,
-                headers=settings.headers,
-                verify=settings.verify_tls,
-                monotonic=self._monotonic,
-            )
-        except FetchError as exc:
-            raise CollectError(exc.reason) from None
-        if not reply.ok:
-            raise CollectError(f"{target}: {reply.status_text()}")
-        try:
-            document = parse_json(reply.body)
+            document = reply.json()
         except ValueError as exc:
             raise CollectError(f"{target}: {exc}") from None
 
@@ -177,9 +142,3 @@ class JsonApiCollector(Collector):
         if problems:
             raise CollectError(f"{target}: " + "; ".join(problems), samples=samples)
         return samples
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        if self._http is not None:
-            self._http.close()
-            self._http = None

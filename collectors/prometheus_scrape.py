@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Literal
 
-import requests
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from collectors.base import METRIC_NAME, CollectError, Collector, CollectorContext, CollectorSettings
-from collectors.http_probe import AbsoluteUrl, FetchError, fetch, shown_url
+from collectors.base import CollectError, CollectorContext, MetricName
+from collectors.web import AbsoluteUrl, WebCollector, WebSettings, target_of
 from warroom.values import Sample
 
-MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME)]
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
 # Series by name: (name and sorted labels, value).
 Index = dict[str, list[tuple[SeriesKey, float]]]
@@ -121,7 +118,7 @@ class GaugeRatio(BaseModel):
     scale: float = Field(default=100.0, description="Multiplier; 100 gives a percentage.")
 
 
-class PrometheusScrapeSettings(CollectorSettings):
+class PrometheusScrapeSettings(WebSettings):
     """`type: prometheus` — scrape a Prometheus text exposition endpoint."""
 
     type: Literal["prometheus"]
@@ -151,7 +148,6 @@ class PrometheusScrapeSettings(CollectorSettings):
         description="Metric → {numerator, denominator, scale}: one gauge over another (each summed over "
         "its matching series); a zero denominator fails that metric.",
     )
-    verify_tls: bool = Field(default=True, description="Check the server's TLS certificate.")
 
     @model_validator(mode="after")
     def _something_to_read(self) -> PrometheusScrapeSettings:
@@ -199,7 +195,7 @@ def _labels(selector: Selector) -> str:
     return selector.text[len(selector.name) :].strip()
 
 
-class PrometheusScrape(Collector):
+class PrometheusScrape(WebCollector):
     """Scrapes one endpoint per poll; remembers counters between scrapes for rates and CPU %."""
 
     settings_model = PrometheusScrapeSettings
@@ -207,8 +203,6 @@ class PrometheusScrape(Collector):
 
     def __init__(self, settings: PrometheusScrapeSettings, context: CollectorContext):
         super().__init__(settings, context)
-        self._monotonic: Callable[[], float] = context.extra.get("monotonic", time.monotonic)
-        self._http: requests.Session | None = None
         self._cpu = parse_selector(CPU_SECONDS)
         self._gauges = {metric: parse_selector(text) for metric, text in settings.gauges.items()}
         self._rates = {metric: parse_selector(rate.selector) for metric, rate in settings.rates.items()}
@@ -220,24 +214,9 @@ class PrometheusScrape(Collector):
 
     def _scrape(self) -> tuple[Index, float]:
         settings = self.settings
-        target = f"GET {shown_url(settings.url)}"
-        if self._http is None:
-            self._http = self.context.session_factory()
-        try:
-            reply = fetch(
-                self._http,
-                settings.url,
-                timeout=settings.timeout,
-                target=target,
-                headers={"Accept": _ACCEPT},
-                verify=settings.verify_tls,
-                monotonic=self._monotonic,
-            )
-        except FetchError as exc:
-            raise CollectError(exc.reason) from None
-        scraped_at = self._monotonic()
-        if not reply.ok:
-            raise CollectError(f"{target}: {reply.status_text()}")
+        target = target_of(settings.url)
+        reply = self.web.get_ok(settings.url, timeout=settings.timeout, headers={"Accept": _ACCEPT})
+        scraped_at = self.context.monotonic()
         try:
             return parse_exposition(reply.body.decode("utf-8")), scraped_at
         except UnicodeDecodeError:
@@ -324,11 +303,5 @@ class PrometheusScrape(Collector):
                 continue
             samples.append(Sample(now, metric, value))
         if problems:
-            raise CollectError(f"GET {shown_url(self.settings.url)}: " + "; ".join(problems), samples=samples)
+            raise CollectError(f"{target_of(self.settings.url)}: " + "; ".join(problems), samples=samples)
         return samples
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        if self._http is not None:
-            self._http.close()
-            self._http = None

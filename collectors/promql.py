@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import requests
 from pydantic import Field, StringConstraints
 
-from collectors.base import METRIC_NAME, CollectError, Collector, CollectorContext, CollectorSettings
-from collectors.http_probe import AbsoluteUrl, FetchError, Reply, fetch, shown_url
-from collectors.json_api import parse_json
+from collectors.base import CollectError, CollectorContext, MetricName
+from collectors.web import AbsoluteUrl, FetchError, Reply, WebCollector, WebSettings, target_of
 from warroom.durations import Duration, format_duration
 from warroom.values import Sample, as_utc
 
-MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME)]
 Expression = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _SHOWN_SERIES = 3
 
 
-class PromqlSettings(CollectorSettings):
+class PromqlSettings(WebSettings):
     """`type: promql` — one instant query per metric against Prometheus' HTTP API."""
 
     type: Literal["promql"]
@@ -37,7 +32,6 @@ class PromqlSettings(CollectorSettings):
     stale_after: Duration = Field(
         default=30.0, gt=0, description="Reject an answer whose timestamp is older than this, e.g. 30s."
     )
-    verify_tls: bool = Field(default=True, description="Check the server's TLS certificate.")
 
     def produces(self) -> list[str]:
         """One metric per query."""
@@ -84,7 +78,7 @@ def one_value(answer: Any) -> tuple[float, float]:
 def judge(reply: Reply, now: datetime, stale_after: float) -> float:
     """The one value of a query reply, or QueryProblem when it is an error, not one series, stale or NaN."""
     try:
-        answer = parse_json(reply.body)
+        answer = reply.json()
     except ValueError as exc:
         # Prometheus puts its error in a JSON body on 400/422/503; anything else is only a status.
         raise QueryProblem(reply.status_text() if not reply.ok else str(exc)) from None
@@ -102,7 +96,7 @@ def judge(reply: Reply, now: datetime, stale_after: float) -> float:
     return value
 
 
-class PromqlCollector(Collector):
+class PromqlCollector(WebCollector):
     """Runs each configured query in turn within one poll's timeout."""
 
     settings_model = PromqlSettings
@@ -110,35 +104,24 @@ class PromqlCollector(Collector):
 
     def __init__(self, settings: PromqlSettings, context: CollectorContext):
         super().__init__(settings, context)
-        self._monotonic: Callable[[], float] = context.extra.get("monotonic", time.monotonic)
-        self._http: requests.Session | None = None
         self._endpoint = settings.url.rstrip("/") + "/api/v1/query"
 
     def collect(self, now: datetime) -> list[Sample]:
         """One sample per query; CollectError names every query that failed and keeps the rest."""
         settings = self.settings
-        if self._http is None:
-            self._http = self.context.session_factory()
-        target = f"GET {shown_url(self._endpoint)}"
         samples: list[Sample] = []
         problems: list[str] = []
-        started = self._monotonic()
+        monotonic = self.context.monotonic
+        started = monotonic()
         queries = list(settings.queries.items())
         for done, (metric, expression) in enumerate(queries):
             # The timeout bounds the whole poll, so later queries get what the earlier ones left.
-            left = settings.timeout - (self._monotonic() - started)
+            left = settings.timeout - (monotonic() - started)
             try:
                 if left <= 0:
-                    raise FetchError(f"{target}: timed out after {format_duration(settings.timeout)}")
-                reply = fetch(
-                    self._http,
-                    self._endpoint,
-                    timeout=left,
-                    target=target,
-                    params={"query": expression},
-                    verify=settings.verify_tls,
-                    monotonic=self._monotonic,
-                )
+                    timeout = format_duration(settings.timeout)
+                    raise FetchError(f"{target_of(self._endpoint)}: timed out after {timeout}")
+                reply = self.web.get(self._endpoint, timeout=left, params={"query": expression})
             except FetchError as exc:
                 # The server is unreachable or too slow; the remaining queries would only repeat that.
                 skipped = len(queries) - done - 1
@@ -152,9 +135,3 @@ class PromqlCollector(Collector):
         if problems:
             raise CollectError("; ".join(problems), samples=samples)
         return samples
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        if self._http is not None:
-            self._http.close()
-            self._http = None

@@ -7,20 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from collectors.base import METRIC_NAME, CollectError, Collector, CollectorContext, CollectorSettings
-from collectors.postgres import PostgresSession, check_dsn
+from collectors.base import METRIC_NAME, CollectError
+from collectors.pg import PgCollector, PgSettings
 from warroom.values import Sample
 
 
-class SqlSettings(CollectorSettings):
+class SqlSettings(PgSettings):
     """`type: sql` — run `query` each poll in a read-only transaction; its one number is `metric`."""
 
     type: Literal["sql"]
-    dsn: SecretStr = Field(
-        description="libpq DSN or postgresql:// URL; put the password in ${ENV}; it is masked everywhere."
-    )
     query: str = Field(
         min_length=1,
         description="One statement returning one row with one numeric column; it runs read-only.",
@@ -38,21 +35,11 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {shown}"
 
 
-class SqlCollector(Collector):
+class SqlCollector(PgCollector):
     """Runs the configured query over one persistent read-only session."""
 
     settings_model = SqlSettings
     settings: SqlSettings
-
-    def __init__(self, settings: SqlSettings, context: CollectorContext):
-        super().__init__(settings, context)
-        self.session = PostgresSession(
-            settings.dsn.get_secret_value(), settings.timeout, f"warroom {settings.name}"
-        )
-
-    def check(self) -> None:
-        """Reject an unparseable DSN; an unreachable server is reported by each poll, not at start."""
-        check_dsn(self.settings.dsn.get_secret_value())
 
     def collect(self, now: datetime) -> list[Sample]:
         """One poll: the query's single value as `metric`."""
@@ -89,7 +76,3 @@ class SqlCollector(Collector):
         if not math.isfinite(number):
             raise CollectError(f"{target}: the query returned {value} ({columns[0]}), not a finite number")
         return [Sample(now, self.settings.metric, number)]
-
-    def close(self) -> None:
-        """Close the session."""
-        self.session.close()

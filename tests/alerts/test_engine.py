@@ -144,7 +144,7 @@ def test_ack_tokens_are_personal_and_checked(rig):
         engine.ack_with_token(1, token.replace("tech_lead", "general_manager", 1))
     assert engine.open[("cpu", "level")].state == "open"
     rejected = store.execute("SELECT count(*) FROM alert_events WHERE event = 'ack_rejected'").fetchall()[0][0]
-    assert rejected == 0  # forged links are counted by warroom/guard.py, never written to the trail
+    assert rejected == 0  # forged links are counted by warroom/api/gate.py, never written to the trail
     clock.advance(13 * 3600)
     with pytest.raises(AckRejected, match="expired"):
         engine.ack_with_token(1, token)

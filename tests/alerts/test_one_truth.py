@@ -111,7 +111,6 @@ def test_push_accepts_only_metrics_declared_as_pushed(rig, monkeypatch):
     from fastapi.testclient import TestClient
 
     from warroom.api.app import create_app
-    from warroom.api.routes.actions import attach_actions
 
     monkeypatch.setenv("WARROOM_TOKEN", "t0ken")
     make, clock, _, store = rig
@@ -121,8 +120,8 @@ def test_push_accepts_only_metrics_declared_as_pushed(rig, monkeypatch):
     loaded = parse_config(raw, env={})
     engine = make(loaded)
     window = CampaignWindow("n", None, T0 + timedelta(hours=1))
-    app = create_app(BoardReader(loaded.config, store, window, LatestValues(), engine.views), clock)
-    attach_actions(app, engine, engine.observe, "WARROOM_TOKEN")
+    app = create_app(BoardReader(loaded.config, store, window, LatestValues(), engine.views), clock, engine=engine,
+                     deliver=engine.observe)
     client = TestClient(app)
     r = client.post("/api/v1/push", json={"samples": [{"metric": "cpu", "value": 20}]},
                     headers={"Authorization": "Bearer t0ken"})
@@ -224,13 +223,12 @@ def test_the_ack_page_says_what_it_acknowledges_and_why_a_stale_link_no_longer_d
     from fastapi.testclient import TestClient
 
     from warroom.api.app import create_app
-    from warroom.api.routes.actions import attach_actions
 
     make, clock, phone, store = rig
     engine = make()
     window = CampaignWindow("n", None, T0 + timedelta(hours=1))
-    app = create_app(BoardReader(engine.cfg, store, window, LatestValues(), engine.views), clock)
-    attach_actions(app, engine, engine.observe, "WARROOM_TOKEN")
+    app = create_app(BoardReader(engine.cfg, store, window, LatestValues(), engine.views), clock, engine=engine,
+                     deliver=engine.observe)
     client = TestClient(app)
     push(engine, clock, "cpu", 85)
     phone.got(n=1)

@@ -91,20 +91,20 @@ def test_an_unacknowledged_red_pages_the_deputy_exactly_at_the_ack_timeout_then_
 def test_a_stand_in_set_at_run_time_receives_the_next_page(rig):
     make, clock, phone, store = rig
     engine = make(with_people(deputy_gm={"name": "Chen", "phone": "5", "channels": ["json://127.0.0.1:9/deputy_gm"]}))
-    engine.roster.stand_in("general_manager", clock.now, "Li (ops)", name="Sun", phone="+86 139")
+    _, change = engine.roster.stand_in("general_manager", clock.now, "Li (ops)", name="Sun", phone="+86 139")
+    assert change == "Sun stands in as general_manager for Wang"  # the API writes it to the decision log
     push(engine, clock, "cpu", 97)
     phone.got(n=1)
     page = phone.pages[0][3]
     assert "Decides: Sun +86 139" in page.body and "Wang" not in page.body
     view = engine.views()["cpu"]
     assert (view.owner_role, view.owner_name) == ("general_manager", "Sun")
-    decision = store.execute("SELECT author, kind, text FROM annotations WHERE kind = 'duty'").fetchall()
-    assert decision == [("Li (ops)", "duty", "Sun stands in as general_manager for Wang")]
     engine.roster.stand_in("general_manager", clock.now, "Li (ops)", person="deputy_gm")
     clock.advance(60)
     push(engine, clock, "db", 96)  # the next red goes to the deputy's own channel
     assert phone.got(n=2)[-1][0] == "deputy_gm"
-    assert engine.roster.end("general_manager", clock.now, "Li (ops)")
+    ended = engine.roster.end("general_manager", clock.now, "Li (ops)")
+    assert ended == "Chen no longer stands in as general_manager; back to Wang"
     assert engine.roster.holder("general_manager", clock.now).name == "Wang"
 
 
@@ -165,7 +165,6 @@ def test_the_duty_api_lists_and_stands_in_with_the_board_token(rig, monkeypatch)
 
     from warroom.api.app import create_app
     from warroom.api.read_model import BoardReader
-    from warroom.api.routes.duty import duty_router
     from warroom.store.writer import LatestValues
     from warroom.values import CampaignWindow
 
@@ -173,8 +172,7 @@ def test_the_duty_api_lists_and_stands_in_with_the_board_token(rig, monkeypatch)
     make, clock, _, store = rig
     engine = make()
     app: FastAPI = create_app(BoardReader(engine.cfg, store, CampaignWindow("n", None, clock.now + timedelta(hours=1)),
-                                          LatestValues(), engine.views), clock)
-    app.include_router(duty_router(engine, "WARROOM_TOKEN"))
+                                          LatestValues(), engine.views), clock, engine=engine, deliver=engine.observe)
     client = TestClient(app)
     assert client.get("/api/v1/duty").json()["roles"]["general_manager"]["name"] == "Wang"
     body = {"role": "general_manager", "name": "Sun", "phone": "+86 139", "until": "+2h", "by": "Li"}
@@ -184,5 +182,13 @@ def test_the_duty_api_lists_and_stands_in_with_the_board_token(rig, monkeypatch)
     roles = client.get("/api/v1/duty").json()
     assert roles["roles"]["general_manager"]["name"] == "Sun"
     assert [h["to"] for h in roles["handovers"]] == []  # the stand-in ends in 2 h, beyond the hour
+    ended = client.delete("/api/v1/duty/general_manager", params={"by": "Li"},
+                          headers={"Authorization": "Bearer t0ken"})
+    assert ended.status_code == 200 and ended.json()["name"] == "Wang"
+    logged = store.execute("SELECT author, role, kind, text, ref FROM annotations ORDER BY ts, rowid").fetchall()
+    assert logged == [("Li", "general_manager", "duty", "Sun stands in as general_manager for Wang until "
+                       + logged[0][3].rsplit(" until ", 1)[1], "duty:general_manager"),
+                      ("Li", "general_manager", "duty", "Sun no longer stands in as general_manager; back to Wang",
+                       "duty:general_manager")]
     bad = client.post("/api/v1/duty", json={**body, "role": "ceo"}, headers={"Authorization": "Bearer t0ken"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "role"

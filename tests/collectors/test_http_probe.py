@@ -9,8 +9,9 @@ import pytest
 import requests
 from pydantic import ValidationError
 
-from collectors.base import MAX_BODY_BYTES, CollectorContext
-from collectors.http_probe import HttpProbe, HttpSettings, shown_url
+from collectors.base import CollectorContext
+from collectors.http_probe import HttpProbe, HttpSettings
+from collectors.web import MAX_BODY_BYTES, shown_url
 from tests.collectors.conftest import answer, by_metric, failure, huge, late, local_session
 from tests.realparts import free_port
 

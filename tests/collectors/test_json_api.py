@@ -9,8 +9,8 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from collectors.base import MAX_BODY_BYTES
 from collectors.json_api import FieldProblem, JsonApiCollector, JsonApiSettings, as_number, pick
+from collectors.web import MAX_BODY_BYTES
 from tests.collectors.conftest import answer, by_metric, failure, huge, late
 from tests.realparts import free_port
 

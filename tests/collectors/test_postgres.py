@@ -14,7 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from collectors.base import CollectError, CollectorContext
-from collectors.postgres import PostgresCollector, PostgresSettings, check_dsn, mask_dsn
+from collectors.pg import check_dsn, mask_dsn
+from collectors.postgres import PostgresCollector, PostgresSettings
 from tests.pg_server import PostgresServer
 from tests.realparts import free_port
 

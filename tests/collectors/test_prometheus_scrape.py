@@ -14,8 +14,9 @@ import pytest
 import requests
 from pydantic import ValidationError
 
-from collectors.base import MAX_BODY_BYTES, CollectorContext
+from collectors.base import CollectorContext
 from collectors.prometheus_scrape import PrometheusScrape, PrometheusScrapeSettings, parse_selector
+from collectors.web import MAX_BODY_BYTES
 from demo.server import CPU_MODES
 from tests.collectors.conftest import answer, by_metric, failure, huge, late, local_session
 from tests.realparts import find_binary, free_port, missing_part
@@ -74,7 +75,7 @@ def clock() -> Clock:
 
 
 def scraper(build, clock: Clock, url: str, **settings):
-    context = CollectorContext(session_factory=local_session, extra={"monotonic": clock})
+    context = CollectorContext(session_factory=local_session, monotonic=clock)
     return build(PrometheusScrape, {"type": "prometheus", "url": url, **settings}, context)
 
 

@@ -42,7 +42,7 @@ def bad_files(tmp_path):
     con = duckdb.connect(str(newer))
     con.execute("INSERT INTO schema_info VALUES (9, now())")
     con.close()
-    # the words of damage are warroom.dbfile's; those of the schema, warroom.migrate's
+    # the words of damage are warroom.store.dbfile's; those of the schema, warroom.store.migrate's
     return {"no such file": tmp_path / "missing.duckdb", "not a DuckDB database": garbage,
             "truncated": truncated, "not a warroom database": foreign, "newer warroom": newer}
 

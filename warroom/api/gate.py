@@ -19,6 +19,8 @@ from urllib.parse import parse_qs
 
 from fastapi.responses import JSONResponse
 
+from warroom.api.params import ApiError
+
 log = logging.getLogger("warroom.api")
 
 MAX_BODY = 1 << 20  # 1,000 pushed samples are ~100 KB
@@ -107,7 +109,7 @@ class RequestGate:
         link = bool(LINK_ACK.match(path)) and (path.rstrip("/").endswith("/form") or bool(query.get("token")))
         cap = MAX_LINK_BODY if link else self.max_body
         if not link:
-            refusal = self._token_refusal(headers.get("authorization", ""))
+            refusal = token_refusal(self.token_env, headers.get("authorization", ""))
             if refusal:
                 self.refusals.token_refused()
                 log.warning("refused %s %r from %s: %s", method, path[:200], client, refusal)
@@ -147,14 +149,24 @@ class RequestGate:
 
         await self.app(scope, buffered, send)
 
-    def _token_refusal(self, authorization: str) -> str | None:
-        expected = os.environ.get(self.token_env, "")
-        if not expected:
-            return f"state-changing actions are disabled: set {self.token_env} for the daemon"
-        given = authorization.removeprefix("Bearer ").strip()
-        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-            return "missing or wrong token (Authorization: Bearer …)"
-        return None
+
+
+def token_refusal(token_env: str, authorization: str | None) -> str | None:
+    """Why a request may not change the night (no token configured, missing or wrong), or None when it may."""
+    expected = os.environ.get(token_env, "")
+    if not expected:
+        return f"state-changing actions are disabled: set {token_env} for the daemon"
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        return "missing or wrong token (Authorization: Bearer …)"
+    return None
+
+
+def check_board_token(token_env: str, authorization: str | None) -> None:
+    """403 unless the request carries the board token (Authorization: Bearer …)."""
+    refusal = token_refusal(token_env, authorization)
+    if refusal:
+        raise ApiError(403, refusal, "authorization")
 
 
 async def _error(scope: dict, receive: Callable, send: Callable, status: int, message: str, field: str) -> None:

@@ -10,6 +10,8 @@ from warroom.durations import parse_duration
 
 # How far from the API's "now" a moment may lie: years of archives, never year 1 or 9999.
 SANE_SPAN = timedelta(days=3660)
+# The longest window one request may ask for: every query stays bounded by ts (read_model.RECORD_HORIZON matches).
+MAX_WINDOW = timedelta(days=8)
 _RELATIVE = re.compile(r"^(now)?\s*-\s*(.+)$")
 
 
@@ -37,6 +39,16 @@ def parse_moment(text: str, field: str, zone: str, now: datetime, span: timedelt
         raise ApiError(422, f"{field}: {text.strip()[:60]!r} is more than {_days(span)} from now "
                             f"({now.isoformat(timespec='seconds')})", field)
     return moment
+
+
+def parse_window(from_: str, to: str, zone: str, now: datetime) -> tuple[datetime, datetime]:
+    """`from` and `to` as moments; 422 unless `to` comes after `from` within MAX_WINDOW."""
+    start, end = parse_moment(from_, "from", zone, now), parse_moment(to, "to", zone, now)
+    if end <= start:
+        raise ApiError(422, f"to ({end.isoformat()}) must be after from ({start.isoformat()})", "to")
+    if end - start > MAX_WINDOW:
+        raise ApiError(422, f"window of {end - start} is longer than the {MAX_WINDOW.days}-day limit", "from")
+    return start, end
 
 
 def _days(span: timedelta) -> str:

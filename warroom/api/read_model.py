@@ -116,7 +116,7 @@ class BoardReader:
                  night_clock: Callable[[datetime], dict[str, Any] | None] | None = None,
                  since: datetime | None = None):
         self.cfg = cfg
-        # In demo mode, the night's time for the live header (warroom.night_clock); a past moment has none.
+        # In demo mode, the night's time for the live header (warroom.daemon.night_clock); a past moment has none.
         self.night_clock = night_clock
         self.store = store
         self.window = window

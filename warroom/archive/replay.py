@@ -6,7 +6,6 @@ temporary copy. No collector runs and nobody is paged; action routes answer 409.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import tempfile
@@ -14,7 +13,6 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 from fastapi import FastAPI
@@ -23,8 +21,6 @@ from alerts.log import AlertLog
 from alerts.silences import Silences
 from warroom.api.app import create_app
 from warroom.api.read_model import BoardReader
-from warroom.api.routes.actions import READ_ONLY, attach_read_only
-from warroom.api.routes.record import attach_record
 from warroom.config.load import ConfigError, LoadedConfig
 from warroom.record.campaign import CampaignRecord, current, recorded_config
 from warroom.record.source import ArchivedNight
@@ -63,7 +59,7 @@ class Archive:
 def check_file(db: Path) -> int:
     """The schema version of a warroom file, or ArchiveError naming why it cannot be read (opens read-only).
 
-    Damage (wrong magic, a SQLite file, a truncated or garbled block) is warroom.dbfile's verdict;
+    Damage (wrong magic, a SQLite file, a truncated or garbled block) is warroom.store.dbfile's verdict;
     this adds what replay needs on top: a warroom schema this version can read.
     """
     if not db.exists():
@@ -140,31 +136,11 @@ def open_archive(db: Path, fallback: LoadedConfig | None = None) -> Archive:
     return Archive(db, store, loaded, campaign, reader, now, night, scratch)
 
 
-class ReadOnly:
-    """ASGI middleware outside the token gate: on an archive every write is 409, token or not, body unread."""
-
-    def __init__(self, app: Any):
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        """Pass reads through; answer every other method 409 in the API's error shape."""
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        body = json.dumps({"error": {"message": READ_ONLY, "field": None}}).encode()
-        await send({"type": "http.response.start", "status": 409,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
 def archive_app(archive: Archive) -> FastAPI:
-    """The read API over an archive; 'now' is its last recorded moment; actions answer 409."""
-    app = create_app(archive.reader, lambda: archive.now, lambda: {
-        "mode": "replay", "database": str(archive.path), "database_wal": archive.store.wal.as_dict()})
-    attach_record(app, archive.night, archive.reader, archive.campaign)
-    attach_read_only(app)  # the GET ack page too, and the routes listed in the schema
-    app.add_middleware(ReadOnly)
-    return app
+    """The read API over an archive; 'now' is its last recorded moment; with no engine, actions answer 409."""
+    return create_app(archive.reader, lambda: archive.now, lambda: {
+        "mode": "replay", "database": str(archive.path), "database_wal": archive.store.wal.as_dict()},
+        night=archive.night, campaign=archive.campaign)
 
 
 def serve_replay(archive: Archive, host: str, port: int, board_port: int | None,

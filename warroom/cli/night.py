@@ -20,7 +20,7 @@ def _fallback_config(args: argparse.Namespace) -> LoadedConfig | None:
     return load_or_exit(args.config) if Path(args.config).exists() else None
 
 
-def _open_archive(args: argparse.Namespace):  # noqa: ANN202 - warroom.replay.Archive, imported lazily
+def _open_archive(args: argparse.Namespace):  # noqa: ANN202 - warroom.archive.replay.Archive, imported lazily
     """The archive named by --db, or one clear line on stderr and exit 2."""
     from warroom.archive.replay import ArchiveError, open_archive
 

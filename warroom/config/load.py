@@ -16,7 +16,7 @@ import yaml
 from pydantic import Field, create_model
 
 from collectors.base import CollectorSettings
-from collectors.registry import COLLECTORS
+from collectors.registry import settings_models
 from warroom.config.checks import cross_check
 from warroom.config.file import about_removed, decode, interpolate_env, load_yaml, validate_salvaging
 from warroom.config.models import WarroomConfig
@@ -51,7 +51,7 @@ def parse_config(raw: Any, source: str = "config", env: dict[str, str] | None = 
     missing: list[str] = []
     raw = interpolate_env(raw, dict(os.environ if env is None else env), "", secrets, missing)
     problems += missing
-    union = _collector_union(cls.settings_model for cls in COLLECTORS.values())
+    union = _collector_union(settings_models())
     model = create_model("Config", __base__=WarroomConfig, collectors=(list[union], ...))
     unset = {line.split(": environment variable", 1)[0] for line in missing}
     cfg, removed = validate_salvaging(model, raw, problems, unset)

@@ -21,9 +21,6 @@ from collectors.base import CollectError, Collector, CollectorContext
 from collectors.registry import collector_class
 from warroom.api.app import create_app
 from warroom.api.read_model import LOOKBACK_S, BoardReader
-from warroom.api.routes.actions import attach_actions
-from warroom.api.routes.duty import duty_router
-from warroom.api.routes.record import attach_record
 from warroom.config.load import LoadedConfig
 from warroom.config.models import WarroomConfig
 from warroom.daemon.night_clock import NightClock
@@ -176,10 +173,8 @@ class Daemon:
         self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views,
                                   self.engine.phone_of, self.night_clock.json if self.night_clock else None,
                                   since=self.campaign.anchor)
-        self.app = create_app(self.reader, self.clock, self.status)
-        attach_record(self.app, self.engine, self.reader, self.campaign)
-        attach_actions(self.app, self.engine, self.deliver, self.cfg.server.token_env)
-        self.app.include_router(duty_router(self.engine, self.cfg.server.token_env))
+        self.app = create_app(self.reader, self.clock, self.status, campaign=self.campaign, engine=self.engine,
+                              deliver=self.deliver)
         self.writer.start()
         self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
         self.scheduler.start()

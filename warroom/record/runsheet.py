@@ -13,11 +13,15 @@ from datetime import datetime, timedelta
 import duckdb
 
 from warroom.config.models import WarroomConfig
+from warroom.record import decisions
 from warroom.store.database import Store
 from warroom.store.schema import from_db_ts, to_db_ts
 
 # Long enough to notice a wrong tap on a kiosk, short enough that "done" soon means done.
 UNDO_WINDOW_S = 60.0
+# Every read of the marks is bounded by time (zone maps skip the rest); a campaign's record spans at
+# most the API's longest window, so a mark older than this belongs to no step of tonight.
+MARKS_LOOKBACK = timedelta(days=8)
 
 
 class RunSheetRefused(Exception):
@@ -40,39 +44,55 @@ class Completion:
         return self.at + timedelta(seconds=UNDO_WINDOW_S)
 
 
-def completions(cur: duckdb.DuckDBPyConnection) -> dict[int, Completion]:
-    """Step index → its completion, for steps whose latest row is a mark (not an undo)."""
+def completions(cur: duckdb.DuckDBPyConnection, since: datetime, at: datetime) -> dict[int, Completion]:
+    """Step index → its completion as it stood at `at`: the latest mark or undo in [since, at] ."""
     rows = cur.execute(
         "SELECT ref, arg_max(kind, ts), arg_max(role, ts), max(ts) FROM annotations "
-        "WHERE kind IN ('runsheet', 'runsheet_undo') AND ref LIKE 'runsheet:%' GROUP BY ref").fetchall()
+        "WHERE kind IN ('runsheet', 'runsheet_undo') AND ref LIKE 'runsheet:%' AND ts >= ? AND ts <= ? GROUP BY ref",
+        [to_db_ts(since), to_db_ts(at)]).fetchall()
     return {int(ref.split(":", 1)[1]): Completion(role, from_db_ts(ts))
             for ref, kind, role, ts in rows if kind == "runsheet"}
 
 
-def _write(store: Store, cfg: WarroomConfig, index: int, role: str, now: datetime, kind: str, text: str) -> None:
-    store.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                  [to_db_ts(now), cfg.people[role].name, role, None, None, kind, text, f"runsheet:{index}"])
+def run_sheet(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, anchor: datetime, now: datetime) -> list[dict]:
+    """The run sheet as it stood at `now`: planned time (relative ones from the campaign's anchor), done marks."""
+    done = completions(cur, now - MARKS_LOOKBACK, now)
+    steps = []
+    for i, step in enumerate(cfg.campaign.run_sheet):
+        at = cfg.campaign.resolve_moment(step.at, anchor)
+        mark = done.get(i)
+        person = cfg.people.get(step.owner)
+        steps.append({"index": i, "at": at.isoformat(), "action": step.action,
+                      "owner": {"role": step.owner, "name": person.name if person else step.owner,
+                                "phone": person.phone if person else ""},
+                      "seconds_until": round((at - now).total_seconds(), 1),
+                      "done": mark is not None, "done_by": mark.role if mark else None,
+                      "done_at": mark.at.isoformat() if mark else None,
+                      "undo_until": mark.undo_until().isoformat() if mark else None})
+    return steps
 
 
 def mark_done(store: Store, cfg: WarroomConfig, index: int, role: str, now: datetime) -> Completion:
     """Record step `index` as done, confirmed by `role`; 409 when it already is (a double tap)."""
     step = cfg.campaign.run_sheet[index]
-    held = completions(store.reader()).get(index)
+    held = completions(store.reader(), now - MARKS_LOOKBACK, now).get(index)
     if held is not None:
         raise RunSheetRefused(409, f"step {index} is already done (by {held.role} at {held.at.isoformat()})")
     who = role if role == step.owner else f"{role} for {step.owner}"
-    _write(store, cfg, index, role, now, "runsheet", f"done: {step.action} (confirmed by {who})")
+    decisions.record(store, now, cfg.people[role].name, f"done: {step.action} (confirmed by {who})", role=role,
+                     kind="runsheet", ref=f"runsheet:{index}")
     return Completion(role, now)
 
 
 def undo(store: Store, cfg: WarroomConfig, index: int, role: str, now: datetime) -> Completion:
     """Take back the mark on step `index` within UNDO_WINDOW_S; 409 when it is not done or too old."""
     step = cfg.campaign.run_sheet[index]
-    held = completions(store.reader()).get(index)
+    held = completions(store.reader(), now - MARKS_LOOKBACK, now).get(index)
     if held is None:
         raise RunSheetRefused(409, f"step {index} is not done, nothing to undo")
     if now > held.undo_until():
         raise RunSheetRefused(409, f"step {index} was marked done at {held.at.isoformat()}; undo is possible for "
                                    f"{UNDO_WINDOW_S:g}s only, record a decision instead")
-    _write(store, cfg, index, role, now, "runsheet_undo", f"undone: {step.action} (marked by {held.role})")
+    decisions.record(store, now, cfg.people[role].name, f"undone: {step.action} (marked by {held.role})", role=role,
+                     kind="runsheet_undo", ref=f"runsheet:{index}")
     return held

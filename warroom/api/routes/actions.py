@@ -1,6 +1,7 @@
-"""API routes that change the night: acks, decisions, silences, push, run sheet done/undo (live daemon only).
+"""Actions that change the night: acks, decisions, silences, push, run sheet done/undo (live daemon only).
 
-The read routes are in warroom.api_record; an archive answers these paths 409 (attach_read_only).
+The reads are in warroom.api.routes.record; every route here needs the live night, so an archive
+answers them 409 (warroom.api.read_only).
 
 Anything that changes state needs the board token (Authorization: Bearer …, from the variable named
 by server.token_env); an ack link carries its own signed token instead.
@@ -8,24 +9,23 @@ by server.token_env); an ack link carries its own signed token instead.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import math
-import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import FastAPI, Form, Header, Request
+from fastapi import APIRouter, Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.ack import AckRejected, check_token
-from alerts.ack_page import AckPages
 from alerts.engine import AlertEngine, AlertError
 from alerts.log import Alert
-from warroom.api.gate import Refusals
+from warroom.api.context import ApiContext, Context, LiveNight
+from warroom.api.gate import check_board_token
 from warroom.api.params import ApiError, parse_moment
+from warroom.api.read_only import Live, live_night
 from warroom.durations import parse_duration
 from warroom.record import alerts as record_alerts
 from warroom.record import decisions
@@ -78,16 +78,6 @@ class StepDoneBody(_Body):
     by: str
 
 
-def check_board_token(token_env: str, authorization: str | None) -> None:
-    """403 unless the request carries the board token (Authorization: Bearer …)."""
-    expected = os.environ.get(token_env, "")
-    if not expected:
-        raise ApiError(403, f"state-changing actions are disabled: set {token_env} for the daemon", "authorization")
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise ApiError(403, "missing or wrong token (Authorization: Bearer …)", "authorization")
-
-
 def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = None) -> dict[str, Any]:
     """The API form of a live alert: names from the roster now (warroom.record.alerts holds the form)."""
     now = engine.clock()
@@ -95,203 +85,197 @@ def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = No
                                     engine.roster, now)
 
 
-ACTION_ROUTES = (("POST", "/api/v1/alerts/{alert_id}/ack"), ("GET", "/api/v1/alerts/{alert_id}/ack"),
-                 ("POST", "/api/v1/alerts/{alert_id}/ack/form"), ("POST", "/api/v1/annotations"),
-                 ("POST", "/api/v1/silences"), ("DELETE", "/api/v1/silences/{silence_id}"), ("POST", "/api/v1/push"),
-                 ("POST", "/api/v1/runsheet/{index}/done"), ("POST", "/api/v1/runsheet/{index}/undo"),
-                 ("POST", "/api/v1/duty"), ("DELETE", "/api/v1/duty/{role}"))
+def _link_ack(ctx: ApiContext, engine: AlertEngine, request: Request, alert_id: int, token: str) -> Alert:
+    """Acknowledge with a personal link; refusals are counted and limited per client and alert."""
+    client = request.client.host if request.client else "unknown"
+    wait = ctx.refusals.ack_blocked(client, alert_id)
+    if wait is not None and not _link_valid(engine, alert_id, token):
+        # a real owner behind the same proxy as a spammer is still let through
+        raise ApiError(429, f"too many refused ack attempts for alert {alert_id}; retry in {wait:.0f}s", "token")
+    try:
+        return _guarded(lambda: engine.ack_with_token(alert_id, token))
+    except AckRejected as err:
+        ctx.refusals.ack_refused(client, alert_id)
+        log.warning("refused ack link for alert %s from %s: %s", alert_id, client, err)
+        raise ApiError(403, str(err), "token") from None
 
 
-READ_ONLY = "read-only replay: this is an archived night; actions go to the live daemon"
+def _link_valid(engine: AlertEngine, alert_id: int, token: str) -> bool:
+    try:
+        check_token(engine.secret, alert_id, token, engine.clock().timestamp())
+    except AckRejected:
+        return False
+    return bool(engine.secret)
 
 
-def attach_read_only(app: FastAPI) -> None:
-    """On an archive every action route answers 409: a replayed night cannot be changed."""
-    def refuse() -> None:
-        raise ApiError(409, READ_ONLY)
-
-    for method, path in ACTION_ROUTES:
-        app.add_api_route(path, refuse, methods=[method], include_in_schema=False)
+def _role_known(engine: AlertEngine, role: str | None, field: str) -> None:
+    people = engine.cfg.people
+    if role is not None and role not in people:
+        raise ApiError(422, f"{field}: role {role!r} is not in people ({', '.join(people)})", field)
 
 
-def attach_actions(app: FastAPI, engine: AlertEngine, deliver: Callable[[PollResult], None], token_env: str) -> None:
-    """Add the routes that change the night (live daemon only): ack, decide, silence, push, run sheet done/undo."""
-    cfg = engine.cfg
-    zone = cfg.campaign.timezone
-    store = engine.log.store
+def _guarded(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except AlertError as err:
+        raise ApiError(err.status, str(err), "id") from None
 
-    def require_token(authorization: str | None) -> None:
-        check_board_token(token_env, authorization)
 
-    refusals: Refusals = app.state.refusals
+# Every action needs the live night: declared once here, so a route added below is refused on an archive too.
+router = APIRouter(dependencies=[Depends(live_night)])
 
-    def link_ack(request: Request, alert_id: int, token: str) -> Alert:
-        """Acknowledge with a personal link; refusals are counted and limited per client and alert."""
-        client = request.client.host if request.client else "unknown"
-        wait = refusals.ack_blocked(client, alert_id)
-        if wait is not None and not _link_valid(alert_id, token):
-            # a real owner behind the same proxy as a spammer is still let through
-            raise ApiError(429, f"too many refused ack attempts for alert {alert_id}; retry in {wait:.0f}s", "token")
-        try:
-            return guarded(lambda: engine.ack_with_token(alert_id, token))
-        except AckRejected as err:
-            refusals.ack_refused(client, alert_id)
-            log.warning("refused ack link for alert %s from %s: %s", alert_id, client, err)
-            raise ApiError(403, str(err), "token") from None
 
-    def _link_valid(alert_id: int, token: str) -> bool:
-        try:
-            check_token(engine.secret, alert_id, token, engine.clock().timestamp())
-        except AckRejected:
-            return False
-        return bool(engine.secret)
+@router.post("/api/v1/alerts/{alert_id}/ack")
+def ack(alert_id: int, request: Request, ctx: Context, live: Live, token: str | None = None,
+        body: AckBody | None = None, authorization: str | None = Header(None)) -> dict[str, Any]:
+    """Acknowledge with a personal link token (?token=) or the board token and {"by": role}."""
+    engine = live.engine
+    if token:
+        alert = _link_ack(ctx, engine, request, alert_id, token)
+    else:
+        check_board_token(ctx.token_env, authorization)
+        if body is None:
+            raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
+        _role_known(engine, body.by, "by")
+        alert = _guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
+    return alert_json(engine, alert)
 
-    def role_known(role: str | None, field: str) -> None:
-        if role is not None and role not in cfg.people:
-            raise ApiError(422, f"{field}: role {role!r} is not in people ({', '.join(cfg.people)})", field)
 
-    def guarded(call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except AlertError as err:
-            raise ApiError(err.status, str(err), "id") from None
+@router.get("/api/v1/alerts/{alert_id}/ack", response_class=HTMLResponse)
+def ack_page(alert_id: int, live: Live, token: str = "") -> HTMLResponse:
+    """The page an ack link opens: what it is and a button, so chat link previews acknowledge nothing."""
+    engine, pages = live.engine, live.pages
+    alert = engine.log.load(alert_id)
+    try:
+        role = check_token(engine.secret, alert_id, token, engine.clock().timestamp()) if engine.secret \
+            else None
+    except AckRejected as err:
+        return HTMLResponse(pages.refused(alert, alert_id, str(err)), status_code=403)
+    why_not = None
+    if alert is not None and role is not None and alert.state != "resolved":
+        why_not = engine.refusal(alert, role)
+        if why_not is None and alert.state == "acked" and alert.acked_by != role:
+            why_not = engine.writer.already(alert)
+    if alert is not None and alert.state == "resolved":
+        why_not = ""  # the summary already says it is resolved; no button
+    return HTMLResponse(pages.link(alert, alert_id, token, role, why_not))
 
-    @app.post("/api/v1/alerts/{alert_id}/ack")
-    def ack(alert_id: int, request: Request, token: str | None = None, body: AckBody | None = None,
-            authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Acknowledge with a personal link token (?token=) or the board token and {"by": role}."""
-        if token:
-            alert = link_ack(request, alert_id, token)
-        else:
-            require_token(authorization)
-            if body is None:
-                raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
-            role_known(body.by, "by")
-            alert = guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
-        return alert_json(engine, alert)
 
-    pages = AckPages(engine.writer)
+@router.post("/api/v1/alerts/{alert_id}/ack/form", response_class=HTMLResponse)
+def ack_form(alert_id: int, request: Request, ctx: Context, live: Live, token: str = Form("")) -> HTMLResponse:
+    """The button on the ack page: a readable page either way (refusals counted and limited)."""
+    try:
+        alert = _link_ack(ctx, live.engine, request, alert_id, token)
+    except ApiError as err:
+        return HTMLResponse(live.pages.refused(live.engine.log.load(alert_id), alert_id, err.message),
+                            status_code=err.status)
+    return HTMLResponse(live.pages.done(alert))
 
-    @app.get("/api/v1/alerts/{alert_id}/ack", response_class=HTMLResponse)
-    def ack_page(alert_id: int, token: str = "") -> HTMLResponse:
-        """The page an ack link opens: what it is and a button, so chat link previews acknowledge nothing."""
-        alert = engine.log.load(alert_id)
-        try:
-            role = check_token(engine.secret, alert_id, token, engine.clock().timestamp()) if engine.secret \
-                else None
-        except AckRejected as err:
-            return HTMLResponse(pages.refused(alert, alert_id, str(err)), status_code=403)
-        why_not = None
-        if alert is not None and role is not None and alert.state != "resolved":
-            why_not = engine.refusal(alert, role)
-            if why_not is None and alert.state == "acked" and alert.acked_by != role:
-                why_not = engine.writer.already(alert)
-        if alert is not None and alert.state == "resolved":
-            why_not = ""  # the summary already says it is resolved; no button
-        return HTMLResponse(pages.link(alert, alert_id, token, role, why_not))
 
-    @app.post("/api/v1/alerts/{alert_id}/ack/form", response_class=HTMLResponse)
-    def ack_form(alert_id: int, request: Request, token: str = Form("")) -> HTMLResponse:
-        """The button on the ack page: a readable page either way (refusals counted and limited)."""
-        try:
-            alert = link_ack(request, alert_id, token)
-        except ApiError as err:
-            return HTMLResponse(pages.refused(engine.log.load(alert_id), alert_id, err.message),
-                                status_code=err.status)
-        return HTMLResponse(pages.done(alert))
+@router.post("/api/v1/annotations", status_code=201)
+def annotate(body: AnnotationBody, ctx: Context, live: Live,
+             authorization: str | None = Header(None)) -> dict[str, Any]:
+    """Record a decision: who decided what, at which level, tied to an alert when given."""
+    engine = live.engine
+    check_board_token(ctx.token_env, authorization)
+    _role_known(engine, body.role, "role")
+    now = engine.clock()
+    if body.alert_id is not None and not engine.log.exists(body.alert_id):
+        raise ApiError(404, f"alert {body.alert_id} does not exist", "alert_id")
+    decisions.record(engine.log.store, now, body.author, body.text, role=body.role, level=body.level,
+                     alert_id=body.alert_id, kind=body.kind)
+    if body.alert_id is not None:
+        engine.log.event(now, body.alert_id, "decision", level=body.level, role=body.role, person=body.author,
+                         detail=body.text)
+    return {"ts": now.isoformat(), **body.model_dump()}
 
-    @app.post("/api/v1/annotations", status_code=201)
-    def annotate(body: AnnotationBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Record a decision: who decided what, at which level, tied to an alert when given."""
-        require_token(authorization)
-        role_known(body.role, "role")
-        now = engine.clock()
-        if body.alert_id is not None and not engine.log.exists(body.alert_id):
-            raise ApiError(404, f"alert {body.alert_id} does not exist", "alert_id")
-        decisions.record(store, now, body.author, body.text, role=body.role, level=body.level,
-                         alert_id=body.alert_id, kind=body.kind)
-        if body.alert_id is not None:
-            engine.log.event(now, body.alert_id, "decision", level=body.level, role=body.role, person=body.author,
-                             detail=body.text)
-        return {"ts": now.isoformat(), **body.model_dump()}
 
-    @app.post("/api/v1/silences", status_code=201)
-    def silence(body: SilenceBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Silence one metric or all for a window; alerts are still recorded, not paged."""
-        require_token(authorization)
-        if body.metric is not None and body.metric not in cfg.metrics:
-            raise ApiError(404, f"unknown metric {body.metric!r}", "metric")
-        try:
-            seconds = parse_duration(body.duration)
-        except ValueError as err:
-            raise ApiError(422, f"duration: {err}", "duration") from None
-        if not 0 < seconds <= 86400:
-            raise ApiError(422, "duration: must be more than 0 and at most 24h", "duration")
-        now = engine.clock()
-        ends = now + timedelta(seconds=seconds)
-        item = engine.silences.add(body.metric, now, ends, body.author, body.reason, now)
-        decisions.record(store, now, body.author,
-                         f"silenced {body.metric or 'all metrics'} for {body.duration}: {body.reason}",
-                         kind="silence", ref=f"silence:{item.id}")
-        return item.as_dict()
+@router.post("/api/v1/silences", status_code=201)
+def silence(body: SilenceBody, ctx: Context, live: Live, authorization: str | None = Header(None)) -> dict[str, Any]:
+    """Silence one metric or all for a window; alerts are still recorded, not paged."""
+    engine = live.engine
+    check_board_token(ctx.token_env, authorization)
+    if body.metric is not None and body.metric not in engine.cfg.metrics:
+        raise ApiError(404, f"unknown metric {body.metric!r}", "metric")
+    try:
+        seconds = parse_duration(body.duration)
+    except ValueError as err:
+        raise ApiError(422, f"duration: {err}", "duration") from None
+    if not 0 < seconds <= 86400:
+        raise ApiError(422, "duration: must be more than 0 and at most 24h", "duration")
+    now = engine.clock()
+    ends = now + timedelta(seconds=seconds)
+    item = engine.silences.add(body.metric, now, ends, body.author, body.reason, now)
+    decisions.record(engine.log.store, now, body.author,
+                     f"silenced {body.metric or 'all metrics'} for {body.duration}: {body.reason}",
+                     kind="silence", ref=f"silence:{item.id}")
+    return item.as_dict()
 
-    @app.delete("/api/v1/silences/{silence_id}")
-    def unsilence(silence_id: int, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """End a silence now."""
-        require_token(authorization)
-        ended = engine.silences.end(silence_id, engine.clock())
-        if ended is None:
-            raise ApiError(404, f"silence {silence_id} does not exist", "id")
-        return ended.as_dict()
 
-    @app.post("/api/v1/push", status_code=202)
-    def push(body: PushBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Samples from the watched systems themselves: stored like polled ones and evaluated at once."""
-        require_token(authorization)
-        now = engine.clock()
-        samples = []
-        for i, item in enumerate(body.samples):
-            where = f"samples[{i}]"
-            if item.metric not in cfg.metrics:
-                raise ApiError(404, f"{where}.metric: unknown metric {item.metric!r}", f"{where}.metric")
-            if not cfg.metrics[item.metric].pushed:
-                # Two sources for one number would let a stray push overwrite what the poll measured.
-                feeder = cfg.feeders().get(item.metric)
-                raise ApiError(409, f"{where}.metric: {item.metric!r} is polled by collector "
-                                    f"{feeder.name if feeder else '?'!r}; only metrics with `pushed: true` "
-                                    "accept pushes", f"{where}.metric")
-            if not math.isfinite(item.value):
-                raise ApiError(422, f"{where}.value: must be a finite number", f"{where}.value")
-            ts = parse_moment(item.ts, f"{where}.ts", zone, now, PUSH_SPAN) if item.ts else now
-            if ts > now + timedelta(seconds=5):
-                raise ApiError(422, f"{where}.ts: {ts.isoformat()} is in the future", f"{where}.ts")
-            samples.append(Sample(ts, item.metric, item.value))
-        deliver(PollResult(samples, None))
-        return {"accepted": len(samples)}
+@router.delete("/api/v1/silences/{silence_id}")
+def unsilence(silence_id: int, ctx: Context, live: Live, authorization: str | None = Header(None)) -> dict[str, Any]:
+    """End a silence now."""
+    check_board_token(ctx.token_env, authorization)
+    ended = live.engine.silences.end(silence_id, live.engine.clock())
+    if ended is None:
+        raise ApiError(404, f"silence {silence_id} does not exist", "id")
+    return ended.as_dict()
 
-    def step_action(index: int, body: StepDoneBody, authorization: str | None,
-                    action: Callable[..., sheet.Completion]) -> tuple[sheet.Completion, datetime]:
-        require_token(authorization)
-        role_known(body.by, "by")
-        if not 0 <= index < len(cfg.campaign.run_sheet):
-            raise ApiError(404, f"run sheet has no step {index}", "index")
-        now = engine.clock()
-        try:
-            return action(store, cfg, index, body.by, now), now
-        except sheet.RunSheetRefused as err:
-            raise ApiError(err.status, str(err), "index") from None
 
-    @app.post("/api/v1/runsheet/{index}/done")
-    def step_done(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Mark a run-sheet step done as the role who confirmed it; recorded in the decision log."""
-        mark, _ = step_action(index, body, authorization, sheet.mark_done)
-        return {"index": index, "done": True, "done_by": mark.role, "done_at": mark.at.isoformat(),
-                "undo_until": mark.undo_until().isoformat()}
+@router.post("/api/v1/push", status_code=202)
+def push(body: PushBody, ctx: Context, live: Live, authorization: str | None = Header(None)) -> dict[str, Any]:
+    """Samples from the watched systems themselves: stored like polled ones and evaluated at once."""
+    check_board_token(ctx.token_env, authorization)
+    cfg = live.engine.cfg
+    now = live.engine.clock()
+    samples = []
+    for i, item in enumerate(body.samples):
+        where = f"samples[{i}]"
+        if item.metric not in cfg.metrics:
+            raise ApiError(404, f"{where}.metric: unknown metric {item.metric!r}", f"{where}.metric")
+        if not cfg.metrics[item.metric].pushed:
+            # Two sources for one number would let a stray push overwrite what the poll measured.
+            feeder = cfg.feeders().get(item.metric)
+            raise ApiError(409, f"{where}.metric: {item.metric!r} is polled by collector "
+                                f"{feeder.name if feeder else '?'!r}; only metrics with `pushed: true` "
+                                "accept pushes", f"{where}.metric")
+        if not math.isfinite(item.value):
+            raise ApiError(422, f"{where}.value: must be a finite number", f"{where}.value")
+        ts = parse_moment(item.ts, f"{where}.ts", cfg.campaign.timezone, now, PUSH_SPAN) if item.ts else now
+        if ts > now + timedelta(seconds=5):
+            raise ApiError(422, f"{where}.ts: {ts.isoformat()} is in the future", f"{where}.ts")
+        samples.append(Sample(ts, item.metric, item.value))
+    live.deliver(PollResult(samples, None))
+    return {"accepted": len(samples)}
 
-    @app.post("/api/v1/runsheet/{index}/undo")
-    def step_undo(index: int, body: StepDoneBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Take back a done mark within a minute (a wrong tap); the undo is itself in the decision log."""
-        mark, now = step_action(index, body, authorization, sheet.undo)
-        return {"index": index, "done": False, "undone_by": body.by, "undone_at": now.isoformat(),
-                "was_done_by": mark.role}
 
+def _step_action(ctx: ApiContext, live: LiveNight, index: int, body: StepDoneBody, authorization: str | None,
+                 action: Callable[..., sheet.Completion]) -> tuple[sheet.Completion, datetime]:
+    engine = live.engine
+    check_board_token(ctx.token_env, authorization)
+    _role_known(engine, body.by, "by")
+    if not 0 <= index < len(engine.cfg.campaign.run_sheet):
+        raise ApiError(404, f"run sheet has no step {index}", "index")
+    now = engine.clock()
+    try:
+        return action(engine.log.store, engine.cfg, index, body.by, now), now
+    except sheet.RunSheetRefused as err:
+        raise ApiError(err.status, str(err), "index") from None
+
+
+@router.post("/api/v1/runsheet/{index}/done")
+def step_done(index: int, body: StepDoneBody, ctx: Context, live: Live,
+              authorization: str | None = Header(None)) -> dict[str, Any]:
+    """Mark a run-sheet step done as the role who confirmed it; recorded in the decision log."""
+    mark, _ = _step_action(ctx, live, index, body, authorization, sheet.mark_done)
+    return {"index": index, "done": True, "done_by": mark.role, "done_at": mark.at.isoformat(),
+            "undo_until": mark.undo_until().isoformat()}
+
+
+@router.post("/api/v1/runsheet/{index}/undo")
+def step_undo(index: int, body: StepDoneBody, ctx: Context, live: Live,
+              authorization: str | None = Header(None)) -> dict[str, Any]:
+    """Take back a done mark within a minute (a wrong tap); the undo is itself in the decision log."""
+    mark, now = _step_action(ctx, live, index, body, authorization, sheet.undo)
+    return {"index": index, "done": False, "undone_by": body.by, "undone_at": now.isoformat(),
+            "was_done_by": mark.role}

@@ -1,7 +1,8 @@
 """Who is on duty: GET the holder of every role and the next hour's handovers; stand in at run time.
 
 A stand-in takes effect for the next page, shows on the wall at once, and is written to the
-decision log with who made the change.
+decision log with who made the change. Who holds a role now is the live roster's answer, so an
+archive answers all three 409 (warroom.api.read_only).
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.engine import AlertEngine
+from warroom.api.context import Context
+from warroom.api.gate import check_board_token
 from warroom.api.params import ApiError, parse_moment
-from warroom.api.routes.actions import check_board_token
+from warroom.api.read_only import Live, live_night
 from warroom.durations import parse_duration
+from warroom.record import decisions
 
 
 class StandInBody(BaseModel):
@@ -32,50 +35,54 @@ class StandInBody(BaseModel):
     by: str = Field(min_length=1, max_length=200, description="Who makes the change (for the decision log).")
 
 
-def duty_router(engine: AlertEngine, token_env: str) -> APIRouter:
-    """GET /api/v1/duty, POST /api/v1/duty, DELETE /api/v1/duty/{role}."""
-    router = APIRouter()
+router = APIRouter(dependencies=[Depends(live_night)])
+
+
+@router.get("/api/v1/duty")
+def on_duty(live: Live) -> dict[str, Any]:
+    """Who holds every role now (config, shift or stand-in), and the handovers of the next hour."""
+    return live.engine.roster.on_duty(live.engine.clock())
+
+
+@router.post("/api/v1/duty", status_code=201)
+def stand_in(body: StandInBody, ctx: Context, live: Live, authorization: str | None = Header(None)) -> dict[str, Any]:
+    """Put someone in a role from now on (board token)."""
+    check_board_token(ctx.token_env, authorization)
+    engine = live.engine
     cfg = engine.cfg
+    if body.role not in cfg.people:
+        raise ApiError(422, f"role: {body.role!r} is not in people ({', '.join(cfg.people)})", "role")
+    if body.person is not None and body.person not in cfg.people:
+        raise ApiError(422, f"person: {body.person!r} is not in people ({', '.join(cfg.people)})", "person")
+    if (body.person is None) == (body.name is None):
+        raise ApiError(422, "name: give either person (an entry of people) or name and phone", "name")
+    now = engine.clock()
+    until = None
+    if body.until and body.until.startswith("+"):
+        try:
+            until = now + timedelta(seconds=parse_duration(body.until[1:]))
+        except ValueError as err:
+            raise ApiError(422, f"until: {err}", "until") from None
+    elif body.until:
+        until = parse_moment(body.until, "until", cfg.campaign.timezone, now)
+    if until is not None:
+        if until <= now:
+            raise ApiError(422, f"until: {until.isoformat()} is not in the future", "until")
+    holder, change = engine.roster.stand_in(body.role, now, body.by, person=body.person, name=body.name,
+                                            phone=body.phone, until=until)
+    decisions.record(engine.log.store, now, body.by, change, role=body.role, kind="duty", ref=f"duty:{body.role}")
+    return holder.as_dict()
 
-    @router.get("/api/v1/duty")
-    def on_duty() -> dict[str, Any]:
-        """Who holds every role now (config, shift or stand-in), and the handovers of the next hour."""
-        return engine.roster.on_duty(engine.clock())
 
-    @router.post("/api/v1/duty", status_code=201)
-    def stand_in(body: StandInBody, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """Put someone in a role from now on (board token)."""
-        check_board_token(token_env, authorization)
-        if body.role not in cfg.people:
-            raise ApiError(422, f"role: {body.role!r} is not in people ({', '.join(cfg.people)})", "role")
-        if body.person is not None and body.person not in cfg.people:
-            raise ApiError(422, f"person: {body.person!r} is not in people ({', '.join(cfg.people)})", "person")
-        if (body.person is None) == (body.name is None):
-            raise ApiError(422, "name: give either person (an entry of people) or name and phone", "name")
-        now = engine.clock()
-        until = None
-        if body.until and body.until.startswith("+"):
-            try:
-                until = now + timedelta(seconds=parse_duration(body.until[1:]))
-            except ValueError as err:
-                raise ApiError(422, f"until: {err}", "until") from None
-        elif body.until:
-            until = parse_moment(body.until, "until", cfg.campaign.timezone, now)
-        if until is not None:
-            if until <= now:
-                raise ApiError(422, f"until: {until.isoformat()} is not in the future", "until")
-        holder = engine.roster.stand_in(body.role, now, body.by, person=body.person, name=body.name,
-                                        phone=body.phone, until=until)
-        return holder.as_dict()
-
-    @router.delete("/api/v1/duty/{role}")
-    def end(role: str, by: str, authorization: str | None = Header(None)) -> dict[str, Any]:
-        """End a stand-in: the role goes back to its shift or configured person."""
-        check_board_token(token_env, authorization)
-        now = engine.clock()
-        if not engine.roster.end(role, now, by):
-            raise ApiError(404, f"nobody stands in as {role!r}", "role")
-        holder = engine.roster.holder(role, now)
-        return holder.as_dict() if holder else {"role": role}
-
-    return router
+@router.delete("/api/v1/duty/{role}")
+def end(role: str, by: str, ctx: Context, live: Live, authorization: str | None = Header(None)) -> dict[str, Any]:
+    """End a stand-in: the role goes back to its shift or configured person."""
+    check_board_token(ctx.token_env, authorization)
+    engine = live.engine
+    now = engine.clock()
+    change = engine.roster.end(role, now, by)
+    if change is None:
+        raise ApiError(404, f"nobody stands in as {role!r}", "role")
+    decisions.record(engine.log.store, now, by, change, role=role, kind="duty", ref=f"duty:{role}")
+    holder = engine.roster.holder(role, now)
+    return holder.as_dict() if holder else {"role": role}

@@ -1,7 +1,7 @@
-"""Read routes of the night's record (config, campaign, alerts, decisions, run sheet, timeline, replay frame).
+"""Reads of the night's record (config, campaign, alerts, decisions, run sheet, timeline, replay frame).
 
-They take a NightSource, so the live daemon and `warroom replay` serve them alike; the SQL lives in
-warroom.record, not here.
+They read the context's NightSource, so the live daemon and `warroom replay` serve them alike; the
+SQL lives in warroom.record, not here.
 """
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import FastAPI, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from warroom.api.app import MAX_WINDOW
-from warroom.api.params import ApiError, parse_moment
-from warroom.api.read_model import RECORD_HORIZON, BoardReader
+from warroom.api.context import ApiContext, Context
+from warroom.api.params import parse_moment, parse_window
+from warroom.api.read_model import RECORD_HORIZON
 from warroom.record import alerts as record_alerts
 from warroom.record import decisions, summary, timeline
-from warroom.record.campaign import CampaignRecord
+from warroom.record import runsheet as sheet
 from warroom.record.source import NightSource
 from warroom.store.queries import sample_bounds
 
@@ -56,103 +56,111 @@ def alerts_json(source: NightSource, since: datetime, start: datetime, end: date
             for a in alerts]
 
 
-def attach_record(app: FastAPI, source: NightSource, reader: BoardReader, campaign: CampaignRecord | None) -> None:
-    """Add the read routes of the record to the app (live or archive)."""
-    cfg = source.cfg
-    zone = cfg.campaign.timezone
+def _since_for(ctx: ApiContext, moment: datetime) -> datetime:
+    since = ctx.reader.since
+    return since if since is not None and since <= moment else moment - RECORD_HORIZON
 
-    def since_for(moment: datetime) -> datetime:
-        return reader.since if reader.since is not None and reader.since <= moment else moment - RECORD_HORIZON
 
-    def window(from_: str, to: str) -> tuple[datetime, datetime]:
-        now = source.clock()
-        start, end = parse_moment(from_, "from", zone, now), parse_moment(to, "to", zone, now)
-        if end <= start:
-            raise ApiError(422, f"to ({end.isoformat()}) must be after from ({start.isoformat()})", "to")
-        if end - start > MAX_WINDOW:
-            raise ApiError(422, f"window of {end - start} is longer than the {MAX_WINDOW.days}-day limit", "from")
-        return start, end
+def _window(ctx: ApiContext, from_: str, to: str) -> tuple[datetime, datetime]:
+    return parse_window(from_, to, ctx.night.cfg.campaign.timezone, ctx.night.clock())
 
-    def moment(at: str | None) -> datetime:
-        return parse_moment(at, "at", zone, source.clock()) if at else source.clock()
 
-    @app.get("/api/v1/config")
-    def config() -> dict[str, Any]:
-        """Metric metadata, people and level owners: what the board needs to label itself."""
-        return config_json(source)
+def _moment(ctx: ApiContext, at: str | None) -> datetime:
+    now = ctx.night.clock()
+    return parse_moment(at, "at", ctx.night.cfg.campaign.timezone, now) if at else now
 
-    @app.get("/api/v1/campaign")
-    def campaign_info() -> dict[str, Any]:
-        """The campaign of this record: identity, window, first start, first and last sample."""
-        first, last = sample_bounds(reader.store.reader())
-        iso = (lambda t: t.isoformat() if t else None)  # noqa: E731
-        return {"id": campaign.id if campaign else None, "name": reader.window.name,
-                "start": iso(reader.window.start), "end": iso(reader.window.end),
-                "first_start": iso(campaign.anchor if campaign else reader.since), "timezone": zone,
-                "locale": cfg.campaign.locale, "first_sample": iso(first), "last_sample": iso(last),
-                "now": source.clock().isoformat(), "live": reader.latest is not None}
 
-    @app.get("/api/v1/alerts")
-    def alerts(state: Literal["active", "open", "acked", "resolved", "all"] = "all",
-               from_: str = Query("-24h", alias="from"), to: str = "now",
-               at: str | None = Query(None, description="the alerts as they stood at this moment")) -> dict[str, Any]:
-        """Alerts in a window (open ones always) with their event trails; with `at`, as they were then."""
-        start, end = window(from_, to)
-        when = moment(at) if at else None
-        return {"alerts": alerts_json(source, since_for(when or start), start, end, state, when)}
+router = APIRouter()
 
-    @app.get("/api/v1/annotations")
-    def annotations(from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
-        """The decision log in a window."""
-        start, end = window(from_, to)
-        return {"annotations": decisions.between(source.log.store.reader(), start, end)}
 
-    @app.get("/api/v1/silences")
-    def silences(active: bool = True) -> dict[str, Any]:
-        """Silences in force (or all with active=false)."""
-        items = source.silences.active(source.clock()) if active else source.silences.items
-        return {"silences": [s.as_dict() for s in items]}
+@router.get("/api/v1/config")
+def config(ctx: Context) -> dict[str, Any]:
+    """Metric metadata, people and level owners: what the board needs to label itself."""
+    return config_json(ctx.night)
 
-    @app.get("/api/v1/runsheet")
-    def runsheet(at: str | None = None) -> dict[str, Any]:
-        """The run sheet with countdowns and who marked each step done (at a past moment with `at`)."""
-        when = moment(at)
-        anchor = campaign.anchor if campaign else (reader.since or when)
-        roster = getattr(source, "roster", None)
-        # Live, shift changes of the next hour stand beside the steps: "02:00 李娜 takes over from 张伟".
-        return {"steps": decisions.run_sheet(source.log.store.reader(), cfg, anchor, when),
-                "handovers": roster.handovers(when) if roster is not None and at is None else []}
 
-    @app.get("/api/v1/timeline")
-    def get_timeline(from_: str = Query("-2h", alias="from"), to: str = "now",
-                     levels: bool = Query(True, description="list level transitions as events too (else bands only)"),
-                     ) -> JSONResponse:
-        """Level transitions, alert events and decisions in time order, and each metric's level bands."""
-        start, end = window(from_, to)
-        cur = reader.store.reader()
-        return JSONResponse({"from": start.isoformat(), "to": end.isoformat(),
-                             "events": timeline.events(cur, cfg, start, end, levels),
-                             "bands": timeline.bands(cur, cfg, start, end, since_for(start))})
+@router.get("/api/v1/campaign")
+def campaign_info(ctx: Context) -> dict[str, Any]:
+    """The campaign of this record: identity, window, first start, first and last sample."""
+    reader, campaign, cfg = ctx.reader, ctx.campaign, ctx.night.cfg
+    first, last = sample_bounds(reader.store.reader())
+    iso = (lambda t: t.isoformat() if t else None)  # noqa: E731
+    return {"id": campaign.id if campaign else None, "name": reader.window.name,
+            "start": iso(reader.window.start), "end": iso(reader.window.end),
+            "first_start": iso(campaign.anchor if campaign else reader.since), "timezone": cfg.campaign.timezone,
+            "locale": cfg.campaign.locale, "first_sample": iso(first), "last_sample": iso(last),
+            "now": ctx.night.clock().isoformat(), "live": reader.latest is not None}
 
-    @app.get("/api/v1/outcome")
-    def get_outcome(from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
-        """The KPI against its target (met, when crossed) and each metric's worst value in a window."""
-        start, end = window(from_, to)
-        return summary.outcome(reader.store.reader(), cfg, start, end)
 
-    @app.get("/api/v1/collectors")
-    def collectors(from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
-        """Collector health over a window: polls, failures, longest gap, commonest reasons."""
-        start, end = window(from_, to)
-        return {"collectors": summary.collector_health(reader.store.reader(), start, end)}
+@router.get("/api/v1/alerts")
+def alerts(ctx: Context, state: Literal["active", "open", "acked", "resolved", "all"] = "all",
+           from_: str = Query("-24h", alias="from"), to: str = "now",
+           at: str | None = Query(None, description="the alerts as they stood at this moment")) -> dict[str, Any]:
+    """Alerts in a window (open ones always) with their event trails; with `at`, as they were then."""
+    start, end = _window(ctx, from_, to)
+    when = _moment(ctx, at) if at else None
+    return {"alerts": alerts_json(ctx.night, _since_for(ctx, when or start), start, end, state, when)}
 
-    @app.get("/api/v1/frame")
-    def frame(at: str = Query(..., description="the replayed moment")) -> JSONResponse:
-        """One replay frame in one call: the board, the active alerts and the run sheet as they were at `at`."""
-        when = moment(at)
-        since = since_for(when)
-        anchor = campaign.anchor if campaign else since
-        body = {"at": when.isoformat(), "board": reader.board(source.clock(), when),
-                "alerts": alerts_json(source, since, when - timedelta(days=1), when, "active", when),
-                "runsheet": decisions.run_sheet(reader.store.reader(), cfg, anchor, when)}
-        return JSONResponse(body)
+
+@router.get("/api/v1/annotations")
+def annotations(ctx: Context, from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
+    """The decision log in a window."""
+    start, end = _window(ctx, from_, to)
+    return {"annotations": decisions.between(ctx.night.log.store.reader(), start, end)}
+
+
+@router.get("/api/v1/silences")
+def silences(ctx: Context, active: bool = True) -> dict[str, Any]:
+    """Silences in force (or all with active=false)."""
+    night = ctx.night
+    items = night.silences.active(night.clock()) if active else night.silences.items
+    return {"silences": [s.as_dict() for s in items]}
+
+
+@router.get("/api/v1/runsheet")
+def runsheet(ctx: Context, at: str | None = None) -> dict[str, Any]:
+    """The run sheet with countdowns and who marked each step done (at a past moment with `at`)."""
+    when = _moment(ctx, at)
+    anchor = ctx.campaign.anchor if ctx.campaign else (ctx.reader.since or when)
+    roster = getattr(ctx.night, "roster", None)
+    # Live, shift changes of the next hour stand beside the steps: "02:00 李娜 takes over from 张伟".
+    return {"steps": sheet.run_sheet(ctx.night.log.store.reader(), ctx.night.cfg, anchor, when),
+            "handovers": roster.handovers(when) if roster is not None and at is None else []}
+
+
+@router.get("/api/v1/timeline")
+def get_timeline(ctx: Context, from_: str = Query("-2h", alias="from"), to: str = "now",
+                 levels: bool = Query(True, description="list level transitions as events too (else bands only)"),
+                 ) -> JSONResponse:
+    """Level transitions, alert events and decisions in time order, and each metric's level bands."""
+    start, end = _window(ctx, from_, to)
+    cur, cfg = ctx.reader.store.reader(), ctx.night.cfg
+    return JSONResponse({"from": start.isoformat(), "to": end.isoformat(),
+                         "events": timeline.events(cur, cfg, start, end, levels),
+                         "bands": timeline.bands(cur, cfg, start, end, _since_for(ctx, start))})
+
+
+@router.get("/api/v1/outcome")
+def get_outcome(ctx: Context, from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
+    """The KPI against its target (met, when crossed) and each metric's worst value in a window."""
+    start, end = _window(ctx, from_, to)
+    return summary.outcome(ctx.reader.store.reader(), ctx.night.cfg, start, end)
+
+
+@router.get("/api/v1/collectors")
+def collectors(ctx: Context, from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
+    """Collector health over a window: polls, failures, longest gap, commonest reasons."""
+    start, end = _window(ctx, from_, to)
+    return {"collectors": summary.collector_health(ctx.reader.store.reader(), start, end)}
+
+
+@router.get("/api/v1/frame")
+def frame(ctx: Context, at: str = Query(..., description="the replayed moment")) -> JSONResponse:
+    """One replay frame in one call: the board, the active alerts and the run sheet as they were at `at`."""
+    when = _moment(ctx, at)
+    since = _since_for(ctx, when)
+    anchor = ctx.campaign.anchor if ctx.campaign else since
+    body = {"at": when.isoformat(), "board": ctx.reader.board(ctx.night.clock(), when),
+            "alerts": alerts_json(ctx.night, since, when - timedelta(days=1), when, "active", when),
+            "runsheet": sheet.run_sheet(ctx.reader.store.reader(), ctx.night.cfg, anchor, when)}
+    return JSONResponse(body)

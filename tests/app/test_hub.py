@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.api_client import DaemonClient
-from app.snapshot import SnapshotHub
+from app.hub import SnapshotHub
 
 BOARD = {"at": "2024-11-11T15:30:00+00:00", "campaign": {"name": "n", "timezone": "UTC"},
          "tiles": [{"metric": "cpu", "value": 97.0, "level": "red"}]}
