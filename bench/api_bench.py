@@ -56,21 +56,23 @@ def main() -> None:
         engine.start(latest.snapshot()[0])
         stop = threading.Event()
 
+        def deliver(result: PollResult) -> None:
+            engine.observe(result)  # as Daemon.deliver: the engine first, then the writer queue
+            writer.put(result)
+
         def ingest() -> None:
             # The daemon's own load while the board is read: 50 samples a second, one commit a tick.
             while not stop.wait(1.0):
                 now[0] += timedelta(seconds=1)
-                result = PollResult([Sample(now[0], f"m{i:02d}", 55.0) for i in range(METRICS)], None)
-                engine.observe(result)
-                writer.put(result)
+                deliver(PollResult([Sample(now[0], f"m{i:02d}", 55.0) for i in range(METRICS)], None))
 
         feeder = threading.Thread(target=ingest, daemon=True)
         feeder.start()
         window = CampaignWindow("bench", None, end + timedelta(hours=1))
         live = BoardReader(loaded.config, store, window, latest, engine.views, engine.phone_of)
         fallback = BoardReader(loaded.config, store, window, latest)  # no engine: every /board is recomputed
-        apis = [ApiServer(create_app(reader, lambda: now[0]), bind_socket("127.0.0.1", 0))
-                for reader in (live, fallback)]
+        apps = (create_app(live, lambda: now[0], engine=engine, deliver=deliver), create_app(fallback, lambda: now[0]))
+        apis = [ApiServer(app, bind_socket("127.0.0.1", 0)) for app in apps]
         for api in apis:
             api.start()
         live_base, fallback_base = (f"http://127.0.0.1:{api.port}" for api in apis)
