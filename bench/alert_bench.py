@@ -30,9 +30,10 @@ from typing import Any
 
 import requests
 
-from bench.alert_kit import AlertPair, Gauge, Received, Receiver, am_status, warroom_page
+from bench.alert_kit import ALERTMANAGER, PROMETHEUS, AlertPair, Gauge, am_status, version_of, warroom_page
 from bench.common import pct, summary
 from tests.daemon_kit import start_collect, stop, wait_for, write_config
+from tests.harness.receiver import Received, Receiver
 from tests.realparts import free_port
 
 GREEN, BREACH, THRESHOLD = 10.0, 100.0, 50.0
@@ -105,12 +106,12 @@ def warn(text: str) -> None:
 
 def new_pair(name: str, tmp: Path, gauge: Gauge, am_hook: Receiver, tuned: bool) -> AlertPair:
     """A pair (not started) whose Alertmanager posts to /am/<name> and whose Prometheus scrapes /metrics/<name>."""
-    return AlertPair(name, tmp / name, gauge.port, am_hook.url("http", f"/am/{name}"), THRESHOLD, tuned=tuned)
+    return AlertPair(name, tmp / name, gauge.port, am_hook.url(f"am/{name}", scheme="http"), THRESHOLD, tuned=tuned)
 
 
 def record_pair(trial: Trial, key: str, pair: AlertPair, gauge: Gauge, fired: Received | None, i: int) -> None:
     """Store one pair's delay for a trial, or say that it missed."""
-    trial.paths[key] = f"/am/{pair.name}"
+    trial.paths[key] = f"am/{pair.name}"
     if fired is None:
         warn(f"trial {i + 1}: no 'firing' notification from the {key} pair")
         return
@@ -137,7 +138,7 @@ def polled_trials(n: int, rng: random.Random, tmp: Path, gauge: Gauge, hook: Rec
             trial = Trial(time.time())
             trials.append(trial)
             page = hook.wait(page_of(GAUGE, "opened", trial.t0), PAGE_WAIT_S)
-            fired = {key: am_hook.wait(am_of(f"/am/{pair.name}", "firing", trial.t0), PAGE_WAIT_S)
+            fired = {key: am_hook.wait(am_of(f"am/{pair.name}", "firing", trial.t0), PAGE_WAIT_S)
                      for key, pair in (("steady", steady), ("fresh", fresh))}
             gauge.set(GREEN)
             green_at = time.time()
@@ -155,7 +156,7 @@ def polled_trials(n: int, rng: random.Random, tmp: Path, gauge: Gauge, hook: Rec
                          RESOLVE_WAIT_S) is None:
                 warn(f"trial {i + 1}: warroom alert {trial.alert_id} not resolved within {RESOLVE_WAIT_S:g}s")
             after = fired["steady"].t if fired["steady"] else green_at
-            if am_hook.wait(am_of(f"/am/{steady.name}", "resolved", after), RESOLVE_WAIT_S) is None:
+            if am_hook.wait(am_of(f"am/{steady.name}", "resolved", after), RESOLVE_WAIT_S) is None:
                 warn(f"trial {i + 1}: the long-running pair sent no 'resolved' within {RESOLVE_WAIT_S:g}s")
         finally:
             gauge.set(GREEN)
@@ -201,7 +202,7 @@ def default_trials(n: int, rng: random.Random, tmp: Path, gauge: Gauge, am_hook:
             gauge.set(BREACH)
             trial = Trial(time.time())
             trials.append(trial)
-            fired = am_hook.wait(am_of(f"/am/{pair.name}", "firing", trial.t0), DEFAULT_PAGE_WAIT_S)
+            fired = am_hook.wait(am_of(f"am/{pair.name}", "firing", trial.t0), DEFAULT_PAGE_WAIT_S)
             record_pair(trial, "default", pair, gauge, fired, i)
             if "default" in trial.took:
                 print(f"  default-pair trial {i + 1}/{n}: {trial.took['default']:.1f} s "
@@ -336,7 +337,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         log = tmp / "warroom.log"
         try:
-            raw = warroom_config(tmp, gauge.port, hook.url("json", "/hook"))
+            raw = warroom_config(tmp, gauge.port, hook.url("hook"))
             config = write_config(raw, tmp / "config.yaml")
             daemon = start_collect(config, log, {"WARROOM_TOKEN": token, "WARROOM_ACK_SECRET": secrets.token_hex(16)})
             base = f"http://127.0.0.1:{raw['server']['port']}"
@@ -348,8 +349,9 @@ def main() -> None:
                   f"{os.cpu_count()} CPUs", flush=True)
             print(f"warroom: json collector every {POLL_S:g}s, tick 100ms, resolve_after 0s, repeat_every 0s, "
                   "group_window 0s.\n"
-                  "tuned pair: Prometheus 2.42 scrape/eval 1s, for 0s; Alertmanager 0.25 group_wait 1s, "
-                  "group_interval 1s, repeat_interval 1h.", flush=True)
+                  f"tuned pair: Prometheus {version_of(PROMETHEUS)} scrape/eval 1s, for 0s; "
+                  f"Alertmanager {version_of(ALERTMANAGER)} group_wait 1s, group_interval 1s, repeat_interval 1h.",
+                  flush=True)
             polled = polled_trials(n, rng, tmp, gauge, hook, am_hook, steady)
             pushed = pushed_trials(n_push, rng, base, token, hook)
             time.sleep(2.0)  # late duplicates would land here

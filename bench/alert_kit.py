@@ -1,4 +1,4 @@
-"""Local parts for the alert benchmark: the gauge target, webhook receivers, Prometheus + Alertmanager.
+"""Local parts for the alert benchmark: the gauge target, Prometheus + Alertmanager; webhooks: tests.harness.receiver.
 
 Everything listens on 127.0.0.1; every wait is bounded in time; every process is stopped by its own id.
 """
@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,33 @@ from typing import Any
 import requests
 import yaml
 
+from tests.harness.receiver import Received
 from tests.realparts import free_port
 
-PROMETHEUS = "/usr/bin/prometheus"
-ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+# Debian ships Alertmanager as prometheus-alertmanager; upstream's tarball calls it alertmanager.
+PROMETHEUS = ("prometheus",)
+ALERTMANAGER = ("prometheus-alertmanager", "alertmanager")
 PROM_METRIC = "bench_gauge"
 PROM_ALERT = "BenchGaugeHigh"
+
+
+def binary(names: tuple[str, ...]) -> str:
+    """The path of the first of `names` on PATH; RuntimeError naming them all when none is installed."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError(f"none of {', '.join(names)} is installed")
+
+
+def version_of(names: tuple[str, ...]) -> str:
+    """What the installed binary says its version is (`<binary> --version`), e.g. '2.42.0+ds'."""
+    path = binary(names)
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    found = re.search(r"\bversion (\S+)", out.stdout + out.stderr)
+    if found is None:
+        raise RuntimeError(f"{path} --version said no version: {(out.stdout + out.stderr).strip()[:200]!r}")
+    return found.group(1)
 
 
 class Gauge(ThreadingHTTPServer):
@@ -73,73 +93,6 @@ class Gauge(ThreadingHTTPServer):
     def set(self, value: float) -> None:
         """Change what the next poll or scrape sees."""
         self.value = value
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.shutdown()
-        self.server_close()
-
-
-@dataclass(frozen=True)
-class Received:
-    """One POST as the receiver saw it: wall-clock receipt time, path and JSON body."""
-
-    t: float
-    path: str
-    body: dict[str, Any]
-
-
-class Receiver(ThreadingHTTPServer):
-    """A local webhook receiver (a phone, for the benchmark): timestamps every POST with time.time()."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        self.messages: list[Received] = []
-        self._cv = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
-                t = time.time()
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    body = {"unparsed": raw.decode(errors="replace")}
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                with receiver._cv:
-                    receiver.messages.append(Received(t, self.path, body))
-                    receiver._cv.notify_all()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-
-    def url(self, scheme: str, path: str) -> str:
-        """`json://127.0.0.1:PORT/hook` (Apprise) or `http://127.0.0.1:PORT/am` (Alertmanager)."""
-        return f"{scheme}://127.0.0.1:{self.server_address[1]}{path}"
-
-    def snapshot(self) -> list[Received]:
-        """Everything received so far."""
-        with self._cv:
-            return list(self.messages)
-
-    def wait(self, pick: Callable[[list[Received]], Received | None], timeout: float) -> Received | None:
-        """The first message `pick` chooses, waiting at most `timeout` seconds (None at the deadline)."""
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while True:
-                found = pick(self.messages)
-                left = deadline - time.monotonic()
-                if found is not None or left <= 0:
-                    return found
-                self._cv.wait(min(left, 0.5))
 
     def stop(self) -> None:
         """Stop serving."""
@@ -224,9 +177,11 @@ class AlertPair:
         """Start both with fresh storage and wait (bounded) until Prometheus is ready and knows Alertmanager."""
         self.prom_port, self.am_port = free_port(), free_port()
         prom_cfg, am_cfg = self._write_configs()
-        self._spawn("alertmanager", [ALERTMANAGER, f"--config.file={am_cfg}", f"--storage.path={self.dir / 'am'}",
+        self._spawn("alertmanager", [binary(ALERTMANAGER), f"--config.file={am_cfg}",
+                                     f"--storage.path={self.dir / 'am'}",
                                      f"--web.listen-address=127.0.0.1:{self.am_port}", "--cluster.listen-address="])
-        self._spawn("prometheus", [PROMETHEUS, f"--config.file={prom_cfg}", f"--storage.tsdb.path={self.dir / 'tsdb'}",
+        self._spawn("prometheus", [binary(PROMETHEUS), f"--config.file={prom_cfg}",
+                                   f"--storage.tsdb.path={self.dir / 'tsdb'}",
                                    f"--web.listen-address=127.0.0.1:{self.prom_port}"])
         deadline = time.monotonic() + wait_s
         checks = [(f"http://127.0.0.1:{self.am_port}/-/ready", None),

@@ -68,14 +68,26 @@ class Phone:
             self.pages.append((role, page.kind, page.level, page))
         return Delivery(False, "HTTP 500 from the bot") if role in self.fail else Delivery(True)
 
-    def got(self, timeout=3.0, n=None):
+    def got(self, n, timeout=5.0):
+        """Wait for the phone to hold exactly `n` pages (n >= 1) and return them as (role, kind, level).
+
+        Fails when fewer than `n` arrive in time, or when more than `n` are already there: a stray page
+        is a failure, not a pass. Silence cannot be waited for; to show that nothing was paged, assert on
+        the notify rows the engine wrote (`notices`), which exist before any page is queued.
+        """
+        if n < 1:
+            raise ValueError("got(n) waits for n >= 1 pages; to show nothing was paged, assert on notices(store)")
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             with self.lock:
-                if n is None or len(self.pages) >= n:
-                    return [(r, k, lv) for r, k, lv, _ in self.pages]
+                pages = [(r, k, lv) for r, k, lv, _ in self.pages]
+            if len(pages) > n:
+                raise AssertionError(f"expected {n} page(s), got {len(pages)}: {pages}")
+            if len(pages) == n:
+                return pages
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"expected {n} page(s) within {timeout:g}s, got {len(pages)}: {pages}")
             time.sleep(0.01)
-        raise AssertionError(f"expected {n} pages, got {self.pages}")
 
     def clear(self):
         with self.lock:
@@ -99,6 +111,17 @@ def rig(tmp_path, monkeypatch):
     for engine in engines:
         engine.stop()
     store.close()
+
+
+def notices(store):
+    """Every page the engine decided, as (role, kind, level) in the order decided.
+
+    These are the `notify` rows of the alert log, written synchronously before a page is queued: when an
+    engine call returns, the pages it decided are all here, so "nothing was paged" is an equality on
+    this list, not a wait for silence.
+    """
+    rows = store.execute("SELECT role, detail, level FROM alert_events WHERE event = 'notify' ORDER BY rowid")
+    return [tuple(row) for row in rows.fetchall()]
 
 
 def push(engine, clock, metric, value):

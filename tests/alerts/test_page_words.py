@@ -143,7 +143,9 @@ def test_a_grouped_page_carries_only_each_alerts_newest_step(rig):
     clock.advance(2)
     push(engine, clock, "cpu", 97)  # ...and it rose again before that page left: only the rise is news
     push(engine, clock, "success", 70)  # another red for the GM in the same window
-    time.sleep(1.5)
+    # each lane sends its first page at once and the rest as one page when the window closes
+    pages = phone.got(n=4)
+    assert sorted(role for role, _, _ in pages) == ["general_manager"] * 2 + ["tech_lead"] * 2
     to_gm = [p for r, _, _, p in phone.pages if r == "general_manager"]
     assert len(to_gm) == 2
     grouped = to_gm[1]

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from collectors.base import CollectorContext
 from collectors.http_probe import HttpProbe, HttpSettings
 from collectors.web import MAX_BODY_BYTES, shown_url
-from tests.collectors.conftest import answer, by_metric, dribble, failure, huge, late, local_session
+from tests.collectors.conftest import answer, by_metric, failure, huge, late, local_session
 from tests.realparts import free_port
 
 
@@ -39,18 +39,64 @@ def test_times_every_url_and_reports_the_worst(web, build, now):
     assert probe.settings.produces() == ["response_time", "response_time.home", "response_time.checkout"]
 
 
+class Watched:
+    """A route that knows how many requests are inside it now and the most there were at once.
+
+    With `gather=n` each request waits (at most `limit_s`) until n have been inside together; with `gate`
+    each waits for the gate (at most `limit_s`) before the inner route answers.
+    """
+
+    def __init__(self, route, gather: int = 0, gate: threading.Event | None = None, limit_s: float = 5.0):
+        self.route, self.gather, self.gate, self.limit_s = route, gather, gate, limit_s
+        self.inside = self.most = 0
+        self.cv = threading.Condition()
+
+    def __call__(self, handler) -> None:
+        with self.cv:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+            self.cv.notify_all()
+            self.cv.wait_for(lambda: self.most >= self.gather, self.limit_s)
+        try:
+            if self.gate is not None:
+                self.gate.wait(self.limit_s)
+            self.route(handler)
+        finally:
+            with self.cv:
+                self.inside -= 1
+
+
+def trickle(gate: threading.Event, every: float = 0.1, limit_s: float = 10.0):
+    """A route announcing 1000 bytes and sending one every `every` seconds until `gate` is set."""
+
+    def route(handler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        stop = time.monotonic() + limit_s
+        while not gate.wait(every) and time.monotonic() < stop:
+            handler.wfile.write(b"x")
+            handler.wfile.flush()
+
+    return route
+
+
 def test_urls_are_probed_concurrently(web, build, now):
-    urls = [{"name": f"page{i}", "url": web.route(f"/p{i}", late(0.3))} for i in range(4)]
-    probe = build(HttpProbe, {"type": "http", "metric": "response_time", "urls": urls, "timeout": "2s"})
+    # each page answers only once all four requests are in at the same time; one after another they never are
+    pages = Watched(late(0.0), gather=4)
+    urls = [{"name": f"page{i}", "url": web.route(f"/p{i}", pages)} for i in range(4)]
+    probe = build(HttpProbe, {"type": "http", "metric": "response_time", "urls": urls, "timeout": "8s"})
 
-    started = time.monotonic()
-    probe.collect(now)
+    samples = probe.collect(now)
 
-    assert time.monotonic() - started < 0.9  # four 0.3 s pages one after another would take 1.2 s
+    assert pages.most == 4
+    assert set(by_metric(samples)) == {"response_time", *(f"response_time.page{i}" for i in range(4))}
 
 
 def test_a_timeout_is_a_measured_wait_and_a_failed_run(web, build, now):
-    url = web.route("/slow", late(2.0))
+    answer_now = threading.Event()
+    slow = Watched(late(0.0), gate=answer_now, limit_s=10.0)
+    url = web.route("/slow", slow)
     probe = build(
         HttpProbe,
         {
@@ -61,17 +107,20 @@ def test_a_timeout_is_a_measured_wait_and_a_failed_run(web, build, now):
         },
     )
 
-    started = time.monotonic()
-    error = failure(lambda: probe.collect(now))
-
-    assert time.monotonic() - started < 1.0
+    try:
+        error = failure(lambda: probe.collect(now))
+        assert slow.inside == 1  # the probe gave up by itself: the server is still holding the request
+    finally:
+        answer_now.set()
     assert error.reason == f"GET {url}: timed out after 300ms"
     assert by_metric(error.samples) == {"response_time.slow": 0.3, "response_time": 0.3}
 
 
 def test_a_body_that_trickles_in_hits_the_total_deadline(web, build, now):
     # Each byte arrives well within the per-read timeout; only the total deadline catches this.
-    url = web.route("/trickle", dribble(size=30, every=0.1))
+    done = threading.Event()
+    body = Watched(trickle(done))
+    url = web.route("/trickle", body)
     probe = build(
         HttpProbe,
         {
@@ -82,10 +131,11 @@ def test_a_body_that_trickles_in_hits_the_total_deadline(web, build, now):
         },
     )
 
-    started = time.monotonic()
-    error = failure(lambda: probe.collect(now))
-
-    assert time.monotonic() - started < 1.0
+    try:
+        error = failure(lambda: probe.collect(now))
+        assert body.inside == 1  # the probe stopped reading while bytes were still coming
+    finally:
+        done.set()
     assert "timed out after 300ms" in error.reason
     assert by_metric(error.samples)["response_time.trickle"] == 0.3
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -84,46 +86,40 @@ def test_order_page_really_takes_page_latency(tmp_path: Path, serve: Serve) -> N
     took = time.monotonic() - began
     assert reply.status_code == 200 and reply.headers["Content-Type"].startswith("text/html")
     assert H5_KEYWORD in reply.text and "Submit order" in reply.text
-    assert 0.48 <= took < 1.0
+    assert took >= 0.48  # how much longer a loaded machine adds is not the demo's to promise
+
+
+def order_in_flight(night: DemoNight) -> socket.socket:
+    """An order page request sent on its own connection; connected first, so a server taking one request at a
+    time would be busy with it."""
+    sock = socket.create_connection(night.server_address[:2], timeout=5)
+    sock.sendall(b"GET /h5/order HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n")
+    return sock
+
+
+def answered(sock: socket.socket) -> bool:
+    """True when the server has replied, or closed the connection, on `sock` (never waits)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 def test_a_slow_order_page_does_not_delay_other_requests(tmp_path: Path, serve: Serve) -> None:
-    night = serve(flat_night(tmp_path, 2.0), speed=1)
-    page_took: list[float] = []
-
-    def load_page() -> None:
-        began = time.monotonic()
-        get(night, "/h5/order")
-        page_took.append(time.monotonic() - began)
-
-    loader = threading.Thread(target=load_page)
-    loader.start()
-    time.sleep(0.2)
-    began = time.monotonic()
-    assert get(night, "/api/clock").status_code == 200
-    assert time.monotonic() - began < 0.5
-    loader.join(timeout=5)
-    assert page_took and page_took[0] >= 1.95
+    night = serve(flat_night(tmp_path, 30.0), speed=1)
+    with order_in_flight(night) as order:
+        # the clock answers while the order page is still sleeping out its 30 s: nobody waits behind it
+        assert get(night, "/api/clock", timeout=15).status_code == 200
+        assert not answered(order)
 
 
 def test_shutdown_wakes_order_pages_still_waiting(tmp_path: Path) -> None:
     night = DemoNight(flat_night(tmp_path, 30.0), "127.0.0.1", 0).start()
-    outcome: list[str] = []
-
-    def load_page() -> None:
-        try:
-            outcome.append(str(get(night, "/h5/order").status_code))
-        except requests.RequestException as exc:
-            outcome.append(type(exc).__name__)
-
-    loader = threading.Thread(target=load_page)
-    loader.start()
-    time.sleep(0.2)
-    began = time.monotonic()
-    night.shutdown()
-    loader.join(timeout=5)
-    assert time.monotonic() - began < 2.0 and not loader.is_alive()
-    assert outcome and outcome[0] != "200"  # the page was cut off, not served late
+    with order_in_flight(night) as order:
+        assert get(night, "/api/clock", timeout=15).status_code == 200  # the order page's request is in
+        assert not answered(order)
+        night.shutdown()
+        # cut off, not served: the connection ends long before the page's 30 s, with no page on it
+        order.settimeout(15)
+        assert order.recv(65536) == b""
 
 
 def test_metrics_parse_and_cpu_rate_follows_the_scenario(tmp_path: Path, serve: Serve) -> None:

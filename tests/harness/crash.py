@@ -24,7 +24,8 @@ from typing import Any
 import requests
 
 from tests.daemon_kit import write_config
-from tests.harness.rig import ACK_SECRET, TOKEN, Receiver, pushed_config
+from tests.harness.receiver import Receiver
+from tests.harness.rig import ACK_SECRET, TOKEN, pushed_config
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -192,9 +193,9 @@ def run_trials(trials: int, workdir: Path, seed: int = 1, log=print) -> CrashRep
     report.committed_checked = len(committed)
     report.lost_samples = sorted(committed - stored)
     report.pushes = feeder.accepted
-    report.pages_received = len(fast.messages) + len(slow.messages)
-    report.duplicate_pages = _duplicates([(f"fast/{path}", m) for _, path, m in fast.messages]
-                                         + [(f"slow/{path}", m) for _, path, m in slow.messages])
+    report.pages_received = len(fast.snapshot()) + len(slow.snapshot())
+    report.duplicate_pages = _duplicates([(f"fast/{m.path}", m.body) for m in fast.snapshot()]
+                                         + [(f"slow/{m.path}", m.body) for m in slow.snapshot()])
     return report
 
 

@@ -1,16 +1,12 @@
-"""A small daemon on free ports with pushed metrics and local webhook receivers: the reliability rig.
+"""A small daemon on free ports with pushed metrics, paging local webhooks: the reliability rig.
 
 Used by tests/reliability and by bench/ (crash and soak benches), so both see the same parts.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,52 +19,6 @@ from warroom.daemon.daemon import Daemon
 TOKEN = "board-token-for-reliability"
 ACK_SECRET = "ack-secret-for-reliability"
 ROLES = (("tech_lead", "Zhang"), ("ops_lead", "Li"), ("general_manager", "Wang"))
-
-
-class Receiver(ThreadingHTTPServer):
-    """A local webhook: every page each owner's phone got, with an optional delay or failure per path."""
-
-    daemon_threads = True
-
-    def __init__(self, delay_s: float = 0.0, fail: bool = False):
-        self.messages: list[tuple[float, str, dict]] = []
-        self.delay_s, self.fail = delay_s, fail
-        self.lock = threading.Lock()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(handler):  # noqa: N802, N805
-                body = handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
-                if self.delay_s:
-                    time.sleep(min(self.delay_s, 10.0))
-                if self.fail:
-                    handler.send_response(500)
-                    handler.end_headers()
-                    return
-                with self.lock:
-                    self.messages.append((time.time(), handler.path.strip("/").split("?")[0],
-                                          json.loads(body or b"{}")))
-                handler.send_response(200)
-                handler.end_headers()
-
-            def log_message(handler, *args):  # noqa: N805
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        """An Apprise json:// channel to this receiver."""
-        return f"json://127.0.0.1:{self.server_address[1]}/{path}"
-
-    def to(self, path: str) -> list[dict]:
-        """Messages that reached `path`."""
-        with self.lock:
-            return [m for _, p, m in self.messages if p == path]
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.shutdown()
-        self.server_close()
 
 
 def pushed_config(db: Path, channels: dict[str, list[str]], port: int | None = None,

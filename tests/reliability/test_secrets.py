@@ -15,7 +15,8 @@ import pytest
 import requests
 
 from tests.daemon_kit import start_collect, stop, wait_for, write_config
-from tests.harness.rig import Receiver, pushed_config
+from tests.harness.receiver import Receiver
+from tests.harness.rig import pushed_config
 from tests.realparts import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_postgres]
