@@ -117,23 +117,50 @@ def page_style(wall: bool = False, phone: bool = False) -> None:
     st.html(page_css(kiosk(), wall, phone))
 
 
-def write(action: Callable[[], Any], locale_: str) -> bool:
-    """Run a write against the API; show why it failed (no token, refused, unreachable, missing endpoint)."""
+def _attempt(action: Callable[[], Any], locale_: str) -> tuple[str, str]:
+    """Run a write against the API: ('toast' | 'warning' | 'error', what to say)."""
     try:
         action()
     except TokenMissing:
-        st.warning(text(locale_, "token.missing"))
+        return "warning", text(locale_, "token.missing")
     except ApiRefused as err:
         key = "token.rejected" if err.status in (401, 403) else "write.failed"
-        st.error(text(locale_, key, message=err.message))
+        return "error", text(locale_, key, message=err.message)
     except DaemonUnreachable as err:
-        st.error(text(locale_, "write.unreachable", message=err.reason))
+        return "error", text(locale_, "write.unreachable", message=err.reason)
     except EndpointMissing as err:
-        st.error(text(locale_, "write.missing", path=err.path))
-    else:
-        st.toast(text(locale_, "alerts.saved"))
-        return True
-    return False
+        return "error", text(locale_, "write.missing", path=err.path)
+    return "toast", text(locale_, "alerts.saved")
+
+
+def _show(kind: str, message: str) -> None:
+    {"toast": st.toast, "warning": st.warning, "error": st.error}[kind](message)
+
+
+def write(action: Callable[[], Any], locale_: str) -> bool:
+    """Run a write against the API; show why it failed (no token, refused, unreachable, missing endpoint)."""
+    kind, message = _attempt(action, locale_)
+    _show(kind, message)
+    return kind == "toast"
+
+
+def write_in_callback(action: Callable[[], Any], locale_: str) -> bool:
+    """The same write from a widget's callback, saying nothing there: show_outcome() says it in the panel.
+
+    A callback of a fragment's widget runs before the fragment; anything it displays replaces the elements
+    at the top of the page (Streamlit: "a fragment rerun was triggered with a callback that displays
+    elements"), which are the wall's style blocks: the kiosk wall lost its looks until reloaded.
+    """
+    kind, message = _attempt(action, locale_)
+    st.session_state["wr_write_outcome"] = (kind, message)
+    return kind == "toast"
+
+
+def show_outcome() -> None:
+    """Say how the last write from a callback went, inside the panel that offered it (once)."""
+    outcome = st.session_state.pop("wr_write_outcome", None)
+    if outcome is not None:
+        _show(*outcome)
 
 
 def token_note(locale_: str) -> str | None:

@@ -191,6 +191,7 @@ def run_sheet_panel() -> None:
     """The next run sheet steps with countdowns; "done" records who and when through the API."""
     loc = session.locale()
     client = session.client()
+    session.show_outcome()  # of a mark or undo tapped on this panel (its callback must not display it)
     steps = st.session_state.get("wr_steps")
     note = ""
     if steps is None or time.time() - st.session_state.get("wr_steps_time", 0.0) > RUNSHEET_REFETCH_S:
@@ -261,7 +262,7 @@ def _step_write(action: str, index: int, role_key: str, loc: str) -> None:
     role = st.session_state.get(role_key) or ""
     st.session_state.pop("wr_confirm", None)
     call = client.step_done if action == "done" else client.step_undo
-    if session.write(lambda: call(index, role), loc):
+    if session.write_in_callback(lambda: call(index, role), loc):
         st.session_state.pop("wr_steps", None)
 
 
