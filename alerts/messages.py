@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from alerts.acting import acting_role
 from alerts.log import Alert
 from alerts.notifiers.page import Page
 from alerts.snapshot import TREND_S
@@ -187,7 +188,7 @@ class PageWriter:
         level, colour = level_words(alert.level, self.locale), _COLOUR[self.locale][alert.level]
         tag_kind = "no_data" if alert.kind == "no_data" and kind in ("opened", "repeat") else kind
         tag = _TAG[self.locale][tag_kind].format(level=level, colour=colour)
-        decider = alert.owner_role
+        decider = acting_role(alert) or alert.owner_role  # who must act now: escalated-to, deputy (alerts/acting.py)
         head = f"{title_of} {value}"
         if kind not in ("resolved", "taken", "handed_over", "stood_down") and decider:
             head += " · " + self._w("decides", name=self._name(decider))
@@ -207,7 +208,7 @@ class PageWriter:
         if ctx.board_url:
             tail.append(self._w("board", url=ctx.board_url))
         # Alertmanager tells alerts apart by labels: the peak keeps one alert's identity through its recovery.
-        labels = {"owner_role": decider or "", "kind": alert.kind, "severity": alert.peak_level.word}
+        labels = {"owner_role": alert.owner_role or "", "kind": alert.kind, "severity": alert.peak_level.word}
         body = "\n".join(lines[:-1] + tail + lines[-1:])
         return Page(alert.id, alert.metric, kind, alert.level.word, title, body, alert.opened_at,
                     alert.resolved_at if kind == "resolved" else None, labels, ctx.ack_url, "\n".join(tail))
@@ -264,7 +265,8 @@ class PageWriter:
         if kind in ("handed_over", "stood_down"):
             key = "rose_to" if kind == "handed_over" else "fell_to"
             return [self._w(key, colour=colour, who=self._who(alert.owner_role))]
-        lines = [self._w("decider", who=self._who(alert.owner_role))]
+        acting = acting_role(alert) or alert.owner_role
+        lines = [self._w("decider", who=self._who(acting))]
         previous = self.cfg.people.get(ctx.previous_role or "")
         if kind == "escalated" and previous is not None and previous.deputy == role:
             lines.append(self._w("standing", who=f"{self._name(ctx.previous_role)} ({ctx.previous_role})"))
@@ -276,7 +278,7 @@ class PageWriter:
                 lines.append(ctx.why)
         if kind == "lowered":
             lines.insert(0, self._w("fell_to", colour=colour, who=self._who(alert.owner_role)))
-        if role and role != alert.owner_role:
+        if role and role != acting:
             lines.append(self._w("to_you", name=self._name(role)))
         lines.append(self.decision_for(role, alert.level))
         return lines

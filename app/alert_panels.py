@@ -73,7 +73,7 @@ def alert_card_html(alert: dict[str, Any], loc: str, now: datetime, tile: dict[s
 def _ack(alert_id: Any, loc: str) -> None:
     client = session.client()
     by = st.session_state.get(f"wr-ack-by-{alert_id}") or ""
-    session.write(lambda: client.ack(alert_id, by, ""), loc)
+    session.write_in_callback(lambda: client.ack(alert_id, by, ""), loc)  # a fragment's button: say it there
 
 
 def ack_row(alert: dict[str, Any], role_list: list[str], loc: str, where: Any) -> None:
@@ -81,7 +81,7 @@ def ack_row(alert: dict[str, Any], role_list: list[str], loc: str, where: Any) -
     if alert.get("state") == "resolved" or alert.get("acked_by"):
         return
     client = session.client()
-    owner = (alert.get("escalated_to") or alert.get("owner") or {}).get("role")
+    owner = (alert.get("acting") or alert.get("owner") or {}).get("role")  # who must act now (alerts/acting.py)
     who, button = where.columns([3, 2])
     who.selectbox(text(loc, "alerts.ack_as"), role_list, key=f"wr-ack-by-{alert['id']}",
                   index=role_list.index(owner) if owner in role_list else 0,
@@ -94,6 +94,7 @@ def open_alerts_panel() -> None:
     """Open and acknowledged alerts, worst first: value and threshold, acknowledge on the row, event trail."""
     loc = session.locale()
     st.subheader(text(loc, "alerts.open_title"))
+    session.show_outcome()
     alerts = fetch_alerts("active")
     if alerts is None:
         return

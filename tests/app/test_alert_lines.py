@@ -26,10 +26,20 @@ def test_open_alert_names_owner_and_age():
     assert line.age_text == "5分00秒" and line.status == "未确认" and not line.acked
 
 
-def test_escalated_alert_names_the_decider_first_and_who_else_was_paged_second():
-    line = alert_line(alert(escalated_to=GM), "en", NOW)
-    assert line.owner.startswith("李娜 · 运营负责人") and line.escalated
-    assert line.status == "OPEN — not acknowledged · nobody acknowledged: also paged 王强 · 总经理 · General manager"
+def acting(person, rank=1, **over):
+    """The engine's `acting` of an alert (alerts/acting.py) as the API gives it."""
+    return {**person, "how": "decider", "since": "2024-11-11T15:30:00+00:00", "waiting": True, "missed": None,
+            "banner": True, "rank": rank, "nobody_left": False, **over}
+
+
+def test_escalated_alert_points_at_who_is_paged_now_and_names_who_did_not_answer_small():
+    # Issue 16, defect 1: the arrow pointed at the operations lead who did not answer, the GM only in grey.
+    missed = {"role": "ops_lead", "name": "李娜 · 运营负责人", "why": "no_ack", "after_s": 300.0}
+    line = alert_line(alert(escalated_to=GM, acting=acting(GM, how="escalated", missed=missed)), "en", NOW)
+    assert line.owner.startswith("王强 · 总经理") and line.escalated
+    assert line.status == "OPEN — not acknowledged · 李娜 · 运营负责人 did not answer within 5m 00s"
+    zh = alert_line(alert(escalated_to=GM, acting=acting(GM, how="escalated", missed=missed)), "zh-CN", NOW)
+    assert zh.status == "未确认 · 李娜 · 运营负责人 5分00秒内未确认"
 
 
 def test_a_recovering_alert_shows_green_with_its_peak_and_nobody_deciding():
@@ -54,10 +64,11 @@ def test_no_data_alert_and_resolved():
     assert line.word == "YELLOW · no data" and line.status == "resolved"
 
 
-def test_strip_puts_failed_pages_then_worst_levels_first():
-    alerts = [alert(id=1, level="yellow"), alert(id=2, level="red", acked_by="general_manager"),
-              alert(id=3, level="red"), alert(id=4, level="yellow", delivery_failed=True)]
-    assert [a["id"] for a in strip_order(alerts)] == [4, 3, 2, 1]
+def test_the_strip_keeps_the_engines_order_and_never_re_derives_it():
+    # The engine ranks (alerts/acting.py): the board only sorts by that rank; nobody to act on goes last.
+    alerts = [alert(id=1, level="yellow", acting=acting(OPS, rank=3)), alert(id=2, level="red", acting=acting(GM, 2)),
+              alert(id=3, level="red", acting=acting(GM, rank=1)), alert(id=4, level="green", acting=None)]
+    assert [a["id"] for a in strip_order(alerts)] == [3, 2, 1, 4]
 
 
 def test_person_text_does_not_repeat_the_role_in_the_name():
