@@ -163,6 +163,8 @@ def kpi_view(kpi: dict[str, Any] | None, locale: str | None) -> KpiView | None:
             text(locale, "kpi.reached", over=format_value(value - target, 0))
     if projected is None or value is None:
         projection = ""
+    elif kpi.get("closed"):
+        projection = text(locale, "kpi.closed", value=format_value(value, 0))
     elif pace is None:
         projection = text(locale, "kpi.measuring")
     else:

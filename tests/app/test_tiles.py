@@ -135,6 +135,9 @@ def test_kpi_gap_in_words_rough_projection_never_negative():
     assert falling is not None and "-" not in falling.projection_text and "7,954" in falling.projection_text
     done = kpi_view({**kpi, "value": 8127.0}, "zh-CN")
     assert done is not None and done.gap_text == "已达成, 超出 127 单"
+    # After the close the header says the count is final, never a pace (issue 16, defect 6).
+    closed = kpi_view({**kpi, "value": 8127.0, "projected": 8127.0, "pace_per_min": None, "closed": True}, "zh-CN")
+    assert closed is not None and closed.projection_text == "活动已结束, 最终 8,127 单"
 
 
 def test_local_time_in_the_campaign_zone():

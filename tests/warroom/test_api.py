@@ -113,6 +113,22 @@ def test_pace_from_the_first_minute_never_negative(tmp_path, minutes, step, pace
         assert kpi["projected"] >= kpi["value"]
 
 
+def test_after_the_close_the_count_is_final_and_no_pace_runs(tmp_path):
+    """Issue 16, defect 6: 8,127 frozen after the close while the header said 40.8/min at 00:03."""
+    cfg = load_config(ROOT / "config.yaml", env={}).config
+    store = Store(tmp_path / "close.duckdb")
+    # Orders come in until the entry closes at 23:59:59, then the counter stands still.
+    store.append([Sample(END - timedelta(seconds=600 - i), "orders_total", 8127.0 - max(0, 600 - i))
+                  for i in range(800)], [])
+    before = client_for(cfg, store, lambda: END - timedelta(seconds=60)).get("/api/v1/board").json()["campaign"]
+    assert before["kpi"]["pace_per_min"] == pytest.approx(60.0) and not before["kpi"].get("closed")
+    after = END + timedelta(minutes=3)
+    kpi = client_for(cfg, store, lambda: after).get("/api/v1/board").json()["campaign"]["kpi"]
+    store.close()
+    assert kpi["pace_per_min"] is None and kpi["pace_window_s"] is None
+    assert kpi["closed"] and kpi["value"] == 8127 and kpi["projected"] == 8127
+
+
 def test_stale_after_turns_a_tile_grey(night):
     cfg, store, clock, _ = night
     later = clock() + timedelta(minutes=5)

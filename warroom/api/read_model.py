@@ -89,7 +89,10 @@ def campaign_header(
         return head
     value = kpi_now[1] if kpi_now else None
     pace = span = None
-    if kpi_now and kpi_before and (kpi_now[0] - kpi_before[0]).total_seconds() >= MIN_PACE_S:
+    # After the close there is nothing left to project: the count is final, and a pace over the last
+    # minutes of the night beside a frozen 8,127 ("40.8/min" at 00:03) says orders are still coming.
+    closed = remaining <= 0
+    if not closed and kpi_now and kpi_before and (kpi_now[0] - kpi_before[0]).total_seconds() >= MIN_PACE_S:
         span = (kpi_now[0] - kpi_before[0]).total_seconds()
         # A counter that went down (a reset, a correction) is no pace to project: never a negative one.
         pace = max(0.0, (kpi_now[1] - kpi_before[1]) / span)
@@ -102,7 +105,7 @@ def campaign_header(
         "pace_per_min": pace * 60 if pace is not None else None,
         "pace_window_s": round(span, 1) if span is not None else None,
         "projected": round(projected, 1) if projected is not None else None,
-        "ts": kpi_now[0].isoformat() if kpi_now else None,
+        "ts": kpi_now[0].isoformat() if kpi_now else None, "closed": closed,
     }
     return head
 
