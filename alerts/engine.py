@@ -68,7 +68,7 @@ class AlertEngine:
 
         writer = PageWriter(self.cfg, holder)
         pager = Pager(self.log, settings.max_delivery_failures, settings.retry_backoff, self._delivery_gave_up,
-                      loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine)
+                      loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine, clock=clock)
         self.dispatch = Dispatch(self.cfg, self.log, self.silences, self.snapshot, writer, pager, clock, self.roster)
         self.watch = Watch(self.cfg, self.snapshot)
         self._lock = threading.RLock()

@@ -121,9 +121,9 @@ class PageWriter:
         self.cfg = cfg
         # Who holds a role at the moment of the page (shifts, stand-ins); the config's person without one.
         self.holder = holder or (lambda role: (p.name, p.phone) if (p := cfg.people.get(role or "")) else None)
-        # In demo mode, (real moment, the night's time then, the night's speed): pages speak the night's time
-        # like the wall does, and its durations, so "23:31, for 9 minutes" instead of "01:13, for 1 minute".
-        self.night: Callable[[], tuple[datetime, datetime, float] | None] = lambda: None
+        # In demo mode the daemon's one clock is the night's (warroom/daemon/night_clock.py): every stamp and
+        # duration a page prints already is the night's; the footer says so.
+        self.demo_night = False
         self.locale = cfg.campaign.locale if cfg.campaign.locale in _W else "en"
         self.zone = ZoneInfo(cfg.campaign.timezone)
 
@@ -132,16 +132,11 @@ class PageWriter:
 
     def clock(self, ts: datetime) -> str:
         """`23:31:05` in the campaign's timezone (the night's time in demo mode)."""
-        anchor = self.night()
-        if anchor is not None:
-            real, night, speed = anchor
-            ts = night + (ts - real) * speed
         return ts.astimezone(self.zone).strftime("%H:%M:%S")
 
     def span(self, seconds: float) -> str:
-        """A duration in words, in the night's minutes in demo mode."""
-        anchor = self.night()
-        return duration_words(seconds * (anchor[2] if anchor else 1.0), self.locale)
+        """A duration in words."""
+        return duration_words(seconds, self.locale)
 
     def _value(self, metric: str, value: float | None) -> str:
         spec = self.cfg.metrics.get(metric)
@@ -200,7 +195,7 @@ class PageWriter:
             lines.append(self._w("runbook", url=spec.runbook))
         if ctx.ack_url:
             lines.append(self._w("ack", url=ctx.ack_url))
-        zone = self.cfg.campaign.timezone + (self._w("demo") if self.night() else "")
+        zone = self.cfg.campaign.timezone + (self._w("demo") if self.demo_night else "")
         lines.append(self._w("footer", id=alert.id, time=f"{self.clock(ctx.now)} ({zone})"))
         tail = []
         if ctx.kpi_value is not None or ctx.campaign_end is not None:

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from app.labels import level_word, role_word, text
-from app.night_time import NightTime
 from app.tiles import ACCENT, ON_ACCENT, format_duration, format_value, local_time, parse_ts
 
 LEVEL_RANK = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
@@ -91,7 +90,13 @@ def missed_text(acting: dict[str, Any], locale: str | None) -> str:
     name = missed.get("name") or role_word(locale, missed.get("role"))
     if missed.get("why") == "not_delivered":
         return text(locale, "decision.not_delivered", who=name)
-    return text(locale, "decision.missed", who=name, after=format_duration(missed.get("after_s"), locale))
+    after = missed.get("after_s")
+    if isinstance(after, int | float) and after >= 60 and after % 60 == 0:
+        # "5分钟内" / "within 5 min": an ack timeout is a round number, "5分00秒" reads like a stopwatch.
+        words = text(locale, "unit.minutes", n=int(after // 60))
+    else:
+        words = format_duration(after, locale)
+    return text(locale, "decision.missed", who=name, after=words)
 
 
 def value_text(alert: dict[str, Any], tile: dict[str, Any] | None, locale: str | None) -> str:
@@ -132,16 +137,14 @@ class StepLine:
     done: bool
     done_text: str
     night: bool = False
+    """Demo mode: its times are the demo night's (marked so)."""
 
 
-def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str,
-              night: NightTime | None = None) -> StepLine:
-    """A run sheet step with its countdown against `now` (the daemon's clock); in the night's time in demo mode."""
+def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str, demo: bool = False) -> StepLine:
+    """A run sheet step with its countdown against `now` (the daemon's clock: the night's in demo mode)."""
     at = parse_ts(step.get("at"))
     until = (at - now).total_seconds() if at else float(step.get("seconds_until") or 0.0)
     done_at = parse_ts(step.get("done_at"))
-    if night is not None:
-        at, until, done_at = at and night.moment(at), night.span(until), done_at and night.moment(done_at)
     done = bool(step.get("done"))
     owner = step.get("owner") or {}
     if until >= 0:
@@ -154,7 +157,7 @@ def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str
                          at=local_time(done_at, zone))
     return StepLine(index=int(step.get("index", 0)), at_text=local_time(at, zone), action=step.get("action", ""),
                     owner=person_text(owner, locale), owner_role=owner.get("role") or "", due_text=due,
-                    overdue=until < 0 and not done, done=done, done_text=done_text, night=night is not None)
+                    overdue=until < 0 and not done, done=done, done_text=done_text, night=demo)
 
 
 def next_steps(steps: list[dict[str, Any]], limit: int = 4) -> list[dict[str, Any]]:

@@ -70,9 +70,9 @@ def alert_card_html(alert: dict[str, Any], loc: str, now: datetime, tile: dict[s
     return chip_html(alert_line(alert, loc, now), loc, show_id=True).removesuffix("</div>") + value + "</div>"
 
 
-def _ack(alert_id: Any, loc: str) -> None:
+def _ack(alert_id: Any, loc: str, key: str) -> None:
     client = session.client()
-    by = st.session_state.get(f"wr-ack-by-{alert_id}") or ""
+    by = st.session_state.get(key) or ""
     session.write_in_callback(lambda: client.ack(alert_id, by, ""), loc)  # a fragment's button: say it there
 
 
@@ -83,11 +83,14 @@ def ack_row(alert: dict[str, Any], role_list: list[str], loc: str, where: Any) -
     client = session.client()
     owner = (alert.get("acting") or alert.get("owner") or {}).get("role")  # who must act now (alerts/acting.py)
     who, button = where.columns([3, 2])
-    who.selectbox(text(loc, "alerts.ack_as"), role_list, key=f"wr-ack-by-{alert['id']}",
+    # Keyed by who acts now too: a widget keeps its choice across refreshes, so after an escalation or a fall the
+    # row would otherwise still offer the person the alert has moved away from.
+    key = f"wr-ack-by-{alert['id']}-{owner}"
+    who.selectbox(text(loc, "alerts.ack_as"), role_list, key=key,
                   index=role_list.index(owner) if owner in role_list else 0,
                   format_func=lambda r: role_word(loc, r), label_visibility="collapsed")
     button.button(f"✓ {text(loc, 'alerts.ack')}", key=f"wr-ack-{alert['id']}", type="primary", width="stretch",
-                  disabled=not client.can_write, on_click=_ack, args=(alert["id"], loc))
+                  disabled=not client.can_write, on_click=_ack, args=(alert["id"], loc, key))
 
 
 def open_alerts_panel() -> None:

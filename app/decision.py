@@ -40,6 +40,8 @@ class DecisionView:
     nobody_left: bool = False
     aside: int = 0
     """Open alerts that never take the banner (health row, silenced)."""
+    alert_id: Any = None
+    acting_role: str = ""
 
 
 def acting_of(alert: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +73,7 @@ def decision_view(alerts: list[dict[str, Any]] | None, locale: str | None, now: 
         acked_by="" if waiting else (acting.get("name") or role_word(locale, acting.get("role"))),
         count=len(at_top), total=len(live), missed=missed_text(acting, locale), others=tuple(counts.items()),
         paging=waiting and since is None, nobody_left=bool(acting.get("nobody_left")),
-        aside=len(active) - len(live),
+        aside=len(active) - len(live), alert_id=lead.get("id"), acting_role=acting.get("role") or "",
     )
 
 
@@ -97,12 +99,14 @@ def decision_html(view: DecisionView, locale: str | None, compact: bool = False)
         text(locale, "decision.count_of", n=view.count, total=view.total)
     small = [view.missed] if view.missed else []
     small += [text(locale, "alert.nobody_left")] if view.nobody_left else []
-    small += [text(locale, "decision.also", who=who_, n=n) for who_, n in view.others]
     missed = (f'<span class="wr-decision-missed" data-missed="1">{escape(" · ".join(small))}</span>'
               if small else "")
+    # Who else holds alerts at this level is the count's business, never mixed into "did not answer".
+    count += "".join(f' · {text(locale, "decision.also", who=who_, n=n)}' for who_, n in view.others)
     phone = f'<span class="wr-decision-phone-no">☎ {escape(view.phone)}</span>' if view.phone else ""
     return (
-        f'<div class="{cls}" data-decision="{view.level}" style="border-color:{accent}">'
+        f'<div class="{cls}" data-decision="{view.level}" data-banner-alert="{escape(str(view.alert_id))}"'
+        f' data-role="{escape(view.acting_role)}" style="border-color:{accent}">'
         f'<span class="wr-decision-word" style="background:{accent};color:{on_accent}">{escape(view.word)}</span>'
         f'<span class="wr-decision-label">{escape(text(locale, "decision.who"))}</span>'
         f'<span class="wr-decision-name" data-decider="1">{who}</span>{phone}'

@@ -14,6 +14,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
 from app.hub import Snapshot, SnapshotHub
 from app.labels import normal_locale, text
+from app.night_time import rate_of
 from app.settings import BoardSettings, current_settings
 from app.theme import page_css
 from app.tiles import parse_ts
@@ -61,7 +62,8 @@ def snapshot() -> Snapshot:
     if snap.board is None and st.session_state.get("wr_board") is not None:
         # A restarted hub (cleared cache, another API) while the daemon is away: the wall goes grey, not blank.
         return replace(snap, board=st.session_state["wr_board"], board_time=st.session_state.get("wr_board_time"),
-                       offset_s=float(st.session_state.get("wr_offset_s", 0.0)))
+                       offset_s=float(st.session_state.get("wr_offset_s", 0.0)),
+                       rate=rate_of(st.session_state["wr_board"]))
     remember_snapshot(snap)
     return snap
 
@@ -108,8 +110,12 @@ def remember_board(board: dict[str, Any]) -> None:
 
 
 def daemon_now() -> float:
-    """Epoch seconds on the daemon's clock (the local clock corrected by the last answer)."""
-    return time.time() + float(st.session_state.get("wr_offset_s", 0.0))
+    """Epoch seconds on the daemon's clock: its last answer, run on at its rate (the demo night's speed)."""
+    offset = float(st.session_state.get("wr_offset_s", 0.0))
+    fetched = st.session_state.get("wr_board_time")
+    if fetched is None:
+        return time.time() + offset
+    return fetched + offset + (time.time() - fetched) * rate_of(st.session_state.get("wr_board"))
 
 
 def page_style(wall: bool = False, phone: bool = False) -> None:

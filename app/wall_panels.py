@@ -25,7 +25,7 @@ from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import sparkline
 from app.hub import Snapshot, SnapshotHub
 from app.labels import role_word, text
-from app.night_time import night_time
+from app.night_time import clock_of
 from app.tiles import format_duration, local_time, parse_ts
 from app.viewers import viewer_pace
 from app.wall_html import banner_html, handover_html, sheet_title_html, step_html
@@ -71,9 +71,11 @@ def _zone(board: dict[str, Any] | None) -> str:
     return (board or {}).get("campaign", {}).get("timezone") or "UTC"
 
 
-def _down_message(loc: str, err: DaemonUnreachable, zone: str, never: bool, api: str) -> str:
-    since = datetime.fromtimestamp(err.since, UTC)
-    age = format_duration(time.time() - err.since, loc)
+def _down_message(loc: str, err: DaemonUnreachable, zone: str, never: bool, api: str,
+                  snap: Snapshot | None = None) -> str:
+    # On the daemon's clock (the night's in demo mode), like every other time on the wall.
+    since = datetime.fromtimestamp(snap.daemon_time(err.since) if snap else err.since, UTC)
+    age = format_duration((time.time() - err.since) * (snap.rate if snap else 1.0), loc)
     key = "banner.down_never" if never else "banner.down"
     return text(loc, key, since=local_time(since, zone), age=age, api=api)
 
@@ -98,8 +100,8 @@ def wall_parts(hub: SnapshotHub, snap: Snapshot, plan: WallPlan, loc: str, compa
     def build() -> Any:
         outage = None
         if snap.error is not None:
-            message = _down_message(loc, snap.error, _zone(snap.board), False, hub.client.base)
-            outage = Outage(message, snap.error.reason, snap.down_for or 0.0)
+            message = _down_message(loc, snap.error, _zone(snap.board), False, hub.client.base, snap)
+            outage = Outage(message, snap.error.reason, (snap.down_for or 0.0) * snap.rate)
         now = datetime.fromtimestamp(snap.daemon_now(), UTC)
         return build_wall(snap.board, snap.alerts, snap.alerts_state, plan, loc, now, compact, outage)
 
@@ -213,9 +215,9 @@ def run_sheet_panel() -> None:
     st.html(sheet_title_html(loc))
     now = datetime.fromtimestamp(session.daemon_now(), UTC)
     board = st.session_state.get("wr_board")
-    zone, night = _zone(board), night_time(board)
+    zone, demo = _zone(board), bool(clock_of(board).get("demo"))
     for step in next_steps(steps, SHEET_STEPS):
-        line = step_line(step, loc, now, zone, night)
+        line = step_line(step, loc, now, zone, demo)
         st.html(step_html(line, loc))
         if line.done:
             _undo_button(step, line.index, now, loc)

@@ -48,9 +48,9 @@ def test_after_an_escalation_the_banner_names_who_is_paged_now_and_who_did_not_a
     assert view.name == "李娜 · 运营负责人" and view.phone == "+86 138 0000 0002"
     html = decision_html(view, "zh-CN")
     assert '<span class="wr-decision-name" data-decider="1">李娜 · 运营负责人</span>' in html
-    assert '<span class="wr-decision-missed" data-missed="1">张伟 · 技术负责人 1分00秒内未确认</span>' in html
+    assert '<span class="wr-decision-missed" data-missed="1">张伟 · 技术负责人 1分钟内未确认</span>' in html
     en = decision_html(decision_view([alert(1, "yellow", OPS, 1, how="escalated", missed=missed)], "en", NOW), "en")
-    assert "张伟 · 技术负责人 did not answer within 1m 00s" in en
+    assert "张伟 · 技术负责人 did not answer within 1 min" in en
     # Their page is still on its way: nothing to count yet, and the banner says so.
     paging = decision_view([alert(1, "yellow", OPS, 1, since=None, how="escalated", missed=missed)], "en", NOW)
     assert paging.paging and "being paged now" in decision_html(paging, "en")

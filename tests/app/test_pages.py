@@ -277,10 +277,10 @@ def test_acknowledge_silence_and_decide_through_the_api(monkeypatch, night):
     # the operations lead may take a yellow or orange alert; a red one is the general manager's
     target = next(a for a in api(night, "/api/v1/alerts", state="active")["alerts"]
                   if not a["acked_by"] and a["level"] in ("yellow", "orange") and a["kind"] == "level")
-    # The action sits on the alert's own row, offered to the decider now.
-    decider = (target["escalated_to"] or target["owner"])["role"]
-    assert at.selectbox(key=f"wr-ack-by-{target['id']}").value == decider
-    at.selectbox(key=f"wr-ack-by-{target['id']}").set_value("ops_lead")
+    # The action sits on the alert's own row, offered to the one who must act now (alerts/acting.py).
+    decider = target["acting"]["role"]
+    assert at.selectbox(key=f"wr-ack-by-{target['id']}-{decider}").value == decider
+    at.selectbox(key=f"wr-ack-by-{target['id']}-{decider}").set_value("ops_lead")
     at.button(key=f"wr-ack-{target['id']}").click().run()
     assert not at.exception, at.exception
     acked = next(a for a in api(night, "/api/v1/alerts", state="all")["alerts"] if a["id"] == target["id"])

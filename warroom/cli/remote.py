@@ -74,7 +74,8 @@ def alert_lines(alerts: list[dict[str, Any]], zone: ZoneInfo, now: datetime) -> 
         elif a["state"] == "acked":
             state = f"acknowledged by {_person(a.get('acked_by_person'))} at {_clock(a.get('acked_at'), zone)}"
         else:
-            since = datetime.fromisoformat(a.get("level_since") or a["opened_at"])
+            since = datetime.fromisoformat((a.get("acting") or {}).get("since") or a.get("level_since")
+                                           or a["opened_at"])  # since the page to who acts now went out
             state = f"NOT ACKNOWLEDGED for {int((now - since).total_seconds())}s"
         extra = ""
         if a.get("escalated_to") and a["state"] != "resolved":
@@ -84,7 +85,7 @@ def alert_lines(alerts: list[dict[str, Any]], zone: ZoneInfo, now: datetime) -> 
         if a.get("delivery_failed") and a["state"] != "resolved":
             extra += " · a page failed"
         lines.append(f"#{a['id']:<4} {level:<8} {a['title']}{value} · opened {_clock(a['opened_at'], zone)} · "
-                     f"{state} · decides: {_person(a.get('decider'))}{extra}")
+                     f"{state} · decides: {_person(a.get('acting') or a.get('decider'))}{extra}")
     return lines
 
 
@@ -105,7 +106,9 @@ def alerts_now(loaded: LoadedConfig, api: str | None, window: str, as_json: bool
     if not alerts:
         print(f"no alerts open or in the last {window}")
         return 0
-    print("\n".join(alert_lines(alerts, zone, datetime.now(zone))))
+    # Ages on the daemon's clock (the demo night's in demo mode), never this terminal's.
+    now = datetime.fromisoformat(answer["now"]) if answer.get("now") else datetime.now(zone)
+    print("\n".join(alert_lines(alerts, zone, now)))
     return 0
 
 

@@ -108,10 +108,14 @@ def campaign_info(ctx: Context) -> dict[str, Any]:
 def alerts(ctx: Context, state: Literal["active", "open", "acked", "resolved", "all"] = "all",
            from_: str = Query("-24h", alias="from"), to: str = "now",
            at: str | None = Query(None, description="the alerts as they stood at this moment")) -> dict[str, Any]:
-    """Alerts in a window (open ones always) with their event trails; with `at`, as they were then."""
+    """Alerts in a window (open ones always) with their event trails; with `at`, as they were then.
+
+    `now` is the daemon's clock (the demo night's in demo mode): ages are counted against it, never a client's.
+    """
     start, end = _window(ctx, from_, to)
     when = _moment(ctx, at) if at else None
-    return {"alerts": alerts_json(ctx.night, _since_for(ctx, when or start), start, end, state, when)}
+    return {"alerts": alerts_json(ctx.night, _since_for(ctx, when or start), start, end, state, when),
+            "now": (when or ctx.night.clock()).isoformat()}
 
 
 @router.get("/api/v1/annotations")
