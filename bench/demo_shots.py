@@ -21,20 +21,25 @@ the metric detail and alerts pages, and the GM's deputy's phone view.
 from __future__ import annotations
 
 import argparse
-import copy
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
-import yaml
 
-from tests.app.board_kit import chromium, close_chromium, start_board, stop_group, wait_board, wait_dom
-from tests.daemon_kit import DEMO_BASE, ROOT, start_collect, start_demo, stop, wait_for, write_config
+from tests.app.board_kit import (
+    chromium,
+    close_chromium,
+    shipped_night_config,
+    start_board,
+    stop_group,
+    wait_board,
+    wait_dom,
+)
+from tests.daemon_kit import start_collect, start_demo, stop, wait_for, write_config
 from tests.realparts import free_port
 
 TOKEN = "demo-shots-token-0123456789"
@@ -75,16 +80,12 @@ def night_minutes(clock: str) -> float:
 
 
 def shipped_config(demo_url: str, db: Path) -> dict[str, Any]:
-    """config.yaml as `make run` plays it, pointed at this demo and a temp database on free ports."""
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    text = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
-    raw = yaml.safe_load(text.replace(DEMO_BASE.removeprefix("http://"), demo_url.removeprefix("http://")))
-    raw["demo"]["port"] = urlsplit(demo_url).port
-    raw["server"].update(port=free_port(), database=str(db))
+    """config.yaml as `make run` plays it, pointed at this demo, with this host's CPU red all night."""
+    raw = shipped_night_config(demo_url, db)
     raw["alerts"]["board_url"] = "http://127.0.0.1:8501/"
     # The monitoring box red all night: the banner must still name the business decider.
     raw["metrics"]["host_cpu"].update(yellow=1, orange=2, red=3, clear=0.5)
-    return copy.deepcopy(raw)
+    return raw
 
 
 def night_now(demo_url: str) -> str:

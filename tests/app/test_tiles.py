@@ -13,6 +13,7 @@ from app.tiles import (
     format_value,
     kpi_view,
     local_time,
+    parse_ts,
     seconds_remaining,
     tile_view,
 )
@@ -159,3 +160,8 @@ def test_no_traffic_is_said_in_words_not_greyed_out():
             "age_s": 2.0, "note": "no_traffic", "decimals": 1, "unit": "%"}
     view = tile_view(tile, "zh-CN")
     assert not view.stale and view.level == "green" and view.age_text.startswith("无流量")
+
+
+def test_an_address_typed_with_a_plus_offset_still_parses():
+    # The README's /replay?at=2024-11-11T23:31:00+08:00: a + in a query string reaches the page as a space.
+    assert parse_ts("2024-11-11T23:31:00 08:00") == parse_ts("2024-11-11T15:31:00Z")

@@ -81,6 +81,9 @@ def test_board_at_a_past_moment_is_the_board_as_it_was(night):
     assert before["response_time"]["owner"] is None
     naive_local = tiles(c.get("/api/v1/board", params={"at": "2024-11-11T23:20:00"}).json())
     assert naive_local["response_time"]["ts"] == before["response_time"]["ts"]  # naive = campaign timezone
+    # Typed into an address bar unescaped, the README's link sends "+08:00" as " 08:00": still that moment.
+    typed = c.get("/api/v1/board?at=2024-11-11T23:20:00+08:00").json()
+    assert tiles(typed)["response_time"]["ts"] == before["response_time"]["ts"]
 
 
 def test_campaign_header_countdown_and_projection(night):
