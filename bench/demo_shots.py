@@ -169,14 +169,14 @@ def take(out: Path) -> None:
                     print(f"{night_now(demo.url)} marked the 23:59:59 step done on the kiosk wall", flush=True)
                     marked = True
 
-                def reached(clock: str = clock) -> bool:
-                    now = night_now(demo.url)
-                    # The night holds at 00:30: 00:35 is five night minutes (33 real seconds) after it ended.
+                def reached(clock: str = clock, early_s: float = 0.0) -> bool:
+                    """The night at `clock` (minus `early_s` night seconds); 00:35 is 33 real s after the 00:30 hold."""
+                    wanted = night_minutes(clock) * 60 - early_s
                     if night_minutes(clock) > night_minutes("00:30:00"):
-                        return requests.get(f"{demo.url}/api/clock", timeout=5).json()["elapsed_s"] >= \
-                            night_minutes(clock) * 60 / SPEED
-                    return night_minutes(now) >= night_minutes(clock)
-                wait_for(reached, 900, f"night time {clock}")
+                        return requests.get(f"{demo.url}/api/clock", timeout=5).json()["elapsed_s"] >= wanted / SPEED
+                    return night_minutes(night_now(demo.url)) * 60 >= wanted
+                # Load the page a night minute early (the charts draw in a few real seconds), shoot on the minute.
+                wait_for(lambda c=clock: reached(c, 60.0), 900, f"night time {clock} less a minute")
                 width, height = viewport or (1920, 1080)
                 chrome.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
@@ -184,7 +184,8 @@ def take(out: Path) -> None:
                     chrome.get(f"http://127.0.0.1:{port}{path}")
                 wait_dom(chrome, "document.querySelector('[data-metric],[data-headline],[data-alerts],"
                                  "[data-phone-alerts],[data-decision],[data-alert]') !== null", 60, f"{path} drawn")
-                time.sleep(6)  # the sparklines and charts draw after the text
+                wait_for(reached, 900, f"night time {clock}")
+                time.sleep(1.5)  # one more refresh of the wall at that moment
                 report = check_wall(chrome, api, demo.url) if path == "/?kiosk=1" else {"night": night_now(demo.url)}
                 chrome.save_screenshot(str(out / name))
                 print(f"saved {out / name} at night time {report['night']}: {report}", flush=True)
