@@ -24,6 +24,7 @@ from alerts.messages import PageWriter
 from alerts.notifiers import deliver
 from alerts.notifiers.page import Delivery, Page
 from alerts.pager import PageJob, Pager
+from alerts.record_page import RecordAlarm
 from alerts.roster import Roster
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
@@ -66,8 +67,13 @@ class AlertEngine:
 
         writer = PageWriter(self.cfg, holder)
         pager = Pager(self.log, settings.max_delivery_failures, settings.retry_backoff, self._delivery_gave_up,
-                      loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine)
+                      loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine, clock=clock)
         self.dispatch = Dispatch(self.cfg, self.log, self.silences, self.snapshot, writer, pager, clock, self.roster)
+        # A record the disk stopped taking is paged once to the no-data owner; paging itself goes on from memory.
+        self.record_alarm = RecordAlarm(self.dispatch, pager.submit, clock)
+        store.health.configure(clock, self.cfg.campaign.timezone)
+        store.health.listeners.append(self.record_alarm.changed)
+        self.store = store
         self.watch = Watch(self.cfg, self.snapshot)
         self._lock = threading.RLock()
         self.states: dict[str, LevelState] = {}
@@ -126,6 +132,8 @@ class AlertEngine:
         self._stop.set()
         if self._thread:
             self._thread.join(5)
+        if self.record_alarm.changed in self.store.health.listeners:
+            self.store.health.listeners.remove(self.record_alarm.changed)
         self.pager.stop()
 
     def _timer(self) -> None:

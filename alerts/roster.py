@@ -105,8 +105,7 @@ class Roster:
             name, phone = entry.name, phone or entry.phone
         before = self.name(role, now)
         item = StandIn(role, name or "?", phone, person, now, until, by)
-        self.store.execute("INSERT INTO duty VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [to_db_ts(now), role, item.name, phone, person, until and to_db_ts(until), by, False])
+        self.store.record("duty", [to_db_ts(now), role, item.name, phone, person, until and to_db_ts(until), by, False])
         with self._lock:
             self._standins[role] = item
         holder = self.holder(role, now)
@@ -120,8 +119,7 @@ class Roster:
             item = self._standins.pop(role, None)
         if item is None:
             return None
-        self.store.execute("INSERT INTO duty VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [to_db_ts(now), role, item.name, item.phone, item.person, None, by, True])
+        self.store.record("duty", [to_db_ts(now), role, item.name, item.phone, item.person, None, by, True])
         return f"{item.name} no longer stands in as {role}; back to {self.name(role, now)}"
 
     def handovers(self, now: datetime, within_s: float = 3600.0) -> list[dict[str, Any]]:

@@ -157,7 +157,7 @@ def open_campaign(db: Path, loaded: LoadedConfig, now: datetime,
         record = None
     if record is None:
         record = begin(store, loaded, now, anchor)
-    store.execute("INSERT INTO daemon_starts VALUES (?, ?, ?)", [to_db_ts(now), record.id, __version__])
+    store.record("daemon_starts", [to_db_ts(now), record.id, __version__])  # a full disk must not stop a restart
     return store, record, archived
 
 
