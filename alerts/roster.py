@@ -95,14 +95,22 @@ class Roster:
         return holder.name if holder else role
 
     def stand_in(self, role: str, now: datetime, by: str, person: str | None = None, name: str | None = None,
-                 phone: str = "", until: datetime | None = None) -> tuple[Holder, str]:
+                 phone: str = "", until: datetime | None = None) -> tuple[Holder, str | None]:
         """Put someone in `role` from now on (the duty table); returns the new holder and what changed, in words.
 
-        The caller writes that sentence to the decision log (warroom.record.decisions, its only writer).
+        The caller writes that sentence to the decision log (warroom.record.decisions, its only writer);
+        None when the same person already stands in on the same terms (a second tap changes nothing).
         """
         if person is not None:
             entry = self.cfg.people[person]
             name, phone = entry.name, phone or entry.phone
+        current = self.holder(role, now)
+        with self._lock:
+            standing = self._standins.get(role)
+        same = standing is not None and current is not None and current.how == "stand-in" and \
+            (standing.name, standing.phone, standing.person) == (name or "?", phone, person)
+        if same and standing.until == until:
+            return current, None
         before = self.name(role, now)
         item = StandIn(role, name or "?", phone, person, now, until, by)
         self.store.record("duty", [to_db_ts(now), role, item.name, phone, person, until and to_db_ts(until), by, False])
@@ -110,7 +118,11 @@ class Roster:
             self._standins[role] = item
         holder = self.holder(role, now)
         assert holder is not None
-        change = f"{item.name} stands in as {role} for {before}" + (f" until {until.isoformat()}" if until else "")
+        if same:  # the same stand-in, for longer or shorter: never "孙磊 stands in for 孙磊"
+            change = f"{item.name} still stands in as {role}, now " + (f"until {until.isoformat()}" if until else
+                                                                       "with no end")
+        else:
+            change = f"{item.name} stands in as {role} for {before}" + (f" until {until.isoformat()}" if until else "")
         return holder, change
 
     def end(self, role: str, now: datetime, by: str) -> str | None:

@@ -23,6 +23,7 @@ from alerts.ack import AckRejected, check_token
 from alerts.engine import AlertEngine, AlertError
 from alerts.log import Alert
 from warroom.api.context import ApiContext, Context, LiveNight
+from warroom.api.fields import Note, PersonName, Text
 from warroom.api.gate import check_board_token
 from warroom.api.params import ApiError, parse_moment
 from warroom.api.read_only import Live, live_night
@@ -45,12 +46,12 @@ class _Body(BaseModel):
 
 class AckBody(_Body):
     by: str = Field(description="Role acknowledging, e.g. ops_lead.")
-    note: str | None = None
+    note: Note | None = None
 
 
 class AnnotationBody(_Body):
-    author: str = Field(min_length=1)
-    text: str = Field(min_length=1, max_length=4000)
+    author: PersonName
+    text: Text
     role: str | None = None
     level: Literal["yellow", "orange", "red"] | None = None
     alert_id: int | None = None
@@ -60,8 +61,8 @@ class AnnotationBody(_Body):
 class SilenceBody(_Body):
     metric: str | None = Field(default=None, description="One metric, or null for every metric.")
     duration: str = Field(default="30m", description="How long, e.g. 30m.")
-    author: str = Field(min_length=1)
-    reason: str = Field(min_length=1)
+    author: PersonName
+    reason: Note
 
 
 class PushSample(_Body):
