@@ -400,8 +400,9 @@ class AlertEngine:
                 raise AckRejected("ack links are disabled (no ack secret configured)")
             role = check_token(self.secret, alert_id, token, now.timestamp())
         except AckRejected as err:
-            # not in the alert's trail: anyone can post forged links (warroom/api/gate.py counts them)
-            log.warning("rejected ack for alert %s: %s", alert_id, err)
+            # not in the alert's trail: anyone can post forged links (warroom/api/gate.py counts them and logs
+            # them at a bounded rate)
+            log.debug("rejected ack for alert %s: %s", alert_id, err)
             raise
         return self.ack(alert_id, role, "link")
 

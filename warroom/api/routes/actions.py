@@ -97,7 +97,7 @@ def _link_ack(ctx: ApiContext, engine: AlertEngine, request: Request, alert_id: 
         return _guarded(lambda: engine.ack_with_token(alert_id, token))
     except AckRejected as err:
         ctx.refusals.ack_refused(client, alert_id)
-        log.warning("refused ack link for alert %s from %s: %s", alert_id, client, err)
+        ctx.refusals.log("ack_link", "refused ack link for alert %s from %s: %s", alert_id, client, err)
         raise ApiError(403, str(err), "token") from None
 
 
