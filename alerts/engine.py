@@ -121,6 +121,8 @@ class AlertEngine:
             level = self.states.get(metric, GREEN_STATE).level
             self.snapshot.seed(metric, value, ts, level, self.watch.is_stale(metric, ts, now), now)
         self.pager.start()
+        if not self.store.health.complete:  # the disk was already full when the daemon opened the file
+            self.record_alarm.changed(self.store.health)
         self.dispatch.resume()
         if self.open:
             log.info("reloaded %d open alert(s) from the alert log", len(self.open))

@@ -146,6 +146,23 @@ def test_a_red_breach_on_a_full_disk_is_paged_and_recorded_once_space_returns(di
     assert len(phones.to("general_manager")) == 1 and len(phones.to("tech_lead")) == 1
 
 
+
+def test_a_daemon_started_on_a_full_disk_pages_the_breach_and_the_no_data_owner(disk, phones, monkeypatch):
+    monkeypatch.setenv("WARROOM_TOKEN", TOKEN)
+    raw = _config(disk / "night.duckdb", phones)
+    with running_daemon(raw) as (_, base):
+        assert push(base, [{"metric": "failures", "value": 1.0}]).status_code == 202
+    filler = fill(disk)
+    with running_daemon(raw) as (_, base):  # its own start is the first write the disk refuses
+        assert push(base, [{"metric": "failures", "value": 80.0}]).status_code == 202
+        assert "RED" in _wait(lambda: phones.to("general_manager"), "the general manager's page")[0]["title"]
+        assert "DISK FULL" in _wait(lambda: phones.to("tech_lead"), "the page about the disk")[0]["title"]
+        filler.unlink()
+        _wait(lambda: _health(base)["record"]["complete"], "the record to be complete again")
+    with running_daemon(raw) as (_, base):
+        assert [a["level"] for a in _active(base) if a["metric"] == "failures"] == ["red"]
+
+
 def test_the_wall_says_the_record_is_incomplete_without_growing_the_header():
     board = {"at": "2024-11-11T15:31:10+00:00", "campaign": {"name": "night", "timezone": "Asia/Shanghai"},
              "tiles": [], "record": {"complete": False, "since": "2024-11-11T15:31:05+00:00", "disk_full": True}}
