@@ -27,17 +27,17 @@ KIND = "record"
 _WORDS = {
     "zh-CN": {"title_full": "[磁盘已满] 监控记录自 {time} 起不完整",
               "title": "[记录写入失败] 监控记录自 {time} 起不完整",
-              "where": "无法写入: {where}", "why": "原因: {error}",
+              "where": "无法写入: {path} (磁盘 {mount})", "why": "原因: {error}", "full": "磁盘空间已满",
               "still": "告警判断和通知照常进行 (在内存中); 未写入的记录已按顺序保留, 空间恢复后自动补写。",
               "do": "请立即清理磁盘空间 (或扩容), 否则复盘和报告会缺少这段记录。", "to_you": "发给: {name}",
-              "link": "状态: {url}", "footer": "{time} ({zone})"},
+              "board": "看板: {url}", "link": "状态: {url}", "footer": "{time} ({zone})"},
     "en": {"title_full": "[DISK FULL] record incomplete since {time}",
            "title": "[RECORD NOT WRITTEN] record incomplete since {time}",
-           "where": "Cannot write: {where}", "why": "Why: {error}",
+           "where": "Cannot write: {path} (disk {mount})", "why": "Why: {error}", "full": "no space left on the disk",
            "still": "Alerts are still decided and paged (from memory); what could not be written is held in order "
                     "and written when space returns.",
            "do": "Free disk space now (or grow the disk): until then the replay and the report miss this stretch.",
-           "to_you": "To: {name}", "link": "Status: {url}", "footer": "{time} ({zone})"},
+           "to_you": "To: {name}", "board": "Board: {url}", "link": "Status: {url}", "footer": "{time} ({zone})"},
 }
 
 
@@ -77,10 +77,12 @@ class RecordAlarm:
         zone = ZoneInfo(cfg.campaign.timezone)
         since = (health.since or now).astimezone(zone).strftime("%H:%M:%S")
         title = words["title_full" if health.disk_full else "title"].format(time=since)
-        link = self.dispatch.board_url.replace("{role}", cfg.alerts.no_data_owner) if self.dispatch.board_url \
-            else f"{self.dispatch.public_url}/api/v1/health"
-        lines = [words["where"].format(where=health.where), words["why"].format(error=health.error or "?"),
-                 words["still"], words["do"], words["to_you"].format(name=name), words["link"].format(url=link),
+        board = self.dispatch.board_url
+        link = words["board"].format(url=board.replace("{role}", cfg.alerts.no_data_owner)) if board \
+            else words["link"].format(url=f"{self.dispatch.public_url}/api/v1/health")
+        why = words["full"] if health.disk_full else (health.error or "?")
+        lines = [words["where"].format(path=health.path, mount=health.mount), words["why"].format(error=why),
+                 words["still"], words["do"], words["to_you"].format(name=name), link,
                  words["footer"].format(time=now.astimezone(zone).strftime("%H:%M:%S"), zone=cfg.campaign.timezone)]
         labels = {"owner_role": cfg.alerts.no_data_owner, "kind": KIND, "severity": "yellow"}
         return Page(0, KIND, KIND, "yellow", title, "\n".join(lines), health.since or now, labels=labels)

@@ -52,8 +52,8 @@ def record_mark_html(message: str) -> str:
     """The red mark saying the record has a hole (a full disk); inline, so the header keeps its height."""
     if not message:
         return ""
-    return ('<span class="wr-record" data-record="incomplete" style="font-size:0.8em;background:#d7263d;color:#fff;'
-            f'border-radius:4px;padding:1px 8px;margin-left:10px;font-weight:700">⚠ {escape(message)}</span>')
+    return ('<span class="wr-record" data-record="incomplete" style="font-size:1.25em;background:#d7263d;color:#fff;'
+            f'border-radius:4px;padding:2px 10px;margin-left:12px;font-weight:700">⚠ {escape(message)}</span>')
 
 
 def banner_html(message: str, reason: str | None, locale: str | None) -> str:

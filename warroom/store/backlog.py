@@ -83,8 +83,9 @@ def _words(err: BaseException) -> str:
 class RecordHealth:
     """Since when the record is incomplete, why, and how much is held; listeners hear each start and end."""
 
-    def __init__(self, where: str, clock: Callable[[], datetime] = utc_now, zone: str = "UTC"):
-        self.where = where
+    def __init__(self, path: str, mount: str, clock: Callable[[], datetime] = utc_now, zone: str = "UTC"):
+        self.path, self.mount = path, mount
+        self.where = f"{path} on {mount}"
         self.clock = clock
         self.zone = zone
         self._lock = threading.Lock()

@@ -76,7 +76,7 @@ class Store:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()
         self._rolled_until: datetime | None = None
-        self.health = RecordHealth(f"{self.path} on {_filesystem(self.path)}")
+        self.health = RecordHealth(str(self.path), _filesystem(self.path))
         self.backlog: Backlog | None = None
         if not read_only:
             self._create_schema()
