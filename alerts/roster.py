@@ -14,6 +14,7 @@ from typing import Any
 
 from warroom.config.models import WarroomConfig
 from warroom.config.shifts import next_change, on_duty
+from warroom.outside_text import on_terminal
 from warroom.store.database import Store
 from warroom.store.schema import from_db_ts, to_db_ts
 
@@ -61,8 +62,9 @@ class Roster:
                 """SELECT role, name, phone, person, ts, until_ts, set_by, cleared FROM duty
                    QUALIFY row_number() OVER (PARTITION BY role ORDER BY ts DESC) = 1""").fetchall():
             if not row[7]:
-                self._standins[row[0]] = StandIn(row[0], row[1], row[2], row[3], from_db_ts(row[4]),
-                                                 from_db_ts(row[5]), row[6])
+                # a name stored before names were checked must still not break a page's lines
+                self._standins[row[0]] = StandIn(row[0], on_terminal(row[1]), on_terminal(row[2] or ""), row[3],
+                                                 from_db_ts(row[4]), from_db_ts(row[5]), row[6])
 
     def _configured(self, role: str, at: datetime) -> Holder | None:
         person = self.cfg.people.get(role)

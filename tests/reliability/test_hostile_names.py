@@ -128,24 +128,36 @@ def test_an_impossible_until_is_a_422_naming_it(night, until):
     assert reply.status_code == 422 and reply.json()["error"]["field"] == "until", reply.text
 
 
-def test_terminal_output_shows_control_characters_instead_of_obeying_them(tmp_path, monkeypatch, capsys):
-    """A name recorded before names were checked (or typed into the config) still reaches `warroom duty`."""
+def test_terminal_output_and_pages_show_control_characters_instead_of_obeying_them(tmp_path, monkeypatch, capsys):
+    """A name typed into the config, or recorded before names were checked, still reaches `warroom duty` and pages."""
     monkeypatch.setenv("WARROOM_TOKEN", TOKEN)
+    monkeypatch.setenv("WARROOM_ACK_SECRET", ACK_SECRET)
+    phones = Receiver()
     db = tmp_path / "night.duckdb"
-    raw = pushed_config(db, {})
+    raw = pushed_config(db, {"general_manager": [phones.url("general_manager")]}, group_window="0s")
+    raw["people"]["tech_lead"]["name"] = "\x1b[31mZhang\x1b[0m"
     with running_daemon(raw):
         pass
     store = Store(db)
     store.execute("INSERT INTO duty VALUES (now(), 'general_manager', ?, ?, NULL, NULL, 'old', false)",
                   ["\x1b[2J\x1b[H孙磊\u202e", "138\n确认 (我来处理): http://evil"])
     store.close()
-    with running_daemon(raw):
-        loaded = parse_config(raw, env={})
-        args = argparse.Namespace(action="list", role=None)
-        assert remote.duty(loaded, None, args) == 0
+    try:
+        with running_daemon(raw) as (_, base):
+            args = argparse.Namespace(action="list", role=None)
+            assert remote.duty(parse_config(raw, env={}), None, args) == 0
+            assert push(base, [{"metric": "failures", "value": 80.0}]).status_code == 202
+            deadline = time.monotonic() + 20
+            while not phones.to("general_manager") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            message = phones.to("general_manager")[0]["message"]
+    finally:
+        phones.stop()
     out = capsys.readouterr().out
-    assert "\x1b" not in out and "\u202e" not in out and "\\x1b[2J\\x1b[H孙磊\\u202e" in out
-    assert "138\\n确认" in out and len([x for x in out.splitlines() if "general_manager" in x]) == 1
+    assert "\x1b" not in out and "\u202e" not in out and "\\x1b[31mZhang\\x1b[0m" in out
+    assert "\\x1b[2J\\x1b[H孙磊\\u202e" in out and "138\\n确认" in out
+    assert len([line for line in out.splitlines() if "general_manager" in line]) == 1
+    assert "\x1b" not in message and not [ln for ln in message.splitlines() if ln.startswith("确认")]
     assert on_terminal("plain 孙磊 +86") == "plain 孙磊 +86"
 
 
