@@ -38,10 +38,11 @@ def _describe(char: str) -> str:
     return f"{_NAMES[char]} ({code})" if char in _NAMES else f"an invisible or control character ({code})"
 
 
-def problem(text: str, limit: int, *, lines: bool = False) -> str | None:
+def problem(text: str, limit: int, *, lines: bool = False, empty: bool = False) -> str | None:
     """Why `text` cannot be kept as one line of printable text of at most `limit` characters (None when it can).
 
-    With `lines`, line breaks are allowed (a decision's text), every other invisible character is not.
+    With `lines`, line breaks are allowed (a decision's text), every other invisible character is not;
+    with `empty`, '' (nothing said, e.g. an acknowledgement without a note) is fine.
     """
     if len(text) > limit:
         return f"is {len(text)} characters long; at most {limit}"
@@ -50,7 +51,7 @@ def problem(text: str, limit: int, *, lines: bool = False) -> str | None:
             continue
         if hidden(char):
             return f"contains {_describe(char)}; write one line of plain text"
-    if not text.strip():
+    if not text.strip() and not (empty and text == ""):
         return "is empty"
     return None
 

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def listening(port: int) -> Iterator[socket.socket]:
     """A foreign program holding `port` on 127.0.0.1."""
     sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a run just stopped may leave TIME_WAIT behind
     sock.bind(("127.0.0.1", port))
     sock.listen(8)
     try:

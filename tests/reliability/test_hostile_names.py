@@ -93,6 +93,9 @@ def test_notes_and_authors_of_acks_silences_and_decisions_are_one_printable_line
     multi = requests.post(f"{base}/api/v1/annotations", json={"author": "Li", "text": "switch\nthen call"},
                           headers=AUTH, timeout=5)
     assert multi.status_code == 201
+    silent = requests.post(f"{base}/api/v1/alerts/{alert_id}/ack", json={"by": "general_manager", "note": ""},
+                           headers=AUTH, timeout=5)  # the board acknowledges with an empty note
+    assert silent.status_code == 200, silent.text
 
 
 def test_the_generals_page_names_the_stand_in_once_with_one_ack_line(night):

@@ -30,8 +30,10 @@ PersonName = Annotated[str, _checked(name_problem)]
 """A person's name (at most NAME_MAX characters): who stands in, who acknowledged, who decided."""
 Phone = Annotated[str, _checked(phone_problem)]
 """A phone number (at most PHONE_MAX characters), or '' for none."""
-Note = Annotated[str, _checked(lambda v: problem(v, NOTE_MAX))]
-"""One line: an acknowledgement's note, a silence's reason."""
+Note = Annotated[str, _checked(lambda v: problem(v, NOTE_MAX, empty=True))]
+"""One line, or '': an acknowledgement's note."""
+Reason = Annotated[str, _checked(lambda v: problem(v, NOTE_MAX))]
+"""One line, not empty: a silence's reason."""
 Text = Annotated[str, _checked(lambda v: problem(v, TEXT_MAX, lines=True))]
 """A decision's text: lines allowed, nothing invisible."""
 

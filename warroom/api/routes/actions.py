@@ -23,7 +23,7 @@ from alerts.ack import AckRejected, check_token
 from alerts.engine import AlertEngine, AlertError
 from alerts.log import Alert
 from warroom.api.context import ApiContext, Context, LiveNight
-from warroom.api.fields import Note, PersonName, Text
+from warroom.api.fields import Note, PersonName, Reason, Text
 from warroom.api.gate import check_board_token
 from warroom.api.params import ApiError, parse_moment
 from warroom.api.read_only import Live, live_night
@@ -62,7 +62,7 @@ class SilenceBody(_Body):
     metric: str | None = Field(default=None, description="One metric, or null for every metric.")
     duration: str = Field(default="30m", description="How long, e.g. 30m.")
     author: PersonName
-    reason: Note
+    reason: Reason
 
 
 class PushSample(_Body):
