@@ -116,7 +116,7 @@ def person_bar_html(person: Person, loc: str, back: str) -> str:
     to = quote(back if back.startswith("/") and not back.startswith("//") else "/", safe="")
     return (f'<div class="wr-person" data-person="{escape(person.role, quote=True)}" style="display:flex;gap:16px;'
             'justify-content:flex-end;align-items:center;font-size:15px;opacity:.9">'
-            f'<span data-person-name="1">👤 {escape(text(loc, "people.signed_in", name=person.name))}</span>'
+            f'<span data-person-name="1">{escape(text(loc, "people.signed_in", name=person.name))}</span>'
             f'<a href="/signout?to={to}" target="_self" data-sign-out="1">{escape(text(loc, "people.sign_out"))}</a>'
             "</div>")
 

@@ -243,7 +243,7 @@ def run_sheet_panel() -> None:
                       on_click=st.session_state.update, kwargs={"wr_confirm": line.index})
     for handover in st.session_state.get("wr_handovers") or []:
         st.html(handover_html(handover, loc, zone))
-    if note:
+    if note and (show or wall):
         st.html(f'<div class="wr-note">{escape(note)}</div>')
 
 
