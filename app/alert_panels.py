@@ -118,6 +118,7 @@ def open_alerts_panel() -> None:
     zone = _zone()
     tiles = {t["metric"]: t for t in (st.session_state.get("wr_board") or {}).get("tiles", [])}
     person = signed_in()
+    st.html(f'<span hidden data-alert-actions="{escape(person.role) if person else "none"}"></span>')
     for alert in strip_order(alerts):
         card, action = st.columns([5, 2], vertical_alignment="center")
         card.html(alert_card_html(alert, loc, now, tiles.get(alert.get("metric"))))
@@ -215,6 +216,8 @@ def decision_form(alerts: list[dict[str, Any]], loc: str) -> None:
 def phone_ack_panel() -> None:
     """On the phone view of a signed-in person: an acknowledge button for each alert they decide now."""
     person = signed_in()
+    # Drawn every time, even empty: what this browser may do here, something a test can wait on.
+    st.html(f'<span hidden data-phone-actions="{escape(person.role) if person else "none"}"></span>')
     if person is None:
         return
     loc = session.locale()

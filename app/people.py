@@ -114,8 +114,10 @@ def here() -> str:
 def person_bar_html(person: Person, loc: str, back: str) -> str:
     """The header line of a signed-in browser: who is signed in here, and sign out in one click."""
     to = quote(back if back.startswith("/") and not back.startswith("//") else "/", safe="")
-    return (f'<div class="wr-person" data-person="{escape(person.role, quote=True)}" style="display:flex;gap:16px;'
-            'justify-content:flex-end;align-items:center;font-size:15px;opacity:.9">'
+    # Fixed in the top bar, left of Streamlit's menu, above its header: seen and clickable on every page.
+    return (f'<div class="wr-person" data-person="{escape(person.role, quote=True)}" style="position:fixed;top:12px;'
+            'right:64px;z-index:1000100;display:flex;gap:16px;align-items:center;font-size:15px;padding:4px 12px;'
+            'border-radius:8px;background:rgba(30,34,42,.92)">'
             f'<span data-person-name="1">{escape(text(loc, "people.signed_in", name=person.name))}</span>'
             f'<a href="/signout?to={to}" target="_self" data-sign-out="1">{escape(text(loc, "people.sign_out"))}</a>'
             "</div>")

@@ -245,6 +245,8 @@ def run_sheet_panel() -> None:
         st.html(handover_html(handover, loc, zone))
     if note and (show or wall):
         st.html(f'<div class="wr-note">{escape(note)}</div>')
+    # Drawn last: what this browser may do here (fragments draw in parallel; a test waits on this, not on time).
+    st.html(f'<span hidden data-sheet-actions="{"on" if actor is not None else "off" if show else "none"}"></span>')
 
 
 def _confirm_step(index: int, loc: str, actor: Actor) -> None:
