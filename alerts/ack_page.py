@@ -109,7 +109,7 @@ class AckPages:
         """After the button, when nothing changed: the reason in plain words (`reason` picks the night's words)."""
         if alert is None and reason in (None, "not_open"):
             return self._doc(self.t["title"].format(id=alert_id), f"<p class=why>{self.t['unknown']}</p>")
-        if alert is not None and alert.state == "resolved":
+        if alert is not None and alert.state == "resolved" and reason is None:
             reason = "not_open"
         words = self.t.get(f"why.{reason}", why) if reason else why
         body = f"<p class=why>{self.t['refused']}: {escape(words)}</p>" + (self.summary(alert) if alert else "")
