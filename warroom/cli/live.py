@@ -16,7 +16,8 @@ from warroom.cli.startup import EXIT_CONFIG, load_or_exit, readable_db, setup_lo
 from warroom.cli.tokens import ensure_tokens
 from warroom.config.load import LoadedConfig
 
-BOARD_ENTRY = Path(__file__).resolve().parents[2] / "app" / "wall.py"
+# st.App around app/wall.py: Streamlit plus the sign-in links' exchange and sign-out (app/board.py)
+BOARD_ENTRY = Path(__file__).resolve().parents[2] / "app" / "board.py"
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
