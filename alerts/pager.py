@@ -104,6 +104,7 @@ class Pager:
         self.send = send
         self.group_window = group_window
         self.combine = combine
+        self.clock = clock  # the engine's: an outcome is stamped on the same line as the step it answers
         self._cv = threading.Condition()
         self._lanes: dict[str, _Lane] = {}
         self._started = False

@@ -130,7 +130,8 @@ def _attempt(action: Callable[[], Any], locale_: str) -> tuple[str, str]:
     except TokenMissing:
         return "warning", text(locale_, "token.missing")
     except ApiRefused as err:
-        key = "token.rejected" if err.status in (401, 403) else "write.failed"
+        # the board token refused is the board's fault; a person refused (rights, signed out) hears why and who may
+        key = "token.rejected" if err.field == "authorization" else "write.failed"
         return "error", text(locale_, key, message=err.message)
     except DaemonUnreachable as err:
         return "error", text(locale_, "write.unreachable", message=err.reason)
@@ -171,4 +172,4 @@ def show_outcome() -> None:
 
 def token_note(locale_: str) -> str | None:
     """Why the write buttons are disabled, or None when the board has a token."""
-    return None if client().can_write else text(locale_, "token.missing")
+    return None if client().can_write else text(locale_, "people.no_board_token")
