@@ -20,6 +20,7 @@ from typing import Any
 from alerts.escalation import chain
 from alerts.log import Alert
 from alerts.roster import Roster
+from alerts.silences import Silences
 from warroom.config.models import WarroomConfig
 from warroom.values import Level
 
@@ -146,6 +147,13 @@ def acting_now(cfg: WarroomConfig, alert: Alert, holder: Callable[[str], Held | 
         health=bool(spec and spec.group), silenced=silenced,
         level_owner=alert.kind == "no_data" or alert.owner_role == cfg.levels.owner_role(alert.level),
     )
+
+
+def acting_on(cfg: WarroomConfig, alerts: list[Alert], holder: Callable[[str], Held | None], silences: Silences,
+              now: datetime) -> dict[int, Acting]:
+    """Who must act now on each of `alerts` that someone must act on, by alert id."""
+    found = {a.id: acting_now(cfg, a, holder, silences.covers(a.metric, now)) for a in alerts}
+    return {alert_id: act for alert_id, act in found.items() if act is not None}
 
 
 def _theirs(ack_clock_at: datetime | None, became: datetime | None) -> datetime | None:

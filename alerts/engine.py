@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from alerts.ack import AckRejected, check_token
-from alerts.acting import Acting, acting_now, acting_role, roster_holder
+from alerts.acting import Acting, acting_on, acting_role, roster_holder
 from alerts.dispatch import DECIDING, Dispatch
 from alerts.escalation import may_acknowledge, next_in_chain
 from alerts.levels import GREEN_STATE, LevelState, evaluate
@@ -430,10 +430,7 @@ class AlertEngine:
         """Who must act now on each open alert (alerts/acting.py): the one answer every surface reads."""
         now = self.clock()
         with self._lock:
-            held = roster_holder(self.roster, now)
-            found = {a.id: acting_now(self.cfg, a, held, self.silences.covers(a.metric, now))
-                     for a in self.open.values()}
-        return {alert_id: act for alert_id, act in found.items() if act is not None}
+            return acting_on(self.cfg, list(self.open.values()), roster_holder(self.roster, now), self.silences, now)
 
     def views(self) -> dict[str, MetricView]:
         """The one snapshot of every metric, for the wall, the API and /metrics."""
