@@ -138,6 +138,11 @@ def ack(alert_id: int, request: Request, ctx: Context, live: Live, token: str | 
             raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
         _role_known(engine, body.by, "by")
         alert = _guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
+        if body.note and body.note.strip() and alert.acked_by == body.by:
+            # A note written while acknowledging is a decision ("已让客服加派人手…"): the decision log holds it.
+            decisions.record(engine.log.store, alert.acked_at or engine.clock(),
+                             engine.roster.name(body.by, engine.clock()) or body.by, body.note.strip(),
+                             role=body.by, level=alert.level.word, alert_id=alert.id, ref=f"ack:{alert.id}")
     return alert_json(engine, alert)
 
 
