@@ -21,7 +21,7 @@ from tests.collectors.test_promql import prometheus  # noqa: F401 - the real Pro
 from tests.daemon_kit import ROOT, wait_for
 from tests.warroom.record.kit import T0, at, queue_config, recorded_night
 from warroom.store.database import Store
-from warroom.store.intake import OUTSIDE, REPEATED, import_file, import_promql
+from warroom.store.intake import OUTSIDE, import_file, import_promql
 from warroom.store.schema import SCHEMA, to_db_ts
 from warroom.store.transfer import MANIFEST, NOT_RECORD, RECORD, ImportRefused, export, import_record, sha256
 
@@ -241,7 +241,7 @@ def test_importing_the_same_sample_file_twice_never_doubles(tmp_path):
 
 def test_rows_the_night_would_not_show_are_counted_per_reason_and_not_kept(tmp_path):
     source = write_csv(tmp_path / "s.csv", "ts,metric,value\n"
-                       "2024-11-11T15:00:00,queue,1\n2024-11-11T15:00:00,queue,1\n"   # repeated in the file
+                       "2024-11-11T15:00:00,queue,1\n"
                        "2024-11-11T15:00:01,mystery,2\n2024-11-11T15:00:02,other,3\n"  # unknown metrics
                        "2024-11-01T15:00:00,queue,4\n"                                 # outside the campaign
                        "2024-11-11T15:00:03,queue,5\n")
@@ -252,7 +252,7 @@ def test_rows_the_night_would_not_show_are_counted_per_reason_and_not_kept(tmp_p
     finally:
         store.close()
     assert rows == [("queue", 1.0), ("queue", 5.0)]
-    assert done.not_shown == {"unknown metric (mystery, other)": 2, OUTSIDE: 1, REPEATED: 1}
+    assert done.not_shown == {"unknown metric (mystery, other)": 2, OUTSIDE: 1}
 
 
 def test_glob_characters_in_the_source_name_are_taken_literally(tmp_path):

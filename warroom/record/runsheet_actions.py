@@ -198,7 +198,9 @@ class RunSheetActions:
             raise RuntimeError(f"the report took longer than {REPORT_TIMEOUT_S:g}s and was stopped") from None
         finally:
             code, self._child = self._child.returncode, None
-        if code != 0 or not out.is_file():
+        # The report appears under its name only when whole (written under a temporary one, then renamed), so a
+        # file there is the report even when the process was stopped on its way out.
+        if not out.is_file():
             last = (err or b"").decode("utf-8", "replace").strip().splitlines()
             raise RuntimeError(f"warroom report failed (exit {code}): {last[-1][-300:] if last else 'no output'}")
         return out

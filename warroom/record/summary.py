@@ -41,7 +41,8 @@ def outcome(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, start: datetime,
                     **_pace(cur, kpi.metric, min(close or end, end))}
     rows = cur.execute(
         """SELECT metric, arg_max(ts, value), max(value), arg_min(ts, value), min(value), count(*)
-           FROM samples WHERE ts >= ? AND ts <= ? AND metric IN (SELECT unnest(?)) GROUP BY metric""",
+           FROM samples WHERE ts >= ? AND ts <= ? AND metric IN (SELECT unnest(?)) GROUP BY metric
+           ORDER BY metric""",
         [lo, hi, list(cfg.metrics)]).fetchall()
     peaks, finals = {}, {}
     for metric, max_ts, max_v, min_ts, min_v, n in rows:
@@ -55,7 +56,7 @@ def outcome(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, start: datetime,
     if finals:
         for metric, last_ts, last_v, n in cur.execute(
                 "SELECT metric, max(ts), arg_max(value, ts), count(*) FROM samples WHERE ts >= ? AND ts <= ? "
-                "AND metric IN (SELECT unnest(?)) GROUP BY metric", [lo, hi, list(finals)]).fetchall():
+                "AND metric IN (SELECT unnest(?)) GROUP BY metric ORDER BY metric", [lo, hi, list(finals)]).fetchall():
             lasts[metric] = {"value": last_v, "ts": _iso(last_ts), "samples": n}
     return {"from": start.isoformat(), "to": end.isoformat(), "kpi": kpi_json, "peaks": peaks, "finals": lasts,
             "close": close.isoformat() if close else None, "breaches": breaches(cur, cfg, start, end),
@@ -129,7 +130,7 @@ def collector_health(cur: duckdb.DuckDBPyConnection, start: datetime, end: datet
            FROM r GROUP BY collector ORDER BY collector""", [lo, hi]).fetchall()
     reasons = cur.execute(
         """SELECT collector, error, count(*) AS n, min(ts), max(ts) FROM collector_runs
-           WHERE ts >= ? AND ts <= ? AND NOT ok GROUP BY ALL ORDER BY collector, n DESC""", [lo, hi]).fetchall()
+           WHERE ts >= ? AND ts <= ? AND NOT ok GROUP BY ALL ORDER BY collector, n DESC, error""", [lo, hi]).fetchall()
     why: dict[str, list[dict[str, Any]]] = {}
     for collector, error, n, first, last in reasons:
         if len(why.setdefault(collector, [])) < 3:

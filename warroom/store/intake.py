@@ -2,8 +2,8 @@
 
 All or nothing: every row is screened (warroom.store.screen) and the first bad one refuses the file by
 row and column. Rows the night would never show are not kept but counted, per reason: a metric the
-config does not know, a time outside the campaign, a row repeated in the file. Samples the file already
-holds refuse the whole import, so importing the same file twice never doubles a night. Times without an
+config does not know, a time outside the campaign. Samples the database file already holds (same metric,
+same moment) refuse the whole import, so importing the same file twice never doubles a night. Times without an
 offset are UTC.
 """
 
@@ -27,7 +27,6 @@ from warroom.store.transfer import MANIFEST, Imported, ImportRefused, literal, r
 
 UNKNOWN = "unknown metric"
 OUTSIDE = "outside the campaign"
-REPEATED = "repeated in the file"
 
 
 def import_file(store: Store, path: Path, known: Collection[str] | None = None,
@@ -80,6 +79,7 @@ def _load(cur: duckdb.DuckDBPyConnection, store: Store, source: str, what: str, 
             raise ImportRefused(f"{what}: {printable(str(err).splitlines()[0])}") from None
         if refusal is not None:
             raise ImportRefused(f"{what}: {refusal}; nothing was imported")
+        rows = f"(SELECT {ts} AS t, {metric} AS m, {value} AS v FROM {source})"
         unknown = "FALSE" if known is None else "NOT list_contains($known, m)"
         outside = "FALSE" if window is None else "(t < $lo OR t > $hi)"
         params: dict[str, object] = {}
@@ -87,25 +87,23 @@ def _load(cur: duckdb.DuckDBPyConnection, store: Store, source: str, what: str, 
             params["known"] = sorted(known)
         if window is not None:
             params["lo"], params["hi"] = to_db_ts(window[0]), to_db_ts(window[1])
-        cur.execute(
-            f"""CREATE OR REPLACE TEMP TABLE wr_incoming AS
-                SELECT t, m, v, CASE WHEN {unknown} THEN '{UNKNOWN}' WHEN {outside} THEN '{OUTSIDE}'
-                                     WHEN row_number() OVER (PARTITION BY t, m ORDER BY wr_row) > 1 THEN '{REPEATED}'
-                                END AS why
-                FROM (SELECT wr_row, {ts} AS t, {metric} AS m, {value} AS v FROM {source})""", params)
-        not_shown = dict(cur.execute("SELECT why, count(*) FROM wr_incoming WHERE why IS NOT NULL "
-                                     "GROUP BY why ORDER BY why").fetchall())
-        if known is not None and not_shown.get(UNKNOWN):
-            names = [r[0] for r in cur.execute("SELECT DISTINCT m FROM wr_incoming WHERE why = ? ORDER BY m LIMIT 4",
-                                               [UNKNOWN]).fetchall()]
-            label = ", ".join(printable(x)[:40] for x in names)
-            not_shown[f"{UNKNOWN} ({label}{', …' if len(names) > 3 else ''})"] = not_shown.pop(UNKNOWN)
-        _refuse_doubles(cur, what)
-        kept, lo, hi = first_row(cur.execute("SELECT count(*), min(t), max(t) FROM wr_incoming WHERE why IS NULL"))
-        cur.execute("INSERT INTO samples SELECT t, m, v FROM wr_incoming WHERE why IS NULL ORDER BY t")
+        kept_rows = f"NOT {unknown} AND NOT {outside}"
+        n_unknown, n_outside, kept, lo, hi = first_row(cur.execute(
+            f"SELECT count(*) FILTER (WHERE {unknown}), count(*) FILTER (WHERE NOT {unknown} AND {outside}), "
+            f"count(*) FILTER (WHERE {kept_rows}), min(t) FILTER (WHERE {kept_rows}), "
+            f"max(t) FILTER (WHERE {kept_rows}) FROM {rows}", params))
+        not_shown: dict[str, int] = {}
+        if n_unknown:
+            names = [r[0] for r in cur.execute(f"SELECT DISTINCT m FROM {rows} WHERE {unknown} ORDER BY m LIMIT 4",
+                                               {"known": params["known"]}).fetchall()]
+            label = ", ".join(printable(x)[:40] for x in names[:3]) + (", …" if len(names) > 3 else "")
+            not_shown[f"{UNKNOWN} ({label})"] = int(n_unknown)
+        if n_outside:
+            not_shown[OUTSIDE] = int(n_outside)
         if kept:
+            _refuse_doubles(cur, what, rows, kept_rows, params, lo, hi)
+            cur.execute(f"INSERT INTO samples SELECT t, m, v FROM {rows} WHERE {kept_rows} ORDER BY t", params)
             _refresh_rollup(cur, lo, hi)
-        cur.execute("DROP TABLE wr_incoming")
         cur.execute("COMMIT")
     except BaseException:
         cur.execute("ROLLBACK")
@@ -114,15 +112,15 @@ def _load(cur: duckdb.DuckDBPyConnection, store: Store, source: str, what: str, 
     return Imported({"samples": int(kept)}, from_db_ts(lo), from_db_ts(hi), not_shown)
 
 
-def _refuse_doubles(cur: duckdb.DuckDBPyConnection, what: str) -> None:
+def _refuse_doubles(cur: duckdb.DuckDBPyConnection, what: str, rows: str, kept: str, params: dict[str, object],
+                    lo: datetime, hi: datetime) -> None:
     """Samples already in the file (same metric, same moment) mean this source was imported before."""
-    lo, hi = first_row(cur.execute("SELECT min(t), max(t) FROM wr_incoming WHERE why IS NULL"))
-    if lo is None:
-        return
+    if not first_row(cur.execute("SELECT count(*) FROM samples WHERE ts >= ? AND ts <= ?", [lo, hi]))[0]:
+        return  # nothing stored in the source's span (a fresh file): no join needed
     n, first, last = first_row(cur.execute(
-        """SELECT count(*), min(s.ts), max(s.ts) FROM samples s
-           SEMI JOIN (SELECT t, m FROM wr_incoming WHERE why IS NULL) i ON s.ts = i.t AND s.metric = i.m
-           WHERE s.ts >= ? AND s.ts <= ?""", [lo, hi]))
+        f"""SELECT count(*), min(s.ts), max(s.ts) FROM samples s
+            SEMI JOIN (SELECT t, m FROM {rows} WHERE {kept}) i ON s.ts = i.t AND s.metric = i.m
+            WHERE s.ts >= $lo_s AND s.ts <= $hi_s""", {**params, "lo_s": lo, "hi_s": hi}))
     if n:
         raise ImportRefused(f"{what}: the file already holds {n:,} of these samples (from "
                             f"{from_db_ts(first).isoformat()} to {from_db_ts(last).isoformat()}): imported before? "

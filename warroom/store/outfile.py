@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 # Left behind only by a killed writer: the name says so, and `import` refuses anything inside one.
@@ -53,12 +53,13 @@ def begin_file(out: Path) -> Path:
     if out.is_dir():
         raise OutputRefused(f"{out}: is a folder; give a file name, e.g. {out / 'report.html'}")
     parent = _parent(out)
+    # Not mkstemp: its 0600 would stay on the finished report; the umask decides, as for any file written.
+    temporary = parent / f".{out.name}{PARTIAL}{secrets.token_hex(4)}"
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}{PARTIAL}", dir=parent)
+        os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     except OSError as err:
         raise OutputRefused(f"{out}: cannot write in {parent}: {_why(err)}") from None
-    os.close(fd)
-    return Path(name)
+    return temporary
 
 
 def begin_folder(out: Path) -> Path:
@@ -68,8 +69,10 @@ def begin_folder(out: Path) -> Path:
     if out.is_dir() and any(out.iterdir()):
         raise OutputRefused(f"{out}: the folder is not empty; export into a new folder")
     parent = _parent(out)
+    temporary = parent / f"{out.name}{PARTIAL}{secrets.token_hex(4)}"
     try:
-        return Path(tempfile.mkdtemp(prefix=f"{out.name}{PARTIAL}", dir=parent))
+        temporary.mkdir()  # not mkdtemp: its 0700 would stay on the finished export
+        return temporary
     except OSError as err:
         raise OutputRefused(f"{out}: cannot write in {parent}: {_why(err)}") from None
 

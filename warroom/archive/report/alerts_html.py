@@ -43,7 +43,8 @@ def _first_page(f: AlertFact, loc: str, zone: str) -> str:
 
 
 def _alert_row(f: AlertFact, loc: str, zone: str) -> list[str]:
-    ack = (f"{format_duration(f.ack_s, loc)} · {escape(f.acked_by or '')}" if f.ack_s is not None
+    how = f' <span class="meta">({escape(f.acked_how)})</span>' if f.acked_how else ""
+    ack = (f"{format_duration(f.ack_s, loc)} · {escape(f.acked_by or '')}{how}" if f.ack_s is not None
            else f'<span class="quiet">{escape(word(loc, "silenced"))}</span>' if f.silenced is not None
            else f'<span class="miss">{escape(word(loc, "never"))}</span>')
     rule = {True: f'<span class="ok">✓ {escape(word(loc, "yes"))}</span>',

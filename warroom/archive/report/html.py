@@ -62,7 +62,9 @@ def outcome_html(a: Answers, loc: str, zone: str) -> str:
         parts.append(_kpi_html(kpi, metrics.get(kpi["metric"], {}), loc, zone))
     health = health_metrics(a.config)
     rows = []
-    for metric, peak in a.outcome.get("peaks", {}).items():
+    peaks = a.outcome.get("peaks", {})
+    for metric in [m for m in metrics if m in peaks]:  # the config's (the wall's) order, whatever the query's
+        peak = peaks[metric]
         if metric in health:
             continue
         meta = metrics.get(metric, {})
@@ -70,7 +72,8 @@ def outcome_html(a: Answers, loc: str, zone: str) -> str:
                      local(peak.get("ts"), zone), f"{peak.get('samples', 0):,}"])
     parts.append(f"<h3>{escape(word(loc, 'peaks'))}</h3>")
     parts.append(table([word(loc, k) for k in ("metric", "worst", "at", "samples")], rows, {1, 3}))
-    finals = [(m, v) for m, v in a.outcome.get("finals", {}).items() if not kpi or m != kpi["metric"]]
+    lasts = a.outcome.get("finals", {})
+    finals = [(m, lasts[m]) for m in metrics if m in lasts and (not kpi or m != kpi["metric"])]
     if finals:
         rows = [[escape(metrics.get(m, {}).get("title") or m), escape(value_text(v["value"], metrics.get(m, {}))),
                  local(v.get("ts"), zone), f"{v.get('samples', 0):,}"] for m, v in finals]
