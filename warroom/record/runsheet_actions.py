@@ -34,6 +34,7 @@ from alerts.roster import Roster
 from warroom.config.channels import shown
 from warroom.config.models import WarroomConfig
 from warroom.record import decisions
+from warroom.record.runsheet import ACTOR
 from warroom.record.runsheet_words import step_page
 from warroom.store.database import Store
 from warroom.store.outfile import OutputRefused, abandon, begin_folder
@@ -43,8 +44,6 @@ log = logging.getLogger("warroom.runsheet")
 
 REPORTS = "reports"
 """The folder beside the database where the copies and reports go."""
-ACTOR = "warroom"
-"""The role and author of what warroom itself records in the decision log."""
 REPORT_TIMEOUT_S = 900.0
 # A failed step (a full disk, a report that crashed) is tried again, a few times, minutes apart.
 MAX_TRIES = 3

@@ -16,7 +16,8 @@ from tests.harness.rig import TOKEN, push, running_daemon
 from tests.warroom.record.kit import T0
 from warroom.config.load import parse_config
 from warroom.record import decisions
-from warroom.record.runsheet_actions import ACTOR, MAX_TRIES, RETRY_AFTER, RunSheetActions
+from warroom.record.runsheet import ACTOR
+from warroom.record.runsheet_actions import MAX_TRIES, RETRY_AFTER, RunSheetActions
 from warroom.store.database import Store
 
 
@@ -71,6 +72,7 @@ def test_a_report_step_writes_the_copy_and_the_report_records_it_and_pages_the_o
         assert [r["name"] for r in listed] == [link.rsplit("/", 1)[1]]
         steps_now = requests.get(f"{base}/api/v1/runsheet", timeout=10).json()["steps"]
         assert steps_now[0]["done"] and steps_now[0]["done_by"] == "warroom"
+        assert steps_now[0]["undo_until"] is None  # nothing to undo: the files are there
         # the copy is a whole database of its own: the report was made from it, replay can open it
         copy = next(line.split(": ", 1)[1].rsplit(" (", 1)[0] for line in body.splitlines()
                     if line.startswith("Database copy"))
