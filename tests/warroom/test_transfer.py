@@ -59,7 +59,8 @@ def full_night(path):
     store.execute("INSERT INTO duty VALUES (?, 'general_manager', '孙磊', '+86 139', NULL, NULL, 'Wang', false)",
                   [to_db_ts(at(30))])
     store.execute("INSERT INTO daemon_starts VALUES (?, 'x', 'test')", [to_db_ts(at(0))])
-    store.execute("INSERT INTO annotations VALUES (?, 'Wang', 'general_manager', NULL, 1, 'note', '', NULL)",
+    store.execute("INSERT INTO annotations (ts, author, role, alert_id, kind, text) "
+                  "VALUES (?, 'Wang', 'general_manager', 1, 'note', '')",
                   [to_db_ts(at(121))])  # an empty text stays empty, not NULL
     store.close()
     return path

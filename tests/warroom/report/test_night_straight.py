@@ -125,7 +125,7 @@ def test_the_report_tells_the_night_straight_in_english(night, tmp_path):
     assert "This box CPU" in health and "1 alert(s) about warroom's own machines" in health
     assert "张伟: the monitoring box itself" in health
     decisions = words[words.index("Decision log"):]
-    assert f"孙磊 decision {NOTE}" in " ".join(decisions.split())
+    assert f"孙磊 · through the API decision {NOTE}" in " ".join(decisions.split())  # who, where, what
     reached = " ".join(section(page, "Escalations, deputies and stand-ins", "Monitoring health").split())
     assert "escalated to Li" in reached and "not acknowledged within 1s" in reached
     assert "stand-in 孙磊 holds general_manager (Wang); set by Wang" in reached

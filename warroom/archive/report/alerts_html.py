@@ -43,7 +43,7 @@ def _first_page(f: AlertFact, loc: str, zone: str) -> str:
 
 
 def _alert_row(f: AlertFact, loc: str, zone: str) -> list[str]:
-    how = f' <span class="meta">({escape(f.acked_how)})</span>' if f.acked_how else ""
+    how = f" {escape(word(loc, 'via.' + f.acked_via.split(':')[0]))}" if f.acked_via else ""
     ack = (f"{format_duration(f.ack_s, loc)} · {escape(f.acked_by or '')}{how}" if f.ack_s is not None
            else f'<span class="quiet">{escape(word(loc, "silenced"))}</span>' if f.silenced is not None
            else f'<span class="miss">{escape(word(loc, "never"))}</span>')

@@ -60,8 +60,8 @@ class AlertFact:
     first_page_to: str | None
     ack_s: float | None
     acked_by: str | None
-    acked_how: str | None
-    """Where the acknowledgement came from, as the trail says it ("via link", "via board")."""
+    acked_via: str | None
+    """Where the acknowledgement came from: link | board | api (the event's channel), None before version 3."""
     rule_met: bool | None
     """True or False; None while an unacknowledged alert is younger than 5 minutes at the report's end, or silenced."""
     escalations: list[tuple[str, str, str]]
@@ -122,7 +122,7 @@ def alert_facts(alerts: list[dict[str, Any]], annotations: list[dict[str, Any]],
             known_at=breach.get("known_at"), first_page_at=delivered["ts"] if delivered else None,
             first_page_to=(delivered.get("person") or name(delivered.get("role"))) if delivered else None,
             ack_s=ack_s, acked_by=(acked.get("person") or name(acked.get("role"))) if acked else None,
-            acked_how=(acked.get("detail") or "").split(":", 1)[0].strip()[:60] or None if acked else None,
+            acked_via=acked.get("channel") if acked else None,
             rule_met=None if silenced and not acked else
             _rule(ack_s, seconds(a["opened_at"], a.get("resolved_at") or until)),
             escalations=[(e["ts"], e.get("person") or name(e.get("role")), e.get("detail") or "")

@@ -146,7 +146,11 @@ def collectors_html(a: Answers, loc: str, zone: str) -> str:
 
 def decisions_html(a: Answers, loc: str, zone: str) -> str:
     """The whole decision log of the window."""
-    rows = [[local(n["ts"], zone), escape(n.get("author") or "—"),
+    def who(n: dict[str, Any]) -> str:
+        via = (n.get("via") or "").split(":")[0]
+        return escape(n.get("author") or "—") + (f" · {escape(word(loc, 'via.' + via))}" if via else "")
+
+    rows = [[local(n["ts"], zone), who(n),
              escape(word(loc, f"kind_{n['kind']}") if n.get("kind") in DECISION_KINDS else n.get("kind") or "—"),
              escape(n.get("text") or "")] for n in a.annotations]
     cols = [word(loc, k) for k in ("at", "who", "kind", "what")]

@@ -43,6 +43,7 @@ _EN = {
     "by_warroom": "warroom (automatic)", "kind_decision": "decision", "kind_note": "note", "kind_silence": "silence",
     "kind_runsheet": "run sheet", "kind_runsheet_undo": "run sheet undo", "kind_duty": "stand-in",
     "green": "OK", "yellow": "Yellow", "orange": "Orange", "red": "Red", "stale": "No data",
+    "via.board": "on the board", "via.link": "by link", "via.api": "through the API", "via.wall": "at the wall",
 }
 _ZH = {
     "title": "活动结束报告", "window": "时间范围", "generated": "生成时间", "file": "数据文件",
@@ -82,6 +83,7 @@ _ZH = {
     "by_warroom": "warroom (自动)", "kind_decision": "决策", "kind_note": "备注", "kind_silence": "静默",
     "kind_runsheet": "执行清单", "kind_runsheet_undo": "撤销执行", "kind_duty": "代班",
     "green": "正常", "yellow": "黄色预警", "orange": "橙色预警", "red": "红色预警", "stale": "无数据",
+    "via.board": "在看板上", "via.link": "通过链接", "via.api": "通过接口", "via.wall": "在大屏上",
 }
 
 
