@@ -24,6 +24,7 @@ from warroom.store.database import Store
 from warroom.store.intake import OUTSIDE, import_file, import_promql
 from warroom.store.schema import SCHEMA, to_db_ts
 from warroom.store.transfer import MANIFEST, NOT_RECORD, RECORD, ImportRefused, export, import_record, sha256
+from warroom.values import Sample
 
 STATS = "SELECT metric, count(*), min(value), max(value), round(sum(value), 6), min(ts), max(ts) FROM samples " \
         "GROUP BY metric ORDER BY metric"
@@ -323,9 +324,13 @@ def test_cli_export_refuses_an_unusable_output_in_one_line_before_any_work(night
 
 
 def test_cli_export_then_import_round_trips_and_a_second_import_is_refused(night, tmp_path):
+    store = Store(night)
+    store.append([Sample(at(60), "retired", 1.0)])  # a metric its config no longer has (a restart changed it)
+    store.close()
     assert cli("export", "--db", str(night), "-o", str(tmp_path / "out"), "--format", "csv").returncode == 0
     first = cli("import", "--db", str(tmp_path / "back.duckdb"), str(tmp_path / "out"))
     assert first.returncode == 0 and "the whole record into" in first.stdout, first.stderr
+    assert "1 rows kept in the record, but its config has no metric 'retired'" in first.stdout
     again = cli("import", "--db", str(tmp_path / "back.duckdb"), str(tmp_path / "out"))
     assert again.returncode == 2 and "already holds this night" in again.stderr
     assert every_table(tmp_path / "back.duckdb") == every_table(night)

@@ -122,6 +122,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             from warroom.store.transfer import import_record
 
             done, what = import_record(store, source), "record"
+            done.not_shown.update(_unshown(store))
         else:
             done, what = _import_samples(store, source, args, loaded, start, end), "samples"
     except ImportRefused as err:
@@ -134,6 +135,20 @@ def cmd_import(args: argparse.Namespace) -> int:
         return _say("import", refused)
     _report(args.db, done, what, time.perf_counter() - t0)
     return 0 if sum(done.rows.values()) or not done.not_shown else EXIT_REFUSED
+
+
+def _unshown(store) -> dict[str, int]:  # noqa: ANN001 - a Store
+    """A restored record keeps every row; what its own config never shows is said, per metric (none normally:
+    the daemon stores only what its collectors write; a metric added on a restart is one)."""
+    from warroom.daemon.scheduler import TICK_LAG_METRIC
+
+    config, _ = _night(store, None)
+    if config is None:
+        return {}
+    known = sorted({*config.config.metrics, *config.config.feeders(), TICK_LAG_METRIC})
+    rows = store.execute("SELECT metric, count(*) FROM samples WHERE NOT list_contains(?, metric) GROUP BY metric "
+                         "ORDER BY metric LIMIT 20", [known]).fetchall()
+    return {f"kept in the record, but its config has no metric {metric!r}": int(n) for metric, n in rows}
 
 
 def _import_samples(store, source: Path | None, args: argparse.Namespace, loaded: LoadedConfig | None,  # noqa: ANN001
@@ -167,7 +182,10 @@ def _report(db: str, done, what: str, seconds: float) -> None:  # noqa: ANN001 -
     else:
         print(f"warroom import: {rows:,} samples into {db} in {seconds:.2f} s ({rows / max(seconds, 1e-9):,.0f}/s)")
     for why, n in done.not_shown.items():
-        print(f"warroom import: not imported, the night would never show them: {n:,} rows, {why}")
+        if why.startswith("kept"):
+            print(f"warroom import: {n:,} rows {why}")
+        else:
+            print(f"warroom import: not imported, the night would never show them: {n:,} rows, {why}")
 
 
 def _remove(db: Path) -> None:
