@@ -23,8 +23,8 @@ from warroom.store.schema import SANE_FROM, SANE_TO, first_row
 
 NAME_LIMIT = 200
 """Characters in a name (metric, person, role, collector): a wall tile and a phone line hold far fewer."""
-TEXT_LIMIT = 10_000
-"""Characters in a free text (a decision, an event's detail, a collector's error)."""
+TEXT_LIMIT = 65_536
+"""Characters in a free text (a decision, an event's detail, an error): any note a person writes, not a flood."""
 LONG_TEXT_LIMIT = 4 << 20
 """The config snapshot of a campaign: the whole validated config as JSON."""
 # Free texts: people's words and machine details, several lines allowed. Everything else is a name.
