@@ -22,9 +22,9 @@ EXIT_REFUSED = 2
 
 
 def _say(command: str, message: str) -> int:
-    from warroom.store.screen import printable
+    from warroom.outside_text import on_terminal
 
-    print(f"warroom {command}: {printable(str(message))}", file=sys.stderr)
+    print(f"warroom {command}: {on_terminal(str(message))}", file=sys.stderr)
     return EXIT_REFUSED
 
 

@@ -99,6 +99,9 @@ class RunSheetActions:
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen[bytes] | None = None
         self.pages: list[threading.Thread] = []
+        # What this process did, for when its decision-log row is still waiting in the store's backlog (a full
+        # disk): without it a failed step would be done, recorded and paged again every second.
+        self._tried: dict[int, tuple[bool, int, datetime | None]] = {}
 
     def steps(self) -> list[tuple[int, datetime]]:
         """(index, planned moment) of every step warroom does itself."""
@@ -112,7 +115,9 @@ class RunSheetActions:
             "'runsheet_failed'), max(ts) FILTER (WHERE kind = 'runsheet_failed') FROM annotations "
             "WHERE role = ? AND ref = ? AND ts >= ?",
             [ACTOR, f"runsheet:{index}", to_db_ts(self.anchor - timedelta(days=1))]).fetchall()[0]
-        return bool(done), int(failed), from_db_ts(last)
+        mine_done, mine_failed, mine_last = self._tried.get(index, (False, 0, None))
+        lasts = [t for t in (from_db_ts(last), mine_last) if t is not None]
+        return bool(done) or mine_done, max(int(failed), mine_failed), max(lasts) if lasts else None
 
     def due(self, now: datetime) -> list[int]:
         """Steps whose time has come that warroom has not done yet (a failed one again after RETRY_AFTER)."""
@@ -171,6 +176,7 @@ class RunSheetActions:
         if self._stop.is_set() and outcome.error is not None:
             return outcome  # stopped half-way: not recorded, so the next start does it again
         attempt = self.tries(index)[1] + 1
+        self._tried[index] = (outcome.error is None, attempt - (outcome.error is None), self.clock())
         self._record(outcome, attempt)
         self._page(outcome, attempt)
         return outcome

@@ -19,10 +19,11 @@ import duckdb
 import pyarrow as pa
 import requests
 
+from warroom.outside_text import on_terminal
 from warroom.store.database import Store
 from warroom.store.outfile import unfinished
 from warroom.store.schema import first_row, from_db_ts, to_db_ts
-from warroom.store.screen import columns, first_problem, printable, source_types, typed
+from warroom.store.screen import columns, first_problem, source_types, typed
 from warroom.store.transfer import MANIFEST, Imported, ImportRefused, literal, relation, sha256
 
 UNKNOWN = "unknown metric"
@@ -33,7 +34,7 @@ def import_file(store: Store, path: Path, known: Collection[str] | None = None,
                 window: tuple[datetime, datetime] | None = None) -> Imported:
     """Load `ts, metric, value` rows from a CSV or Parquet file; `known` metrics and the campaign `window` decide
     what the night shows (None: not checked)."""
-    shown = printable(str(path))
+    shown = on_terminal(str(path))
     if unfinished(path):
         raise ImportRefused(f"{shown}: part of an export that did not finish; export again")
     _against_manifest(path)
@@ -44,7 +45,7 @@ def import_file(store: Store, path: Path, known: Collection[str] | None = None,
         try:
             types = source_types(cur, source)
         except duckdb.Error as err:
-            raise ImportRefused(f"{shown}: cannot be read ({printable(str(err).splitlines()[0])})") from None
+            raise ImportRefused(f"{shown}: cannot be read ({on_terminal(str(err).splitlines()[0])})") from None
         missing = [c for c in ("ts", "metric", "value") if c not in types]
         if missing:
             raise ImportRefused(f"{shown}: missing column {missing[0]!r} (a sample file has ts, metric, value)")
@@ -62,7 +63,7 @@ def _against_manifest(path: Path) -> None:
     except (OSError, ValueError, KeyError, TypeError, StopIteration, AttributeError):
         return  # not this file's manifest: the file stands on its own
     if sha256(path) != entry.get("sha256"):
-        raise ImportRefused(f"{printable(str(path))}: does not match {MANIFEST} beside it (checksum): cut or changed "
+        raise ImportRefused(f"{on_terminal(str(path))}: does not match {MANIFEST} beside it (checksum): cut or changed "
                             "after the export; nothing was imported")
 
 
@@ -76,7 +77,7 @@ def _load(cur: duckdb.DuckDBPyConnection, store: Store, source: str, what: str, 
         try:
             refusal, _, _ = first_problem(cur, source, cols, types)
         except duckdb.Error as err:
-            raise ImportRefused(f"{what}: {printable(str(err).splitlines()[0])}") from None
+            raise ImportRefused(f"{what}: {on_terminal(str(err).splitlines()[0])}") from None
         if refusal is not None:
             raise ImportRefused(f"{what}: {refusal}; nothing was imported")
         rows = f"(SELECT {ts} AS t, {metric} AS m, {value} AS v FROM {source})"
@@ -96,7 +97,7 @@ def _load(cur: duckdb.DuckDBPyConnection, store: Store, source: str, what: str, 
         if n_unknown:
             names = [r[0] for r in cur.execute(f"SELECT DISTINCT m FROM {rows} WHERE {unknown} ORDER BY m LIMIT 4",
                                                {"known": params["known"]}).fetchall()]
-            label = ", ".join(printable(x)[:40] for x in names[:3]) + (", …" if len(names) > 3 else "")
+            label = ", ".join(on_terminal(x)[:40] for x in names[:3]) + (", …" if len(names) > 3 else "")
             not_shown[f"{UNKNOWN} ({label})"] = int(n_unknown)
         if n_outside:
             not_shown[OUTSIDE] = int(n_outside)

@@ -14,11 +14,11 @@ second.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import duckdb
 
+from warroom.outside_text import on_terminal
 from warroom.store.schema import SANE_FROM, SANE_TO, first_row
 
 NAME_LIMIT = 200
@@ -160,10 +160,5 @@ def first_problem(cur: duckdb.DuckDBPyConnection, relation: str, cols: list[Colu
     refusal = None
     if found is not None:
         column = found[1].split(":", 1)[0]
-        refusal = RowRefused(int(found[0]), column, printable(found[1]))
+        refusal = RowRefused(int(found[0]), column, on_terminal(found[1]))
     return refusal, int(n), (lo, hi)
-
-
-def printable(text: str) -> str:
-    """`text` safe for a terminal and a log line: control and direction characters shown as escapes."""
-    return re.sub(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", lambda m: repr(m.group(0))[1:-1], text)

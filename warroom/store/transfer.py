@@ -25,11 +25,12 @@ from typing import Any
 import duckdb
 
 from warroom import __version__
+from warroom.outside_text import on_terminal
 from warroom.store.database import Store
 from warroom.store.migrate import tables
 from warroom.store.outfile import PARTIAL, abandon, begin_folder, finish, unfinished
 from warroom.store.schema import SANE_FROM, SANE_TO, SCHEMA_VERSION, first_row, from_db_ts, to_db_ts
-from warroom.store.screen import columns, first_problem, printable, source_types, typed
+from warroom.store.screen import columns, first_problem, source_types, typed
 
 MANIFEST = "manifest.json"
 EXPORT_VERSION = 1
@@ -145,7 +146,8 @@ def literal(path: Path) -> Iterator[str]:
     """`path` as DuckDB will read it literally: a link with a plain name, so `[ab].csv` or `a*.csv` is one file
     (DuckDB expands glob characters in a file name) and a quote in the name cannot end the SQL string."""
     if not path.is_file():
-        raise ImportRefused(f"{printable(str(path))}: {'no such file' if not path.exists() else 'not a regular file'}")
+        why = "no such file" if not path.exists() else "not a regular file"
+        raise ImportRefused(f"{on_terminal(str(path))}: {why}")
     with tempfile.TemporaryDirectory(prefix="warroom-import-") as folder:
         link = Path(folder) / ("source" + "".join(c for c in path.suffix.lower() if c.isalnum() or c == "."))
         os.symlink(path.resolve(), link)
@@ -167,7 +169,7 @@ def relation(name: str, suffix: str, record: bool) -> str:
 
 def read_manifest(folder: Path) -> dict[str, Any]:
     """The manifest of an export folder; ImportRefused when it is missing, unreadable or not this version's."""
-    shown = printable(str(folder))
+    shown = on_terminal(str(folder))
     if unfinished(folder):
         raise ImportRefused(f"{shown}: an export that did not finish ({PARTIAL}… folder); export again")
     path = folder / MANIFEST
@@ -180,19 +182,19 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         if manifest.get("warroom_export") != EXPORT_VERSION or not isinstance(tables_, dict):
             raise ValueError("unknown export version")
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ImportRefused(f"{shown}/{MANIFEST}: cannot be read ({printable(str(err))[:120]})") from None
+        raise ImportRefused(f"{shown}/{MANIFEST}: cannot be read ({on_terminal(str(err))[:120]})") from None
     if version > SCHEMA_VERSION:
         raise ImportRefused(f"{shown}: exported by a newer warroom (schema {version}; this one reads up to "
                             f"{SCHEMA_VERSION})")
     unknown = sorted(set(tables_) - set(RECORD))
     if unknown:
-        raise ImportRefused(f"{shown}/{MANIFEST}: unknown table {printable(unknown[0])!r}")
+        raise ImportRefused(f"{shown}/{MANIFEST}: unknown table {on_terminal(unknown[0])!r}")
     for table, entry in tables_.items():
         file = folder / str(entry.get("file", ""))
         if file.parent != folder or not file.is_file():
-            raise ImportRefused(f"{shown}: {printable(str(entry.get('file')))} (table {table}) is missing")
+            raise ImportRefused(f"{shown}: {on_terminal(str(entry.get('file')))} (table {table}) is missing")
         if sha256(file) != entry.get("sha256"):
-            raise ImportRefused(f"{printable(str(file))}: does not match {MANIFEST} (checksum): cut or changed "
+            raise ImportRefused(f"{on_terminal(str(file))}: does not match {MANIFEST} (checksum): cut or changed "
                                 "after the export; nothing was imported")
     return manifest
 
@@ -206,7 +208,7 @@ def held(cur: duckdb.DuckDBPyConnection) -> str | None:
     lo, hi = first_row(cur.execute("SELECT min(ts), max(ts) FROM samples"))
     what = f"campaign {campaign[0]} ({campaign[1]})" if campaign else "a record with no campaign"
     span = f", {counts['samples']:,} samples from {_iso(lo)} to {_iso(hi)}" if lo is not None else ""
-    return printable(what + span)
+    return on_terminal(what + span)
 
 
 def import_record(store: Store, folder: Path) -> Imported:
@@ -238,21 +240,21 @@ def import_record(store: Store, folder: Path) -> Imported:
 
 def _load_table(cur: duckdb.DuckDBPyConnection, path: Path, table: str, expected: int) -> int:
     """Check every row of one table's file, then append it in its original order."""
-    shown = printable(path.name)
+    shown = on_terminal(path.name)
     with literal(path) as name:
         source = relation(name, path.suffix.lower(), record=True)
         try:
             types = source_types(cur, source)
         except duckdb.Error as err:
-            raise ImportRefused(f"{shown}: cannot be read ({printable(str(err).splitlines()[0])})") from None
+            raise ImportRefused(f"{shown}: cannot be read ({on_terminal(str(err).splitlines()[0])})") from None
         cols = columns(cur, table)
         extra = sorted(set(types) - {c.name for c in cols} - {"wr_row", "file_row_number"})
         if extra:
-            raise ImportRefused(f"{shown}: column {printable(extra[0])!r} is not in table {table}")
+            raise ImportRefused(f"{shown}: column {on_terminal(extra[0])!r} is not in table {table}")
         try:
             refusal, n, _ = first_problem(cur, source, cols, types)
         except duckdb.Error as err:
-            raise ImportRefused(f"{shown}: {printable(str(err).splitlines()[0])}; nothing was imported") from None
+            raise ImportRefused(f"{shown}: {on_terminal(str(err).splitlines()[0])}; nothing was imported") from None
         if refusal is not None:
             raise ImportRefused(f"{shown}: {refusal}; nothing was imported")
         if n != expected:

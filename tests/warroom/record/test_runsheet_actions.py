@@ -128,3 +128,23 @@ def test_a_step_is_done_once_a_failed_one_is_tried_again_after_a_while_and_not_f
         assert actions.due(step_at + timedelta(hours=1)) == []  # done once, also after a restart
     finally:
         store.close()
+
+
+def test_a_failure_whose_record_still_waits_for_the_disk_is_not_done_again_every_second(tmp_path):
+    loaded = parse_config({
+        "campaign": {"name": "t zero", "end": "+1h",
+                     "run_sheet": [{"at": "+0s", "action": "snapshot", "owner": "ops_lead", "do": "archive"}]},
+        "people": {r: {"name": r} for r in ("tech_lead", "ops_lead", "general_manager")},
+        "collectors": [], "metrics": {"failures": {"title": "F", "yellow": 5, "pushed": True}}}, env={})
+    (tmp_path / "reports").write_text("a file where the folder should be")
+    store = Store(tmp_path / "n.duckdb")
+    try:
+        actions = RunSheetActions(loaded.config, store, Roster(loaded.config, store), lambda: T0, T0,
+                                  tmp_path / "n.duckdb")
+        assert actions.run(0).error is not None
+        # a full disk: the failure's row waits in the store's backlog, not yet in the table
+        store.execute("DELETE FROM annotations")
+        assert actions.due(T0 + timedelta(seconds=1)) == []
+        assert actions.due(T0 + RETRY_AFTER) == [0]
+    finally:
+        store.close()
