@@ -165,10 +165,11 @@ class AlertLog:
         return Alert.from_row(row) if row else None
 
     def delivered(self, step: str) -> bool:
-        """True when any channel confirmed the page of `step` (another channel of the person worked)."""
+        """True when any channel confirmed the page of `step`, or sent it with no answer (it may have arrived)."""
         with self.lock:
             return first_row(self.store.execute(
-                "SELECT count(*) FROM alert_events WHERE step = ? AND event = 'delivered'", [step]))[0] > 0
+                "SELECT count(*) FROM alert_events WHERE step = ? AND event IN ('delivered', 'unconfirmed')",
+                [step]))[0] > 0
 
     def step_done(self, step: str) -> bool:
         """True when a notify intent for `step` was already written (so a restart never repeats it)."""
