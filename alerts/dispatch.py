@@ -102,10 +102,6 @@ class Dispatch:
         seen: set[str] = set()
         return [t for t in out if not (t.url in seen or seen.add(t.url))]
 
-    def channels(self, role: str | None, kind: str, now: datetime, level: Level = Level.RED) -> list[str]:
-        """The URLs of `targets`."""
-        return [t.url for t in self.targets(role, kind, level, now)]
-
     # --- the ack clock ------------------------------------------------------------------------
 
     def on_its_way(self, alert: Alert) -> bool:
@@ -136,11 +132,12 @@ class Dispatch:
         trip = self._on_its_way.get(alert.id)
         return trip is not None and trip.step == job.step and bool(trip.urls)
 
-    def _await(self, alert: Alert, step: str, targets: list[Target]) -> None:
-        """The ack clock waits for this step's page: the person's own channels, or any when they have none."""
-        own = [t.url for t in targets if t.personal] or [t.url for t in targets]
+    def _await(self, alert: Alert, step: str, targets: list[Target]) -> set[str]:
+        """The ack clock waits for this step's page on the person's own channels (any, when they have none)."""
+        own = {t.url for t in targets if t.personal} or {t.url for t in targets}
         alert.ack_clock_at = None
         self._on_its_way[alert.id] = _OnItsWay(step, set(own))
+        return own
 
     def ack_url(self, alert_id: int, role: str, now: datetime) -> str | None:
         """A personal ack link, or None when no ack secret is configured."""
@@ -188,6 +185,8 @@ class Dispatch:
         if kind in DECIDING and self.silences.covers(alert.metric, now):
             self.log.event(now, alert, "silenced", role=role, detail=self.silences.why(alert.metric, now), step=step)
             return "silenced"
+        if kind == "resolved":
+            self._on_its_way.pop(alert.id, None)
         targets = self.targets(role, kind, self.level_of(alert), now)
         asking = kind in DECIDING
         if asking:
@@ -200,20 +199,19 @@ class Dispatch:
             self.log.event(now, alert, "undelivered", role=role, person=person, ok=False,
                            detail=f"no channel configured for role {role}", step=step)
             return "unreachable" if asking and kind != "repeat" else "none"
-        if asking and kind != "repeat":
-            self._await(alert, step, targets)  # the time to acknowledge starts when this page arrives
+        clocked = self._await(alert, step, targets) if asking and kind != "repeat" else set()
         self.log.save(alert)
         page = self.compose(alert, kind, role, now, why, previous)
         urgent = self.compose(alert, kind, role, now, why, previous, urgent=True) if any(
             t.urgent for t in targets) else page
-        for t in targets:
-            self.log.event(now, alert, "notify", role=role, person=person,
-                           channel=shown(t.url), detail=kind, step=step)
+        # one row per channel, all written before any is queued: a restart resumes exactly these
+        rows = [(alert.id, alert.level.word, role, person, shown(t.url), step) for t in targets]
+        self.log.events(now, "notify", rows, detail=kind)
         log.info("alert #%s %s %s: %s → %s (%s; %s)", alert.id, alert.metric, alert.level.word, kind, role, person,
                  ", ".join(shown(t.url) + (" (urgent)" if t.urgent else "") for t in targets))
         for t in targets:
             self.pager.submit(PageJob(step, role, t.url, urgent if t.urgent else page, person=person,
-                                      asking=asking, personal=t.personal))
+                                      asking=asking, personal=t.personal, starts_clock=t.url in clocked))
         return "paged"
 
     def resume(self, open_alerts: list[Alert] | None = None) -> None:
@@ -234,15 +232,18 @@ class Dispatch:
             asking = notice.kind in DECIDING
             page = self.compose(alert, notice.kind, notice.role, now, urgent=target.urgent)
             live = waiting.get(alert.id)
-            starts_clock = target.personal or not any(t.personal for t in targets)
-            if live is not None and asking and notice.kind != "repeat" and starts_clock and \
+            clocked = target.personal or not any(t.personal for t in targets)
+            if live is not None and asking and notice.kind != "repeat" and clocked and \
                     notice.role == (live.escalated_to or live.owner_role):
                 trip = self._on_its_way.setdefault(alert.id, _OnItsWay(notice.step))
-                if trip.step == notice.step:
+                clocked = trip.step == notice.step
+                if clocked:
                     trip.urls.add(target.url)
+            else:
+                clocked = False
             self.pager.submit(PageJob(notice.step, notice.role, target.url, page, attempt=notice.failed_attempts,
                                       person=self.roster.name(notice.role, now), asking=asking,
-                                      personal=target.personal))
+                                      personal=target.personal, starts_clock=clocked))
 
     def level_of(self, alert: Alert) -> Level:
         """The level an escalation climbs from (a recovering alert keeps yellow's chain)."""

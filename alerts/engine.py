@@ -297,11 +297,11 @@ class AlertEngine:
         if self.dispatch.page(alert, role, kind, now, why, previous) == "unreachable" and alert.state == "open":
             self._escalate(alert, now, f"nobody reachable: {role} has no channel", after=role)
 
-    def _page_outcome(self, job: PageJob, event: str) -> None:
+    def _page_outcome(self, job: PageJob, event: str, at: datetime) -> None:
         """A page's fate is known: the one that asked the person now acting starts their time to acknowledge."""
         with self._lock:
             alert = next((a for a in self.open.values() if a.id == job.page.alert_id), None)
-            if alert is not None and self.dispatch.arrived(alert, job, event, self.clock()):
+            if alert is not None and self.dispatch.arrived(alert, job, event, at):
                 self.log.save(alert)
 
     def _delivery_gave_up(self, job: PageJob) -> None:

@@ -138,6 +138,22 @@ class AlertLog:
             self.store.execute("INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                [to_db_ts(ts), alert_id, event, word, role, person, channel, ok, detail, step])
 
+    def events(self, ts: datetime, event: str, rows: list[tuple[int, str | None, str | None, str | None,
+                                                               str | None, str | None]],
+               *, ok: bool | None = None, detail: str | None = None) -> None:
+        """Rows of one event at one moment, each (alert id, level, role, person, channel, step), in one statement.
+
+        The pages of a step (one row per channel) and the outcome of a grouped page (one row per alert) are
+        written all together or not at all, and a burst of them holds the log's lock once, not once a row.
+        """
+        if not rows:
+            return
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+        params = [v for alert_id, level, role, person, channel, step in rows
+                  for v in (to_db_ts(ts), alert_id, event, level, role, person, channel, ok, detail, step)]
+        with self.lock:
+            self.store.execute(f"INSERT INTO alert_events VALUES {values}", params)
+
     def open_alerts(self) -> list[Alert]:
         """Alerts not yet resolved, for a restart."""
         with self.lock:

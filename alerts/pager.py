@@ -1,7 +1,9 @@
 """The notifier worker: one lane per channel, pages grouped per person, every attempt logged.
 
 Each channel URL has its own lane, and each send runs on its own short-lived thread with a hard
-deadline: a provider that hangs holds only its own lane, never a pool another channel needs.
+deadline: a provider that hangs holds only its own lane, never a pool another channel needs. The
+sends never touch the database: one long-lived recorder thread writes every outcome (and starts the
+ack clock), so a busy disk or a burst of outcomes never holds a lane.
 A page that asks someone to decide (opened, risen, escalated to you, stand in, repeat) never waits
 behind one that only tells (resolved, taken, handed over): it may start while a telling page is
 still in flight, and telling pages waiting on the lane ride along in the same message.
@@ -15,6 +17,7 @@ time may have been read, and is logged as unconfirmed instead.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +36,8 @@ MAX_BACKOFF_S = 30.0
 DEADLINE_GRACE_S = 2.0
 """Beyond the channel's own timeout before the lane stops waiting for a send and calls it unconfirmed."""
 STOP_WAIT_S = 5.0
+RECORD_WAIT_S = 30.0
+"""How long a stop waits for the outcomes already known to be written; after it, none is written."""
 FINAL = ("delivered", "unconfirmed", "undelivered")
 
 
@@ -51,6 +56,8 @@ class PageJob:
     """The page asks its reader to decide (it starts their time to acknowledge); else it only tells."""
     personal: bool = True
     """A channel of the person paged (chat or urgent), not a forward to Alertmanager or a team channel."""
+    starts_clock: bool = False
+    """Its arrival starts the time to acknowledge of the person now acting (the engine is told its fate)."""
 
 
 @dataclass
@@ -140,7 +147,7 @@ class Pager:
                  send: Callable[[str, Page], Delivery] = deliver, group_window: float = 0.0,
                  combine: Callable[[list[Page]], Page] | None = None, timeout: float = 15.0,
                  clock: Callable[[], datetime] = utc_now,
-                 on_outcome: Callable[[PageJob, str], None] | None = None):
+                 on_outcome: Callable[[PageJob, str, datetime], None] | None = None):
         self.log = alert_log
         self.max_failures = max_failures
         self.backoff = backoff
@@ -156,6 +163,12 @@ class Pager:
         self._lanes: dict[str, _Lane] = {}
         self._carriers: set[threading.Thread] = set()
         self._thread: threading.Thread | None = None
+        self._recorder: threading.Thread | None = None
+        self._outcomes: queue.SimpleQueue[tuple[_Lane, _Bundle, int, Delivery, float, bool, datetime] | None] = \
+            queue.SimpleQueue()
+        self._unrecorded = 0
+        self._writing = threading.Lock()
+        self._closed = False
         self._stopping = False
         self.sent = 0
         self.failed = 0
@@ -168,7 +181,9 @@ class Pager:
         with self._cv:
             if self._thread is None and not self._stopping:
                 self._thread = threading.Thread(target=self._schedule, name="pager", daemon=True)
+                self._recorder = threading.Thread(target=self._records, name="pager records", daemon=True)
                 self._thread.start()
+                self._recorder.start()
 
     def stop(self) -> None:
         """Stop after the sends in flight (waiting at most a few seconds); queued pages stay pending in the log."""
@@ -181,6 +196,11 @@ class Pager:
         until = time.monotonic() + STOP_WAIT_S
         for carrier in carriers:
             carrier.join(max(0.0, until - time.monotonic()))
+        self._outcomes.put(None)  # the outcomes known by now are written; a send still hanging stays pending
+        if self._recorder is not None:
+            self._recorder.join(RECORD_WAIT_S)
+        with self._writing:  # whatever is left is not written: the caller may close the store after this
+            self._closed = True
 
     def submit(self, job: PageJob) -> None:
         """Queue a page (its notify intent must already be in the log)."""
@@ -197,9 +217,9 @@ class Pager:
             return sum(len(lane.waiting) + sum(len(b.jobs) for b in lane.retries) for lane in self._lanes.values())
 
     def in_flight(self) -> int:
-        """Sends under way on their own threads (abandoned ones included until they end)."""
+        """Sends under way on their own threads, and outcomes not yet recorded."""
         with self._cv:
-            return len(self._carriers)
+            return len(self._carriers) + self._unrecorded
 
     # --- the scheduler ---------------------------------------------------------------------------
 
@@ -250,56 +270,77 @@ class Pager:
         return Delivery(False, f"no answer within {self.deadline:g}s; the lane stopped waiting", unconfirmed=True)
 
     def _carry(self, lane: _Lane, bundle: _Bundle) -> None:
+        """One send of one bundle on this thread; the lane is free again the moment its fate is known."""
+        outcome, took, retry = Delivery(False, "not sent"), 0.0, False
+        bundle.attempt += 1
+        attempt = bundle.attempt  # a retry may start (and count on) before this outcome is written
         try:
-            bundle.attempt += 1
             started = time.monotonic()
             outcome = self._try(lane.url, self._page_of(bundle))
-            if not self._stopping:
-                self._settle(lane, bundle, outcome, time.monotonic() - started)
-        except Exception:  # noqa: BLE001 - a broken record must not leave the lane marked busy forever
-            log.exception("page on %s: recording its outcome failed", lane.channel)
+            took = time.monotonic() - started
+            retry = not outcome.ok and not outcome.unconfirmed and attempt < self.max_failures
+        except Exception:  # noqa: BLE001 - a broken page must not leave the lane marked busy forever
+            log.exception("page on %s: the send failed before it started", lane.channel)
         finally:
+            ended = self.clock()  # when its fate became known: the arrival that starts an ack clock
             with self._cv:
                 if bundle.asking:
                     lane.asking_in_flight = False
                 else:
                     lane.telling_in_flight = False
+                if retry:
+                    bundle.due = time.monotonic() + min(MAX_BACKOFF_S, self.backoff * 2 ** (bundle.attempt - 1))
+                    lane.retries.append(bundle)
+                self._unrecorded += 1
+                self._outcomes.put((lane, bundle, attempt, outcome, took, retry, ended))
                 self._carriers.discard(threading.current_thread())
                 self._cv.notify_all()
 
-    def _settle(self, lane: _Lane, bundle: _Bundle, outcome: Delivery, took: float) -> None:
+    # --- the record -------------------------------------------------------------------------------
+
+    def _records(self) -> None:
+        """Write outcomes in the order they came, and tell the engine (ack clock, next tier)."""
+        while (item := self._outcomes.get()) is not None:
+            try:
+                with self._writing:
+                    if self._closed:
+                        return  # stopped: the page stays pending in the log, resumed at the next start
+                    self._settle(*item)
+            except Exception:  # noqa: BLE001 - one bad record must not stop the ones after it
+                log.exception("page on %s: recording its outcome failed", item[0].channel)
+            finally:
+                with self._cv:
+                    self._unrecorded -= 1
+                    self._cv.notify_all()
+
+    def _settle(self, lane: _Lane, bundle: _Bundle, number: int, outcome: Delivery, took: float, retry: bool,
+                at: datetime) -> None:
+        attempt = f"attempt {number}"
         if outcome.ok:
             self.sent += 1
-            self._record(bundle, lane, "delivered", True, f"attempt {bundle.attempt}, {took:.2f}s")
+            self._record(bundle, lane, "delivered", True, f"{attempt}, {took:.2f}s", at)
             return
         error = self.mask(outcome.error or "failed")
         if outcome.unconfirmed:
             # It may have arrived: sending it again is how a slow webhook got every page three times.
             self.unconfirmed += 1
-            self._record(bundle, lane, "unconfirmed", None, f"attempt {bundle.attempt}: {error}")
+            self._record(bundle, lane, "unconfirmed", None, f"{attempt}: {error}", at)
             return
-        final = bundle.attempt >= self.max_failures
-        self._record(bundle, lane, "undelivered" if final else "delivery_failed", False,
-                     f"attempt {bundle.attempt}: {error}")
-        if final:
+        self._record(bundle, lane, "delivery_failed" if retry else "undelivered", False, f"{attempt}: {error}", at)
+        if not retry:
             self.failed += 1
             for job in bundle.jobs:
                 self.on_final_failure(job)
-            return
-        bundle.due = time.monotonic() + min(MAX_BACKOFF_S, self.backoff * 2 ** (bundle.attempt - 1))
-        with self._cv:
-            lane.retries.append(bundle)
 
-    def _record(self, bundle: _Bundle, lane: _Lane, event: str, ok: bool | None, detail: str) -> None:
+    def _record(self, bundle: _Bundle, lane: _Lane, event: str, ok: bool | None, detail: str, at: datetime) -> None:
         """One outcome row per page step in the bundle, and one readable log line per send."""
         grouped = f" (one page for {len(bundle.jobs)} alerts)" if len(bundle.jobs) > 1 else ""
-        at = self.clock()
-        for job in bundle.jobs:
-            self.log.event(at, job.page.alert_id, event, level=job.page.level, role=job.role,
-                           person=job.person, channel=lane.channel, ok=ok, detail=detail + grouped, step=job.step)
+        self.log.events(at, event, [(job.page.alert_id, job.page.level, job.role, job.person, lane.channel, job.step)
+                                    for job in bundle.jobs], ok=ok, detail=detail + grouped)
         if self.on_outcome is not None and event in FINAL:
             for job in bundle.jobs:
-                self.on_outcome(job, event)
+                if job.starts_clock:
+                    self.on_outcome(job, event, at)
         alerts = ", ".join(f"#{job.page.alert_id} {job.page.kind} {job.page.level}" for job in bundle.jobs)
         roles = sorted({job.role or "-" for job in bundle.jobs})
         line = "page %s to %s via %s: %s%s (%s)"

@@ -57,7 +57,7 @@ def started(tmp_path, receivers):
     """`start(people=..., **alerts)`: an engine on a fake clock paging the receivers; stopped after."""
     engines, stores = [], []
 
-    def start(people=None, levels=None, **alerts):
+    def start(people=None, levels=None, store=None, clock=None, **alerts):
         raw = config(**alerts).config.model_dump(by_alias=True, exclude_none=True)
         for role in raw["people"]:
             raw["people"][role]["channels"] = [receivers.url(role.replace("general_manager", "gm"))]
@@ -65,11 +65,12 @@ def started(tmp_path, receivers):
             raw["people"].setdefault(role, {}).update(entry)
         for level, entry in (levels or {}).items():
             raw["levels"][level].update(entry)
-        store = Store(tmp_path / "delivery.duckdb")
-        engine = AlertEngine(parse_config(raw, env={}), store, Clock(), tick=3600)
+        if store is None:
+            store = Store(tmp_path / "delivery.duckdb")
+            stores.append(store)
+        engine = AlertEngine(parse_config(raw, env={}), store, clock or Clock(), tick=3600)
         engine.start({})
         engines.append(engine)
-        stores.append(store)
         return engine, store
 
     yield start
@@ -189,3 +190,22 @@ def test_a_resolved_no_data_page_says_the_data_is_back(rig):
     assert "data is back: a new sample at 15:22:31 · now 98.5%" in resolved.body
     assert "no data from 15:20:00 to 15:22:31 (2m31s)" in resolved.body
     assert "no data since" not in resolved.body
+
+
+def test_a_page_on_its_way_at_a_restart_starts_the_clock_when_it_arrives_after(started, receivers):
+    receivers.hold("gm")
+    first, store = started(levels={"red": {"ack_timeout": "20s"}}, repeat_every="0s")
+    clock = first.clock
+    push(first, clock, "cpu", 97)
+    assert wait(lambda: receivers.held("gm") == 1)
+    first.stop()  # killed while the GM's page had no answer: its fate is unknown, it stays pending
+    receivers.release("gm")
+    clock.advance(60)
+    second, _ = started(levels={"red": {"ack_timeout": "20s"}}, store=store, clock=clock, repeat_every="0s")
+    alert = second.open[("cpu", "level")]
+    assert wait(lambda: rows(store, "arrived", "general_manager"))  # resent at the start, and this time answered
+    assert alert.ack_clock_at == T0.replace(minute=21)
+    clock.advance(19.9)
+    second.tick(clock.now)
+    assert alert.escalated_to is None and not alert.exhausted
+    assert len(receivers.to("gm")) == 2  # a page in flight at a stop is sent again: a duplicate, never a miss
