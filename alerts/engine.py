@@ -24,6 +24,7 @@ from alerts.messages import PageWriter
 from alerts.notifiers import deliver
 from alerts.notifiers.page import Delivery, Page
 from alerts.pager import PageJob, Pager
+from alerts.record_page import RecordAlarm
 from alerts.roster import Roster
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
@@ -69,6 +70,11 @@ class AlertEngine:
                       loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine,
                       timeout=settings.delivery_timeout, clock=clock, on_outcome=self._page_outcome)
         self.dispatch = Dispatch(self.cfg, self.log, self.silences, self.snapshot, writer, pager, clock, self.roster)
+        # A record the disk stopped taking is paged once to the no-data owner; paging itself goes on from memory.
+        self.record_alarm = RecordAlarm(self.dispatch, pager.submit, clock)
+        store.health.configure(clock, self.cfg.campaign.timezone)
+        store.health.listeners.append(self.record_alarm.changed)
+        self.store = store
         self.watch = Watch(self.cfg, self.snapshot)
         self._lock = threading.RLock()
         self.states: dict[str, LevelState] = {}
@@ -116,6 +122,8 @@ class AlertEngine:
             level = self.states.get(metric, GREEN_STATE).level
             self.snapshot.seed(metric, value, ts, level, self.watch.is_stale(metric, ts, now), now)
         self.pager.start()
+        if not self.store.health.complete:  # the disk was already full when the daemon opened the file
+            self.record_alarm.changed(self.store.health)
         self.dispatch.resume(list(self.open.values()))
         if self.open:
             log.info("reloaded %d open alert(s) from the alert log", len(self.open))
@@ -127,6 +135,8 @@ class AlertEngine:
         self._stop.set()
         if self._thread:
             self._thread.join(5)
+        if self.record_alarm.changed in self.store.health.listeners:
+            self.store.health.listeners.remove(self.record_alarm.changed)
         self.pager.stop()
 
     def _timer(self) -> None:
@@ -375,8 +385,12 @@ class AlertEngine:
             return None
         return self.writer.not_yours(alert, role)
 
-    def ack(self, alert_id: int, role: str, via: str, note: str | None = None) -> Alert:
-        """Acknowledge at the current level: repeats and escalation stop until the level rises."""
+    def ack(self, alert_id: int, role: str, via: str, note: str | None = None, person: str | None = None) -> Alert:
+        """Acknowledge at the current level: repeats and escalation stop until the level rises.
+
+        `via` is where it came from (link | board | api), kept as the event's channel; `person` is who
+        acknowledged when known (a signed-in person), else whoever holds the role now.
+        """
         if role not in self.cfg.people:
             raise AlertError(422, f"by: role {role!r} is not in people")
         now = self.clock()
@@ -393,7 +407,7 @@ class AlertEngine:
             alert.state, alert.acked_by, alert.acked_at, alert.updated_at = "acked", role, now, now
             alert.acked_level = alert.level
             self.log.save(alert)
-            self.log.event(now, alert, "acked", role=role, person=self._name(role),
+            self.log.event(now, alert, "acked", role=role, person=person or self._name(role), channel=via,
                            detail=f"via {via}" + (f": {note}" if note else ""))
             log.info("alert #%s %s %s: acknowledged by %s via %s", alert.id, alert.metric, alert.level.word, role, via)
             for other in [*alert.paged_roles, alert.escalated_to]:
@@ -406,11 +420,12 @@ class AlertEngine:
         now = self.clock()
         try:
             if not self.secret:
-                raise AckRejected("ack links are disabled (no ack secret configured)")
+                raise AckRejected("ack links are disabled (no ack secret configured)", "disabled")
             role = check_token(self.secret, alert_id, token, now.timestamp())
         except AckRejected as err:
-            # not in the alert's trail: anyone can post forged links (warroom/api/gate.py counts them)
-            log.warning("rejected ack for alert %s: %s", alert_id, err)
+            # not in the alert's trail: anyone can post forged links (warroom/api/gate.py counts them and logs
+            # them at a bounded rate)
+            log.debug("rejected ack for alert %s: %s", alert_id, err)
             raise
         return self.ack(alert_id, role, "link")
 

@@ -157,7 +157,7 @@ class Pager:
         self.send = send
         self.group_window = group_window
         self.combine = combine
-        self.clock = clock
+        self.clock = clock  # the engine's: an outcome is stamped on the same line as the step it answers
         self.deadline = timeout + DEADLINE_GRACE_S
         self._cv = threading.Condition()
         self._lanes: dict[str, _Lane] = {}

@@ -124,7 +124,8 @@ def write(action: Callable[[], Any], locale_: str) -> bool:
     except TokenMissing:
         st.warning(text(locale_, "token.missing"))
     except ApiRefused as err:
-        key = "token.rejected" if err.status in (401, 403) else "write.failed"
+        # the board token refused is the board's fault; a person refused (rights, signed out) hears why and who may
+        key = "token.rejected" if err.field == "authorization" else "write.failed"
         st.error(text(locale_, key, message=err.message))
     except DaemonUnreachable as err:
         st.error(text(locale_, "write.unreachable", message=err.reason))
@@ -138,4 +139,4 @@ def write(action: Callable[[], Any], locale_: str) -> bool:
 
 def token_note(locale_: str) -> str | None:
     """Why the write buttons are disabled, or None when the board has a token."""
-    return None if client().can_write else text(locale_, "token.missing")
+    return None if client().can_write else text(locale_, "people.no_board_token")

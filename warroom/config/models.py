@@ -240,6 +240,8 @@ class Server(Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535, description="0 picks a free port (tests).")
+    board_port: int = Field(default=8501, ge=1, le=65535, description="Where `warroom up` and `warroom board` "
+                            "serve the wall board.")
     database: str = "data/warroom.duckdb"
     tick: Duration = Field(default=0.25, gt=0, le=5)
     token_env: str = "WARROOM_TOKEN"
@@ -268,6 +270,21 @@ class Wall(Strict):
     title: str = ""
     metrics: list[str] = Field(min_length=1)
     health: list[str] = Field(default_factory=list)
+    actions: bool = Field(default=False, description="A trusted screen inside the room: its kiosk view may mark "
+                          "run-sheet steps done, recorded as done at the wall (never as a person).")
+
+
+class Rights(Strict):
+    """Who may silence, stand someone in and mark run-sheet steps; acknowledging follows the escalation chain.
+
+    A role means that role and every role above it (by the highest level each decides); a list means exactly
+    those roles. Each role's deputies share its rights. Unset: the orange level's owner and above.
+    """
+
+    silence: str | list[str] | None = Field(default=None, description="Who may silence and lift silences.")
+    stand_in: str | list[str] | None = Field(default=None, description="Who may put someone in a role.")
+    run_sheet: Literal["owner_and_above", "anyone"] = Field(
+        default="owner_and_above", description="Who may mark a step done: its owner and above, or anyone signed in.")
 
 
 class WarroomConfig(Strict):
@@ -282,6 +299,7 @@ class WarroomConfig(Strict):
     alerts: AlertSettings = AlertSettings()
     demo: DemoSettings | None = None
     walls: dict[str, Wall] = Field(default_factory=dict)
+    rights: Rights = Rights()
     _feeders: dict[str, CollectorSettings] | None = PrivateAttr(default=None)
 
     @field_validator("people")
