@@ -18,6 +18,7 @@ from alerts.pager import PageJob, Pager
 from tests.alerts.conftest import T0, Clock, config, notices, push
 from tests.harness.receiver import Receiver
 from warroom.config.load import parse_config
+from warroom.record.alerts import alerts_at
 from warroom.store.database import Store
 
 GIVE_UP_S = 30.0  # bounds a hang only; every wait below ends on its condition
@@ -108,6 +109,9 @@ def test_the_time_to_acknowledge_starts_when_the_page_arrives(started, receivers
     assert alert.ack_clock_at == T0.replace(second=45)  # the deputy's own 20 s start at their arrival
     (arrived,) = rows(store, "arrived", "general_manager")
     assert arrived[3] == "page delivered: the time to acknowledge starts"
+    # replay reads the same moment back from the trail: one truth for "since their page arrived"
+    (replayed,) = alerts_at(store.reader(), clock.now, T0)
+    assert replayed.ack_clock_at == alert.ack_clock_at and replayed.escalated_to == "deputy_gm"
 
 
 def test_a_page_asking_to_decide_never_waits_behind_one_that_tells(started, receivers):

@@ -42,7 +42,8 @@ def _raw() -> dict:
                                      "@+15551234567/+8613800000001?method=call"],
                           "shifts": [{"from": "22:00", "to": "02:00", "name": "Zhou", "phone": "5",
                                       "channels": [f"wecombot://{s['shift channel']}"],
-                                      "urgent": [f"pover://user0123456789@{s['shift urgent key']}/?priority=emergency"]},
+                                      "urgent": [f"pover://user0123456789@{s['shift urgent key']}/"
+                                                 "?priority=emergency"]},
                                      {"from": "02:00", "to": "22:00", "name": "Zhang", "phone": "1"}]},
             "ops_lead": {"name": "Li"}, "general_manager": {"name": "Wang"}},
         "collectors": [
