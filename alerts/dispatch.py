@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from alerts.ack import make_token
-from alerts.log import Alert, AlertLog
+from alerts.log import Alert, AlertLog, EventRow
 from alerts.messages import PageContext, PageWriter
 from alerts.notifiers.page import Page
 from alerts.pager import DEADLINE_GRACE_S, MAX_BACKOFF_S, PageJob, Pager
@@ -225,8 +225,8 @@ class Dispatch:
         urgent = self.compose(alert, kind, role, now, why, previous, urgent=True) if any(
             t.urgent for t in targets) else page
         # one row per channel, all written before any is queued: a restart resumes exactly these
-        rows = [(alert.id, alert.level.word, role, person, shown(t.url), step) for t in targets]
-        self.log.events(now, "notify", rows, detail=kind)
+        self.log.events([EventRow(now, alert.id, "notify", alert.level.word, role, person, shown(t.url), step,
+                                  detail=kind) for t in targets])
         log.info("alert #%s %s %s: %s → %s (%s; %s)", alert.id, alert.metric, alert.level.word, kind, role, person,
                  ", ".join(shown(t.url) + (" (urgent)" if t.urgent else "") for t in targets))
         for t in targets:

@@ -82,6 +82,22 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class EventRow:
+    """One row of an alert's trail, for `AlertLog.events`."""
+
+    ts: datetime
+    alert_id: int
+    event: str
+    level: str | None
+    role: str | None
+    person: str | None
+    channel: str | None
+    step: str | None
+    ok: bool | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
 class PendingNotice:
     """A notification decided before a stop and not yet delivered or given up."""
 
@@ -153,22 +169,19 @@ class AlertLog:
             self.store.record("alert_events", [to_db_ts(ts), alert_id, event, word, role, person, channel, ok,
                                                detail, step])
 
-    def events(self, ts: datetime, event: str, rows: list[tuple[int, str | None, str | None, str | None,
-                                                               str | None, str | None]],
-               *, ok: bool | None = None, detail: str | None = None) -> None:
-        """Rows of one event at one moment, each (alert id, level, role, person, channel, step), in one statement.
+    def events(self, rows: list[EventRow]) -> None:
+        """Several rows of the trail in one transaction: written all together (or held in order), never some.
 
-        The pages of a step (one row per channel) and the outcome of a grouped page (one row per alert) are
-        written all together or not at all, and a burst of them holds the log's lock once, not once a row.
+        The pages of a step (one row per channel) and a burst of delivery outcomes hold the log's lock and
+        the database once, not once a row.
         """
         if not rows:
             return
         with self.lock:
-            for *_, step in rows:
-                self._remember(step, event)
-            self.store.record_all("alert_events", [[to_db_ts(ts), alert_id, event, level, role, person, channel, ok,
-                                                    detail, step] for alert_id, level, role, person, channel, step
-                                                   in rows])
+            for row in rows:
+                self._remember(row.step, row.event)
+            self.store.record_all("alert_events", [[to_db_ts(r.ts), r.alert_id, r.event, r.level, r.role, r.person,
+                                                    r.channel, r.ok, r.detail, r.step] for r in rows])
 
     def _remember(self, step: str | None, event: str) -> None:
         """Keep what decides a page in memory: steps already paged, and steps that reached (or may have) someone."""

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from alerts.log import AlertLog
+from alerts.log import AlertLog, EventRow
 from alerts.notifiers import deliver
 from alerts.notifiers.page import Delivery, Page
 from warroom.config.channels import shown
@@ -36,9 +36,10 @@ MAX_BACKOFF_S = 30.0
 DEADLINE_GRACE_S = 2.0
 """Beyond the channel's own timeout before the lane stops waiting for a send and calls it unconfirmed."""
 STOP_WAIT_S = 5.0
+RECORD_BATCH = 256
+"""Outcomes written in one transaction at most (a burst of hanging channels timing out together)."""
 RECORD_WAIT_S = 30.0
 """How long a stop waits for the outcomes already known to be written; after it, none is written."""
-FINAL = ("delivered", "unconfirmed", "undelivered")
 
 
 @dataclass
@@ -299,53 +300,56 @@ class Pager:
     # --- the record -------------------------------------------------------------------------------
 
     def _records(self) -> None:
-        """Write outcomes in the order they came, and tell the engine (ack clock, next tier)."""
-        while (item := self._outcomes.get()) is not None:
+        """Write outcomes in the order they came, a burst in one transaction, then tell the engine."""
+        while True:
+            batch = [self._outcomes.get()]
+            while len(batch) < RECORD_BATCH and not self._outcomes.empty():
+                batch.append(self._outcomes.get_nowait())
+            items = [item for item in batch if item is not None]
             try:
                 with self._writing:
                     if self._closed:
-                        return  # stopped: the page stays pending in the log, resumed at the next start
-                    self._settle(*item)
+                        return  # stopped: these pages stay pending in the log, resumed at the next start
+                    self._settle(items)
             except Exception:  # noqa: BLE001 - one bad record must not stop the ones after it
-                log.exception("page on %s: recording its outcome failed", item[0].channel)
+                log.exception("recording %d page outcome(s) failed", len(items))
             finally:
                 with self._cv:
-                    self._unrecorded -= 1
+                    self._unrecorded -= len(items)
                     self._cv.notify_all()
+            if len(items) < len(batch):
+                return  # the stop's marker: everything before it is written
 
-    def _settle(self, lane: _Lane, bundle: _Bundle, number: int, outcome: Delivery, took: float, retry: bool,
-                at: datetime) -> None:
-        attempt = f"attempt {number}"
-        if outcome.ok:
-            self.sent += 1
-            self._record(bundle, lane, "delivered", True, f"{attempt}, {took:.2f}s", at)
-            return
-        error = self.mask(outcome.error or "failed")
-        if outcome.unconfirmed:
-            # It may have arrived: sending it again is how a slow webhook got every page three times.
-            self.unconfirmed += 1
-            self._record(bundle, lane, "unconfirmed", None, f"{attempt}: {error}", at)
-            return
-        self._record(bundle, lane, "delivery_failed" if retry else "undelivered", False, f"{attempt}: {error}", at)
-        if not retry:
-            self.failed += 1
+    def _settle(self, items: list[tuple[_Lane, _Bundle, int, Delivery, float, bool, datetime]]) -> None:
+        """The rows of every outcome in one write; then the ack clocks, the next tiers and the log lines."""
+        rows: list[EventRow] = []
+        told: list[tuple[_Lane, _Bundle, str, bool | None, str, datetime]] = []
+        for lane, bundle, number, outcome, took, retry, at in items:
+            attempt = f"attempt {number}"
+            if outcome.ok:
+                self.sent += 1
+                event, ok, detail = "delivered", True, f"{attempt}, {took:.2f}s"
+            elif outcome.unconfirmed:
+                # It may have arrived: sending it again is how a slow webhook got every page three times.
+                self.unconfirmed += 1
+                event, ok, detail = "unconfirmed", None, f"{attempt}: {self.mask(outcome.error or 'failed')}"
+            else:
+                event, ok = "delivery_failed" if retry else "undelivered", False
+                detail = f"{attempt}: {self.mask(outcome.error or 'failed')}"
+                self.failed += 0 if retry else 1
+            if len(bundle.jobs) > 1:
+                detail += f" (one page for {len(bundle.jobs)} alerts)"
+            rows += [EventRow(at, job.page.alert_id, event, job.page.level, job.role, job.person, lane.channel,
+                              job.step, ok, detail) for job in bundle.jobs]
+            told.append((lane, bundle, event, ok, detail, at))
+        self.log.events(rows)
+        for lane, bundle, event, ok, detail, at in told:
             for job in bundle.jobs:
-                self.on_final_failure(job)
-
-    def _record(self, bundle: _Bundle, lane: _Lane, event: str, ok: bool | None, detail: str, at: datetime) -> None:
-        """One outcome row per page step in the bundle, and one readable log line per send."""
-        grouped = f" (one page for {len(bundle.jobs)} alerts)" if len(bundle.jobs) > 1 else ""
-        self.log.events(at, event, [(job.page.alert_id, job.page.level, job.role, job.person, lane.channel, job.step)
-                                    for job in bundle.jobs], ok=ok, detail=detail + grouped)
-        if self.on_outcome is not None and event in FINAL:
-            for job in bundle.jobs:
-                if job.starts_clock:
-                    self.on_outcome(job, event, at)
-        alerts = ", ".join(f"#{job.page.alert_id} {job.page.kind} {job.page.level}" for job in bundle.jobs)
-        roles = sorted({job.role or "-" for job in bundle.jobs})
-        line = "page %s to %s via %s: %s%s (%s)"
-        args = (alerts, "/".join(roles), lane.channel, event, grouped, detail)
-        if ok:
-            log.info(line, *args)
-        else:
-            log.warning(line, *args)
+                if self.on_outcome is not None and job.starts_clock and event != "delivery_failed":
+                    self.on_outcome(job, event, at)  # its fate is known: delivered, unconfirmed, or given up
+                if event == "undelivered":
+                    self.on_final_failure(job)
+            alerts = ", ".join(f"#{job.page.alert_id} {job.page.kind} {job.page.level}" for job in bundle.jobs)
+            roles = "/".join(sorted({job.role or "-" for job in bundle.jobs}))
+            (log.info if ok else log.warning)("page %s to %s via %s: %s (%s)", alerts, roles, lane.channel, event,
+                                               detail)
