@@ -21,8 +21,6 @@ from warroom.store.schema import from_db_ts, to_db_ts
 from warroom.values import Level
 
 EVENT_FIELDS = ("ts", "event", "level", "role", "person", "channel", "ok", "detail")
-# Pages that ask the person to decide and start their time to acknowledge (a repeat does not restart it).
-ASKING = ("opened", "raised", "escalated", "lowered")
 
 
 def alert_json(cfg: WarroomConfig, alert: Alert, events: list[dict] | None, silenced: bool,
@@ -93,10 +91,8 @@ def _apply(alert: Alert, ts: datetime, event: str, level: str | None, role: str 
         return replace(alert, escalated_at=ts, exhausted=True, updated_at=ts)
     if event in ("undelivered", "delivery_failed"):
         return replace(alert, delivery_failed=True)
-    if event == "notify" and role and detail in ASKING:
-        # The page that asks this person to decide starts their time to acknowledge (alerts/dispatch.py).
-        paged = alert.paged_roles if role in alert.paged_roles else [*alert.paged_roles, role]
-        return replace(alert, paged_roles=paged, last_page_at=ts, ack_clock_at=ts)
+    if event == "arrived":  # the page to the person now acting arrived: their time to acknowledge starts
+        return replace(alert, ack_clock_at=ts)
     if event == "notify" and role and role not in alert.paged_roles:
         return replace(alert, paged_roles=[*alert.paged_roles, role], last_page_at=ts)
     if event == "resolved":
