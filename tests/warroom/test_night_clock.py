@@ -80,7 +80,9 @@ def night_raw(tmp_path: Path, demo: DemoNight, **campaign) -> dict:
     """A daemon on the demo's clock with one pushed metric; relative times count from the night's 23:00."""
     return {"campaign": {"name": "n", "end": "+59m59s", "timezone": "Asia/Shanghai",
                          "run_sheet": [{"at": "+65m", "action": "close payment", "owner": "tech_lead"}], **campaign},
-            "people": {"tech_lead": {"name": "T"}, "ops_lead": {"name": "O"}, "general_manager": {"name": "G"}},
+            # Pages go to the demo's own inbox, so they arrive (and start an ack clock) as in `make run`.
+            "people": {role: {"name": name, "channels": [f"json://{demo.url.removeprefix('http://')}/im/{role}"]}
+                       for role, name in (("tech_lead", "T"), ("ops_lead", "O"), ("general_manager", "G"))},
             "collectors": [], "metrics": {"x": {"title": "X", "yellow": 1, "pushed": True, "stale_after": "5m"}},
             "server": {"port": 0, "database": str(tmp_path / "n.duckdb"), "tick": "100ms"},
             "demo": {"port": int(demo.url.rsplit(":", 1)[1])}}
@@ -119,10 +121,11 @@ def test_the_daemon_stamps_everything_on_the_nights_clock(tmp_path, monkeypatch)
         past = requests.get(f"{base}/board", params={"at": at.isoformat()}, timeout=5).json()
         tile = past["tiles"][0]
         assert tile["value"] == 3 and tile["level"] == "yellow" and past["campaign"]["clock"]["rate"] == 0.0
-        # A yellow alert was opened at the night's time too (nobody has a channel: it climbed to the GM at once).
-        alert = requests.get(f"{base}/alerts", timeout=5).json()["alerts"][0]
+        # A yellow alert was opened at the night's time too, and its page arrived on the night's clock.
+        alert = wait_for(lambda: (a := requests.get(f"{base}/alerts", timeout=5).json()["alerts"][0])["acting"]["since"]
+                         and a, 10, "the page to the technical lead arrived")
         assert hms(alert["opened_at"])[:4] == "23:3" and hms(alert["acting"]["since"])[:4] == "23:3"
-        assert alert["acting"]["name"] == "G" and alert["acting"]["missed"]["why"] == "not_delivered"
+        assert alert["acting"]["name"] == "T" and alert["acting"]["how"] == "decider"
         # The demo goes away: the night runs on at its speed (collectors go stale), never back to 2026.
         night.shutdown()
         before = datetime.fromisoformat(requests.get(f"{base}/board", timeout=5).json()["at"])
