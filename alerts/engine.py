@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from alerts.ack import AckRejected, check_token
+from alerts.acting import Acting, acting_on, acting_role, roster_holder
 from alerts.dispatch import DECIDING, Dispatch
 from alerts.escalation import may_acknowledge, next_in_chain
 from alerts.levels import GREEN_STATE, LevelState, evaluate
@@ -58,6 +59,7 @@ class AlertEngine:
         self.silences = Silences(store)
         self.roster = Roster(self.cfg, store)
         self.snapshot = Snapshot(self.cfg, store, self.roster)
+        self.snapshot.acting = self._acting_role  # a tile names whoever must act on its alert now
         settings = self.cfg.alerts
         send = send or functools.partial(deliver, timeout=settings.delivery_timeout)
 
@@ -201,6 +203,7 @@ class AlertEngine:
                 self._rise(alert, level, now)
             elif level < alert.level:
                 self._fall(alert, level, now)
+            self.snapshot.follow(metric, now)
         elif alert is not None and not alert.recovering:
             alert.green_since, alert.level, alert.updated_at = now, Level.GREEN, now
             self.log.save(alert)
@@ -295,6 +298,7 @@ class AlertEngine:
         self.log.save(alert)
         self.log.event(now, alert, "escalated", role=target, person=self._name(target), detail=why)
         log.warning("alert #%s %s %s escalated to %s: %s", alert.id, alert.metric, alert.level.word, target, why)
+        self.snapshot.follow(alert.metric, now)
         self._page(alert, target, "escalated", now, why=why, previous=after)
 
     # --- paging -------------------------------------------------------------------------------
@@ -410,6 +414,7 @@ class AlertEngine:
             self.log.event(now, alert, "acked", role=role, person=person or self._name(role), channel=via,
                            detail=f"via {via}" + (f": {note}" if note else ""))
             log.info("alert #%s %s %s: acknowledged by %s via %s", alert.id, alert.metric, alert.level.word, role, via)
+            self.snapshot.follow(alert.metric, now)
             for other in [*alert.paged_roles, alert.escalated_to]:
                 if other and other != role:
                     self._page(alert, other, "taken", now)
@@ -433,6 +438,16 @@ class AlertEngine:
         """The phone of whoever holds `role` now (shift or stand-in)."""
         held = self.roster.holder(role, self.clock())
         return held.phone if held else ""
+
+    def _acting_role(self, metric: str, level: Level) -> str | None:
+        alert = self.open.get((metric, "level"))
+        return acting_role(alert) if alert is not None and alert.level == level else None
+
+    def acting(self) -> dict[int, Acting]:
+        """Who must act now on each open alert (alerts/acting.py): the one answer every surface reads."""
+        now = self.clock()
+        with self._lock:
+            return acting_on(self.cfg, list(self.open.values()), roster_holder(self.roster, now), self.silences, now)
 
     def views(self) -> dict[str, MetricView]:
         """The one snapshot of every metric, for the wall, the API and /metrics."""

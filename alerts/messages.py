@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from alerts.acting import acting_role
 from alerts.log import Alert
 from alerts.notifiers.page import Page
 from alerts.signin import LINK_PARAM
@@ -136,9 +137,9 @@ class PageWriter:
         self.cfg = cfg
         # Who holds a role at the moment of the page (shifts, stand-ins); the config's person without one.
         self.holder = holder or (lambda role: (p.name, p.phone) if (p := cfg.people.get(role or "")) else None)
-        # In demo mode, (real moment, the night's time then, the night's speed): pages speak the night's time
-        # like the wall does, and its durations, so "23:31, for 9 minutes" instead of "01:13, for 1 minute".
-        self.night: Callable[[], tuple[datetime, datetime, float] | None] = lambda: None
+        # In demo mode the daemon's one clock is the night's (warroom/daemon/night_clock.py): every stamp and
+        # duration a page prints already is the night's; the footer says so.
+        self.demo_night = False
         self.locale = cfg.campaign.locale if cfg.campaign.locale in _W else "en"
         self.zone = ZoneInfo(cfg.campaign.timezone)
 
@@ -147,16 +148,11 @@ class PageWriter:
 
     def clock(self, ts: datetime) -> str:
         """`23:31:05` in the campaign's timezone (the night's time in demo mode)."""
-        anchor = self.night()
-        if anchor is not None:
-            real, night, speed = anchor
-            ts = night + (ts - real) * speed
         return ts.astimezone(self.zone).strftime("%H:%M:%S")
 
     def span(self, seconds: float) -> str:
-        """A duration in words, in the night's minutes in demo mode."""
-        anchor = self.night()
-        return duration_words(seconds * (anchor[2] if anchor else 1.0), self.locale)
+        """A duration in words."""
+        return duration_words(seconds, self.locale)
 
     def _value(self, metric: str, value: float | None) -> str:
         spec = self.cfg.metrics.get(metric)
@@ -203,7 +199,7 @@ class PageWriter:
         level, colour = level_words(alert.level, self.locale), _COLOUR[self.locale][alert.level]
         tag_kind = "no_data" if alert.kind == "no_data" and kind in ("opened", "repeat") else kind
         tag = _TAG[self.locale][tag_kind].format(level=level, colour=colour)
-        decider = alert.owner_role
+        decider = acting_role(alert) or alert.owner_role  # who must act now: escalated-to, deputy (alerts/acting.py)
         head = f"{title_of} {value}"
         if kind not in ("resolved", "taken", "handed_over", "stood_down") and decider:
             head += " · " + self._w("decides", name=self._name(decider))
@@ -215,7 +211,7 @@ class PageWriter:
             lines.append(self._w("runbook", url=spec.runbook))
         if ctx.ack_url:
             lines.append(self._w("ack", url=ctx.ack_url))
-        zone = self.cfg.campaign.timezone + (self._w("demo") if self.night() else "")
+        zone = self.cfg.campaign.timezone + (self._w("demo") if self.demo_night else "")
         lines.append(self._w("footer", id=alert.id, time=f"{self.clock(ctx.now)} ({zone})"))
         tail = []
         if ctx.kpi_value is not None or ctx.campaign_end is not None:
@@ -224,7 +220,7 @@ class PageWriter:
             signs_in = f"{LINK_PARAM}=" in ctx.board_url
             tail.append(self._w("board_signin" if signs_in else "board", url=ctx.board_url))
         # Alertmanager tells alerts apart by labels: the peak keeps one alert's identity through its recovery.
-        labels = {"owner_role": decider or "", "kind": alert.kind, "severity": alert.peak_level.word}
+        labels = {"owner_role": alert.owner_role or "", "kind": alert.kind, "severity": alert.peak_level.word}
         body = "\n".join(lines[:-1] + tail + lines[-1:])
         return Page(alert.id, alert.metric, kind, alert.level.word, title, body, alert.opened_at,
                     alert.resolved_at if kind == "resolved" else None, labels, ctx.ack_url, "\n".join(tail),
@@ -307,7 +303,8 @@ class PageWriter:
         if kind in ("handed_over", "stood_down"):
             key = "rose_to" if kind == "handed_over" else "fell_to"
             return [self._w(key, colour=colour, who=self._who(alert.owner_role))]
-        lines = [self._w("decider", who=self._who(alert.owner_role))]
+        acting = acting_role(alert) or alert.owner_role
+        lines = [self._w("decider", who=self._who(acting))]
         previous = self.cfg.people.get(ctx.previous_role or "")
         if kind == "escalated" and previous is not None and previous.deputy == role:
             lines.append(self._w("standing", who=f"{self._name(ctx.previous_role)} ({ctx.previous_role})"))
@@ -319,7 +316,7 @@ class PageWriter:
                 lines.append(ctx.why)
         if kind == "lowered":
             lines.insert(0, self._w("fell_to", colour=colour, who=self._who(alert.owner_role)))
-        if role and role != alert.owner_role:
+        if role and role != acting:
             lines.append(self._w("to_you", name=self._name(role)))
         lines.append(self.decision_for(role, alert.level))
         return lines

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from alerts.roster import Roster
@@ -32,6 +33,8 @@ class Snapshot:
         self._lock = threading.Lock()
         self._views: dict[str, MetricView] = {}
         self._recent: dict[str, deque[tuple[datetime, float]]] = {}
+        # Who must act on the metric's open alert at that level (set by the engine); else the level's decider.
+        self.acting: Callable[[str, Level], str | None] = lambda metric, level: None
 
     def seed(self, metric: str, value: float | None, ts: datetime | None, level: Level, stale: bool,
              now: datetime) -> None:
@@ -49,8 +52,9 @@ class Snapshot:
             return dict(self._views)
 
     def owner(self, metric: str, level: Level, now: datetime) -> tuple[str | None, str | None]:
-        """Role and the name of the person holding it now, for who decides at `level` (nobody at green)."""
-        role = self.cfg.owner_role(metric, level)
+        """Role and name of who must act at `level` now: whoever holds the alert (escalated-to, acknowledged),
+        else the level's decider (nobody at green)."""
+        role = self.acting(metric, level) or self.cfg.owner_role(metric, level)
         return role, self.roster.name(role, now) if role else None
 
     def set(self, metric: str, now: datetime, *, value: float | None, ts: datetime | None, level: Level,
@@ -82,6 +86,13 @@ class Snapshot:
             return
         self.set(metric, now, value=view.value, ts=view.ts, level=Level.from_word(view.level), stale=stale,
                  note=view.note)
+
+    def follow(self, metric: str, now: datetime) -> None:
+        """Record a change of who must act on the metric (an escalation, an acknowledgement) at `now`."""
+        view = self.get(metric)
+        if view is not None:
+            self.set(metric, now, value=view.value, ts=view.ts, level=Level.from_word(view.level), stale=view.stale,
+                     note=view.note)
 
     def value_before(self, metric: str, at: datetime) -> float | None:
         """The value about a minute before `at` (for a page's trend), or None when too young."""

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from app.labels import level_word, role_word, text
-from app.night_time import NightTime
 from app.tiles import ACCENT, ON_ACCENT, format_duration, format_value, local_time, parse_ts
 
 LEVEL_RANK = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
@@ -45,12 +44,15 @@ def person_text(person: dict[str, Any] | None, locale: str | None, phone: bool =
 
 
 def alert_line(alert: dict[str, Any], locale: str | None, now: datetime) -> AlertLine:
-    """The alert's current level and who decides at it now, as the tile shows them; the rest is secondary."""
+    """The alert's level and the person who must act on it now (the engine's `acting`); the rest is secondary.
+
+    The arrow points at whoever is being paged now (the decider, or whoever it was escalated to); the one
+    who did not answer before them is small text in the status, never the arrow.
+    """
     level = alert.get("level") if alert.get("level") in LEVEL_RANK else (alert.get("peak_level") or "yellow")
-    escalated_to = alert.get("escalated_to")
-    # The decider at the current level, the same person the metric's tile names (one truth);
-    # who else was paged, and the peak, are secondary text.
-    responsible = alert.get("decider", alert.get("owner"))
+    acting = alert.get("acting") or {}
+    responsible = ({"role": acting.get("role"), "name": acting.get("name"), "phone": acting.get("phone")}
+                   if acting else alert.get("decider", alert.get("owner")))
     opened = parse_ts(alert.get("opened_at"))
     age = (now - opened).total_seconds() if opened else None
     state = alert.get("state", "open")
@@ -63,8 +65,9 @@ def alert_line(alert: dict[str, Any], locale: str | None, now: datetime) -> Aler
         parts.append(text(locale, "alert.acked", who=role_word(locale, alert["acked_by"])))
     else:
         parts.append(text(locale, "alert.open"))
-    if escalated_to and state != "resolved":
-        parts.append(text(locale, "alert.escalated", who=person_text(escalated_to, locale, phone=False)))
+    missed = missed_text(acting, locale) if state != "resolved" else ""
+    if missed:
+        parts.append(missed)
     if alert.get("nobody_left") and state == "open":
         parts.append(text(locale, "alert.nobody_left"))
     word = level_word(locale, level)
@@ -74,9 +77,26 @@ def alert_line(alert: dict[str, Any], locale: str | None, now: datetime) -> Aler
         id=alert.get("id"), level=level, word=word, accent=ACCENT.get(level, ACCENT["stale"]),
         on_accent=ON_ACCENT.get(level, ON_ACCENT["stale"]), title=alert.get("title") or alert.get("metric", ""),
         owner=person_text(responsible, locale), age_text=format_duration(age, locale), status=" · ".join(parts),
-        acked=bool(alert.get("acked_by")), escalated=bool(escalated_to),
+        acked=bool(alert.get("acked_by")), escalated=bool(alert.get("escalated_to")),
         delivery_failed=bool(alert.get("delivery_failed")), silenced=bool(alert.get("silenced")),
     )
+
+
+def missed_text(acting: dict[str, Any], locale: str | None) -> str:
+    """'张伟 5分内未确认' / 'page to 张伟 not delivered', or '' when nobody was asked before."""
+    missed = acting.get("missed") or {}
+    if not missed:
+        return ""
+    name = missed.get("name") or role_word(locale, missed.get("role"))
+    if missed.get("why") == "not_delivered":
+        return text(locale, "decision.not_delivered", who=name)
+    after = missed.get("after_s")
+    if isinstance(after, int | float) and after >= 60 and after % 60 == 0:
+        # "5分钟内" / "within 5 min": an ack timeout is a round number, "5分00秒" reads like a stopwatch.
+        words = text(locale, "unit.minutes", n=int(after // 60))
+    else:
+        words = format_duration(after, locale)
+    return text(locale, "decision.missed", who=name, after=words)
 
 
 def value_text(alert: dict[str, Any], tile: dict[str, Any] | None, locale: str | None) -> str:
@@ -92,12 +112,15 @@ def value_text(alert: dict[str, Any], tile: dict[str, Any] | None, locale: str |
                 threshold=f"{op} {format_value(alert['threshold'], decimals)}{sep}{unit}")
 
 
+def room_rank(alert: dict[str, Any]) -> tuple[int, Any]:
+    """The engine's place of `alert` in the room's order (`acting.rank`; alerts nobody must act on last)."""
+    rank = (alert.get("acting") or {}).get("rank")
+    return (rank if isinstance(rank, int) else 1 << 30, -(alert.get("id") or 0))
+
+
 def strip_order(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Worst first: failed deliveries, then level, then unacknowledged, then oldest."""
-    def key(alert: dict[str, Any]) -> tuple:
-        return (not alert.get("delivery_failed"), -LEVEL_RANK.get(alert.get("level") or "", 0),
-                bool(alert.get("acked_by")), alert.get("opened_at") or "")
-    return sorted(alerts, key=key)
+    """In the room's order, as the engine ranked them (alerts/acting.py): the banner's alert first."""
+    return sorted(alerts, key=room_rank)
 
 
 @dataclass(frozen=True)
@@ -114,16 +137,14 @@ class StepLine:
     done: bool
     done_text: str
     night: bool = False
+    """Demo mode: its times are the demo night's (marked so)."""
 
 
-def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str,
-              night: NightTime | None = None) -> StepLine:
-    """A run sheet step with its countdown against `now` (the daemon's clock); in the night's time in demo mode."""
+def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str, demo: bool = False) -> StepLine:
+    """A run sheet step with its countdown against `now` (the daemon's clock: the night's in demo mode)."""
     at = parse_ts(step.get("at"))
     until = (at - now).total_seconds() if at else float(step.get("seconds_until") or 0.0)
     done_at = parse_ts(step.get("done_at"))
-    if night is not None:
-        at, until, done_at = at and night.moment(at), night.span(until), done_at and night.moment(done_at)
     done = bool(step.get("done"))
     owner = step.get("owner") or {}
     if until >= 0:
@@ -139,7 +160,7 @@ def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str
         done_text = text(locale, "runsheet.done_by", who=who, at=local_time(done_at, zone))
     return StepLine(index=int(step.get("index", 0)), at_text=local_time(at, zone), action=step.get("action", ""),
                     owner=person_text(owner, locale), owner_role=owner.get("role") or "", due_text=due,
-                    overdue=until < 0 and not done, done=done, done_text=done_text, night=night is not None)
+                    overdue=until < 0 and not done, done=done, done_text=done_text, night=demo)
 
 
 def next_steps(steps: list[dict[str, Any]], limit: int = 4) -> list[dict[str, Any]]:

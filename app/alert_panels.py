@@ -82,7 +82,8 @@ def alert_card_html(alert: dict[str, Any], loc: str, now: datetime, tile: dict[s
 
 def _ack(alert_id: Any, person: Person, loc: str) -> None:
     client = session.client()
-    session.write(lambda: client.ack(alert_id, person.actor()), loc)
+    # A fragment's button: its callback must display nothing (open_alerts_panel says how it went).
+    session.write_in_callback(lambda: client.ack(alert_id, person.actor()), loc)
 
 
 def ack_row(alert: dict[str, Any], person: Person | None, loc: str, where: Any) -> None:
@@ -109,6 +110,7 @@ def open_alerts_panel() -> None:
     """Open and acknowledged alerts, worst first: value and threshold, acknowledge on the row, event trail."""
     loc = session.locale()
     st.subheader(text(loc, "alerts.open_title"))
+    session.show_outcome()
     alerts = fetch_alerts("active")
     if alerts is None:
         return

@@ -1,7 +1,10 @@
-"""The decision banner: who must decide now, at which level, unacknowledged for how long. Pure, no Streamlit.
+"""The decision banner: who the room is waiting for now, at which level, since their page arrived. Pure.
 
-It reads the alerts exactly as the API gives them (`level` is the alert's current level, `owner` the
-person who decides at that level now): the board never recomputes a level or an owner.
+It reads who must act on each alert exactly as the daemon's engine answered it (`acting` of each alert
+in `/api/v1/alerts`, alerts/acting.py): the person being paged now (the decider, or whoever it was
+escalated to, a deputy, a stand-in), since when, who did not answer before them, and `acting.rank`,
+the room's order. The board never recomputes a level, a person or an order: the first alert the
+engine lets take the banner (a business alert, not silenced) is the banner's.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from app.alert_lines import LEVEL_RANK
+from app.alert_lines import missed_text, room_rank
 from app.labels import level_word, role_word, text
 from app.tiles import ACCENT, ON_ACCENT, format_duration, parse_ts
 
@@ -29,58 +32,64 @@ class DecisionView:
     acked_by: str
     count: int
     total: int
-    escalated_to: str
+    missed: str = ""
+    """Who did not answer before the person named ("张伟 5分内未确认"), small under the big name."""
     others: tuple[tuple[str, int], ...] = ()
+    paging: bool = False
+    """Their page is still on its way: nothing to count yet."""
+    nobody_left: bool = False
+    aside: int = 0
+    """Open alerts that never take the banner (health row, silenced)."""
+    alert_id: Any = None
+    acting_role: str = ""
+
+
+def acting_of(alert: dict[str, Any]) -> dict[str, Any]:
+    """The engine's answer of who must act on `alert` now ({} when nobody must)."""
+    return alert.get("acting") or {}
 
 
 def decision_view(alerts: list[dict[str, Any]] | None, locale: str | None, now: datetime) -> DecisionView:
-    """The highest open level among active alerts, its decider, and how long nobody has acknowledged it."""
-    # A recovering alert (back under its lines, waiting to resolve) asks nobody to decide.
-    live = [a for a in alerts or [] if a.get("state") != "resolved" and not a.get("recovering")
-            and LEVEL_RANK.get(a.get("level") or "", 0) > 0]
+    """The first alert in the room's order that may take the banner: its level, who acts, waiting since when."""
+    active = [a for a in alerts or [] if a.get("state") != "resolved" and acting_of(a)]
+    live = [a for a in active if acting_of(a).get("banner")]
     if not live:
-        return DecisionView(None, "", "", "", "", None, "", 0, len(alerts or []), "")
-    top = max(LEVEL_RANK[a["level"]] for a in live)
-    at_top = [a for a in live if LEVEL_RANK[a["level"]] == top]
-    waiting = [a for a in at_top if not a.get("acked_by")]
-    # The decider of the oldest alert still waiting at the top level; if all are acknowledged, the oldest one's.
-    lead = min(waiting or at_top, key=lambda a: _since(a) or "")
-    owner = lead.get("owner") or {}
-    unacked = None
-    if waiting:
-        # Since the alert reached this level: an acknowledgement holds for its level, a rise asks again.
-        opened = parse_ts(_since(lead))
-        unacked = max(0.0, (now - opened).total_seconds()) if opened else None
-    escalated = lead.get("escalated_to") or {}
-    # Per-metric owners can put two people at the same level (the host's CPU is the technical lead's):
-    # the banner names the first and says who else decides there, never hides them.
+        return DecisionView(None, "", "", "", "", None, "", 0, 0, aside=len(active))
+    lead = min(live, key=room_rank)
+    acting = acting_of(lead)
+    at_top = [a for a in live if a.get("level") == lead.get("level")]
+    waiting = bool(acting.get("waiting"))
+    since = parse_ts(acting.get("since"))
+    unacked = max(0.0, (now - since).total_seconds()) if waiting and since is not None else None
+    # Two people can hold alerts at one level (the pool's yellow is the DBA's): name the first, count the others.
     counts: dict[str, int] = {}
     for a in at_top:
-        name = (a.get("owner") or {}).get("name") or "—"
-        if name != (owner.get("name") or "—"):
+        name = acting_of(a).get("name") or "—"
+        if name != (acting.get("name") or "—"):
             counts[name] = counts.get(name, 0) + 1
     return DecisionView(
-        level=lead["level"], word=level_word(locale, lead["level"]), name=owner.get("name") or "—",
-        role=role_word(locale, owner.get("role")), phone=owner.get("phone") or "", unacked_s=unacked,
-        acked_by="" if waiting else role_word(locale, lead.get("acked_by")), count=len(at_top), total=len(live),
-        escalated_to=escalated.get("name") or "", others=tuple(counts.items()),
+        level=lead["level"], word=level_word(locale, lead["level"]), name=acting.get("name") or "—",
+        role=role_word(locale, acting.get("role")), phone=acting.get("phone") or "", unacked_s=unacked,
+        acked_by="" if waiting else (acting.get("name") or role_word(locale, acting.get("role"))),
+        count=len(at_top), total=len(live), missed=missed_text(acting, locale), others=tuple(counts.items()),
+        paging=waiting and since is None, nobody_left=bool(acting.get("nobody_left")),
+        aside=len(active) - len(live), alert_id=lead.get("id"), acting_role=acting.get("role") or "",
     )
-
-
-def _since(alert: dict[str, Any]) -> str | None:
-    return alert.get("level_since") or alert.get("opened_at")
 
 
 def decision_html(view: DecisionView, locale: str | None, compact: bool = False) -> str:
     """The banner under the header: loud while someone must decide, one quiet line when all is well."""
     cls = "wr-decision" + (" wr-decision-phone" if compact else "")
     if view.level is None:
+        aside = f' · {escape(text(locale, "decision.aside", n=view.aside))}' if view.aside else ""
         return (f'<div class="{cls} wr-decision-quiet" data-decision="none">✓ '
-                f'{escape(text(locale, "decision.quiet"))}</div>')
+                f'{escape(text(locale, "decision.quiet"))}{aside}</div>')
     accent, on_accent = ACCENT[view.level], ON_ACCENT[view.level]
     who = escape(view.name) + (f' <span class="wr-decision-role">{escape(view.role)}</span>'
                                if view.role and view.role not in view.name else "")
-    if view.unacked_s is not None:
+    if view.paging:
+        state, state_cls = text(locale, "decision.paging"), "wr-decision-open"
+    elif view.unacked_s is not None:
         state = text(locale, "decision.unacked", age=format_duration(view.unacked_s, locale))
         state_cls = "wr-decision-open"
     else:
@@ -88,14 +97,19 @@ def decision_html(view: DecisionView, locale: str | None, compact: bool = False)
         state_cls = "wr-decision-acked"
     count = text(locale, "decision.count", n=view.count) if view.count == view.total else \
         text(locale, "decision.count_of", n=view.count, total=view.total)
-    escalated = (f' · {escape(text(locale, "alert.escalated", who=view.escalated_to))}' if view.escalated_to else "")
-    escalated += "".join(f' · {escape(text(locale, "decision.also", who=who, n=n))}' for who, n in view.others)
+    small = [view.missed] if view.missed else []
+    small += [text(locale, "alert.nobody_left")] if view.nobody_left else []
+    missed = (f'<span class="wr-decision-missed" data-missed="1">{escape(" · ".join(small))}</span>'
+              if small else "")
+    # Who else holds alerts at this level is the count's business, never mixed into "did not answer".
+    count += "".join(f' · {text(locale, "decision.also", who=who_, n=n)}' for who_, n in view.others)
     phone = f'<span class="wr-decision-phone-no">☎ {escape(view.phone)}</span>' if view.phone else ""
     return (
-        f'<div class="{cls}" data-decision="{view.level}" style="border-color:{accent}">'
+        f'<div class="{cls}" data-decision="{view.level}" data-banner-alert="{escape(str(view.alert_id))}"'
+        f' data-role="{escape(view.acting_role)}" style="border-color:{accent}">'
         f'<span class="wr-decision-word" style="background:{accent};color:{on_accent}">{escape(view.word)}</span>'
         f'<span class="wr-decision-label">{escape(text(locale, "decision.who"))}</span>'
         f'<span class="wr-decision-name" data-decider="1">{who}</span>{phone}'
         f'<span class="{state_cls}">{escape(state)}</span>'
-        f'<span class="wr-decision-count">{escape(count)}{escalated}</span></div>'
+        f'<span class="wr-decision-count">{missed}{escape(count)}</span></div>'
     )

@@ -13,7 +13,6 @@ from app import session
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import detail_figure
 from app.labels import level_word, role_word, text, word
-from app.night_time import night_points, night_rows, night_time
 from app.tiles import TileView, local_time, parse_ts, tile_view
 
 WINDOWS: dict[str, timedelta | None] = {
@@ -86,12 +85,6 @@ def detail_chart_panel(tile: dict[str, Any], choice: str) -> None:
     related = {a.get("id") for a in alerts}
     # Decisions about this metric's alerts, plus general ones (no alert) that belong on every timeline.
     marks = [n for n in notes if n.get("alert_id") in related or n.get("alert_id") is None]
-    night = night_time(board)
-    if night is not None:
-        # Demo mode: the axis, the alert spans and the decisions in the night's time, as on the wall.
-        data, start, end = night_points(night, data), night.moment(start), night.moment(end)
-        alerts = night_rows(night, alerts, ("opened_at", "resolved_at"))
-        marks = night_rows(night, marks, ("ts",))
     fig = detail_figure(data, tile, start, end, zone, alerts, marks, loc)
     # No modebar: it sits over the alert labels; drag to zoom and double-click to reset still work.
     st.plotly_chart(fig, theme=None, key="wr-detail-chart", config={"displayModeBar": False})

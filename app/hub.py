@@ -23,6 +23,7 @@ from typing import Any
 import psutil
 
 from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing
+from app.night_time import rate_of
 from app.tiles import parse_ts
 
 # Entries for older snapshots are never asked for again: room for a few walls, phones and sparklines.
@@ -51,6 +52,8 @@ class Snapshot:
     error: DaemonUnreachable | None
     offset_s: float = 0.0
     fetch_ms: float = 0.0
+    rate: float = 1.0
+    """Daemon seconds per real second (the demo night's speed, 0 once it holds): the clock runs on at it."""
 
     @property
     def down_for(self) -> float | None:
@@ -60,8 +63,16 @@ class Snapshot:
         return max(0.0, self.taken - (self.taken if self.board_time is None else self.board_time))
 
     def daemon_now(self) -> float:
-        """Epoch seconds on the daemon's clock at the moment of this snapshot."""
-        return self.taken + self.offset_s
+        """Epoch seconds on the daemon's clock at the moment of this snapshot (run on from the last answer)."""
+        if self.board_time is None:
+            return self.taken + self.offset_s
+        return self.board_time + self.offset_s + (self.taken - self.board_time) * self.rate
+
+    def daemon_time(self, real: float) -> float:
+        """A real moment (epoch seconds) on the daemon's clock, e.g. since when it has been unreachable."""
+        if self.board_time is None:
+            return real + self.offset_s
+        return self.board_time + self.offset_s + (real - self.board_time) * self.rate
 
 
 @dataclass
@@ -150,14 +161,15 @@ class SnapshotHub:
         with self._state:
             self.stats.fetches += 1
         return Snapshot(seq, taken, board, taken, alerts, state, None, _offset(board, taken),
-                        (time.perf_counter() - started) * 1000)
+                        (time.perf_counter() - started) * 1000, rate_of(board))
 
     def _down(self, last: Snapshot | None, seq: int, err: DaemonUnreachable, started: float) -> Snapshot:
         with self._state:
             self.stats.fetches += 1
         board = last.board if last else None
         return Snapshot(seq, self.clock(), board, last.board_time if last else None, None, "unknown", err,
-                        last.offset_s if last else 0.0, (time.perf_counter() - started) * 1000)
+                        last.offset_s if last else 0.0, (time.perf_counter() - started) * 1000,
+                        last.rate if last else 1.0)
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
         """`build()` once per key (keys carry the snapshot's seq): every session ships the same HTML."""

@@ -16,11 +16,11 @@ from app.tiles import format_value
 
 
 def alerts_for(alerts: list[dict[str, Any]] | None, role: str | None) -> list[dict[str, Any]]:
-    """The active alerts `role` must act on (it decides them now, or they were escalated to it); all without a role."""
+    """The active alerts `role` must act on now or was asked about (decider, escalated to), in the room's order."""
     if not role:
         return strip_order(alerts or [])
     def mine(alert: dict[str, Any]) -> bool:
-        return any((alert.get(k) or {}).get("role") == role for k in ("owner", "escalated_to"))
+        return any((alert.get(k) or {}).get("role") == role for k in ("acting", "owner", "escalated_to"))
     return strip_order([a for a in alerts or [] if mine(a)])
 
 

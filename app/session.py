@@ -14,6 +14,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
 from app.hub import Snapshot, SnapshotHub
 from app.labels import normal_locale, text
+from app.night_time import rate_of
 from app.settings import BoardSettings, current_settings
 from app.theme import page_css
 from app.tiles import parse_ts
@@ -61,7 +62,8 @@ def snapshot() -> Snapshot:
     if snap.board is None and st.session_state.get("wr_board") is not None:
         # A restarted hub (cleared cache, another API) while the daemon is away: the wall goes grey, not blank.
         return replace(snap, board=st.session_state["wr_board"], board_time=st.session_state.get("wr_board_time"),
-                       offset_s=float(st.session_state.get("wr_offset_s", 0.0)))
+                       offset_s=float(st.session_state.get("wr_offset_s", 0.0)),
+                       rate=rate_of(st.session_state["wr_board"]))
     remember_snapshot(snap)
     return snap
 
@@ -108,8 +110,12 @@ def remember_board(board: dict[str, Any]) -> None:
 
 
 def daemon_now() -> float:
-    """Epoch seconds on the daemon's clock (the local clock corrected by the last answer)."""
-    return time.time() + float(st.session_state.get("wr_offset_s", 0.0))
+    """Epoch seconds on the daemon's clock: its last answer, run on at its rate (the demo night's speed)."""
+    offset = float(st.session_state.get("wr_offset_s", 0.0))
+    fetched = st.session_state.get("wr_board_time")
+    if fetched is None:
+        return time.time() + offset
+    return fetched + offset + (time.time() - fetched) * rate_of(st.session_state.get("wr_board"))
 
 
 def page_style(wall: bool = False, phone: bool = False) -> None:
@@ -117,24 +123,51 @@ def page_style(wall: bool = False, phone: bool = False) -> None:
     st.html(page_css(kiosk(), wall, phone))
 
 
-def write(action: Callable[[], Any], locale_: str) -> bool:
-    """Run a write against the API; show why it failed (no token, refused, unreachable, missing endpoint)."""
+def _attempt(action: Callable[[], Any], locale_: str) -> tuple[str, str]:
+    """Run a write against the API: ('toast' | 'warning' | 'error', what to say)."""
     try:
         action()
     except TokenMissing:
-        st.warning(text(locale_, "token.missing"))
+        return "warning", text(locale_, "token.missing")
     except ApiRefused as err:
         # the board token refused is the board's fault; a person refused (rights, signed out) hears why and who may
         key = "token.rejected" if err.field == "authorization" else "write.failed"
-        st.error(text(locale_, key, message=err.message))
+        return "error", text(locale_, key, message=err.message)
     except DaemonUnreachable as err:
-        st.error(text(locale_, "write.unreachable", message=err.reason))
+        return "error", text(locale_, "write.unreachable", message=err.reason)
     except EndpointMissing as err:
-        st.error(text(locale_, "write.missing", path=err.path))
-    else:
-        st.toast(text(locale_, "alerts.saved"))
-        return True
-    return False
+        return "error", text(locale_, "write.missing", path=err.path)
+    return "toast", text(locale_, "alerts.saved")
+
+
+def _show(kind: str, message: str) -> None:
+    {"toast": st.toast, "warning": st.warning, "error": st.error}[kind](message)
+
+
+def write(action: Callable[[], Any], locale_: str) -> bool:
+    """Run a write against the API; show why it failed (no token, refused, unreachable, missing endpoint)."""
+    kind, message = _attempt(action, locale_)
+    _show(kind, message)
+    return kind == "toast"
+
+
+def write_in_callback(action: Callable[[], Any], locale_: str) -> bool:
+    """The same write from a widget's callback, saying nothing there: show_outcome() says it in the panel.
+
+    A callback of a fragment's widget runs before the fragment; anything it displays replaces the elements
+    at the top of the page (Streamlit: "a fragment rerun was triggered with a callback that displays
+    elements"), which are the wall's style blocks: the kiosk wall lost its looks until reloaded.
+    """
+    kind, message = _attempt(action, locale_)
+    st.session_state["wr_write_outcome"] = (kind, message)
+    return kind == "toast"
+
+
+def show_outcome() -> None:
+    """Say how the last write from a callback went, inside the panel that offered it (once)."""
+    outcome = st.session_state.pop("wr_write_outcome", None)
+    if outcome is not None:
+        _show(*outcome)
 
 
 def token_note(locale_: str) -> str | None:

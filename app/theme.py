@@ -78,6 +78,7 @@ WALL_CSS = f"""
 .wr-decision-open {{ font-size: 30px; font-weight: 800; color: #ff6b6b; }}
 .wr-decision-acked {{ font-size: 24px; font-weight: 700; color: #2fbf71; }}
 .wr-decision-count {{ font-size: 20px; color: {MUTED}; margin-left: auto; overflow: hidden; text-overflow: ellipsis; }}
+.wr-decision-missed {{ display: block; font-size: 20px; color: #ffb4a8; }}
 .wr-decision-quiet {{ border-color: #1f3a2a; color: {MUTED}; font-size: 20px; }}
 .wr-viewer-note {{ font-size: 14px; color: #f5c518; }}
 .wr-reason {{ font-size: 13px; color: {MUTED}; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}

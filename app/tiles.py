@@ -8,6 +8,7 @@ had no data — the wall never shows a stale green.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,11 +53,15 @@ class TileView:
     reason: str | None
 
 
+# An address's `?at=2024-11-11T23:31:00+08:00` arrives as "…23:31:00 08:00" (a + in a query string is a space).
+_PLUS_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+
+
 def parse_ts(value: str | None) -> datetime | None:
-    """An ISO-8601 time from the API (`Z` accepted) as an aware datetime, or None."""
+    """An ISO-8601 time from the API or an address (`Z` accepted) as an aware datetime, or None."""
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.fromisoformat(_PLUS_AS_SPACE.sub(r"\1+\2", value.strip()).replace("Z", "+00:00"))
 
 
 def local_time(value: str | datetime | None, zone: str, seconds: bool = True) -> str:
@@ -163,6 +168,8 @@ def kpi_view(kpi: dict[str, Any] | None, locale: str | None) -> KpiView | None:
             text(locale, "kpi.reached", over=format_value(value - target, 0))
     if projected is None or value is None:
         projection = ""
+    elif kpi.get("closed"):
+        projection = text(locale, "kpi.closed", value=format_value(value, 0))
     elif pace is None:
         projection = text(locale, "kpi.measuring")
     else:

@@ -27,7 +27,7 @@ from app.api_client import Actor, ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import sparkline
 from app.hub import Snapshot, SnapshotHub
 from app.labels import text
-from app.night_time import night_time
+from app.night_time import clock_of
 from app.people import signed_in, trusted_wall
 from app.tiles import format_duration, local_time, parse_ts
 from app.viewers import viewer_pace
@@ -74,9 +74,11 @@ def _zone(board: dict[str, Any] | None) -> str:
     return (board or {}).get("campaign", {}).get("timezone") or "UTC"
 
 
-def _down_message(loc: str, err: DaemonUnreachable, zone: str, never: bool, api: str) -> str:
-    since = datetime.fromtimestamp(err.since, UTC)
-    age = format_duration(time.time() - err.since, loc)
+def _down_message(loc: str, err: DaemonUnreachable, zone: str, never: bool, api: str,
+                  snap: Snapshot | None = None) -> str:
+    # On the daemon's clock (the night's in demo mode), like every other time on the wall.
+    since = datetime.fromtimestamp(snap.daemon_time(err.since) if snap else err.since, UTC)
+    age = format_duration((time.time() - err.since) * (snap.rate if snap else 1.0), loc)
     key = "banner.down_never" if never else "banner.down"
     return text(loc, key, since=local_time(since, zone), age=age, api=api)
 
@@ -101,8 +103,8 @@ def wall_parts(hub: SnapshotHub, snap: Snapshot, plan: WallPlan, loc: str, compa
     def build() -> Any:
         outage = None
         if snap.error is not None:
-            message = _down_message(loc, snap.error, _zone(snap.board), False, hub.client.base)
-            outage = Outage(message, snap.error.reason, snap.down_for or 0.0)
+            message = _down_message(loc, snap.error, _zone(snap.board), False, hub.client.base, snap)
+            outage = Outage(message, snap.error.reason, (snap.down_for or 0.0) * snap.rate)
         now = datetime.fromtimestamp(snap.daemon_now(), UTC)
         return build_wall(snap.board, snap.alerts, snap.alerts_state, plan, loc, now, compact, outage)
 
@@ -194,6 +196,7 @@ def run_sheet_panel() -> None:
     """The next run sheet steps with countdowns; "done" records who and when through the API."""
     loc = session.locale()
     client = session.client()
+    session.show_outcome()  # of a mark or undo tapped on this panel (its callback must not display it)
     steps = st.session_state.get("wr_steps")
     note = ""
     if steps is None or time.time() - st.session_state.get("wr_steps_time", 0.0) > RUNSHEET_REFETCH_S:
@@ -225,9 +228,9 @@ def run_sheet_panel() -> None:
     st.html(sheet_title_html(loc))
     now = datetime.fromtimestamp(session.daemon_now(), UTC)
     board = st.session_state.get("wr_board")
-    zone, night = _zone(board), night_time(board)
+    zone, demo = _zone(board), bool(clock_of(board).get("demo"))
     for step in next_steps(steps, SHEET_STEPS):
-        line = step_line(step, loc, now, zone, night)
+        line = step_line(step, loc, now, zone, demo)
         st.html(step_html(line, loc))
         if not show:
             continue
@@ -264,7 +267,7 @@ def _step_write(action: str, index: int, actor: Actor, loc: str) -> None:
     client = session.client()
     st.session_state.pop("wr_confirm", None)
     call = client.step_done if action == "done" else client.step_undo
-    if session.write(lambda: call(index, actor), loc):
+    if session.write_in_callback(lambda: call(index, actor), loc):
         st.session_state.pop("wr_steps", None)
 
 

@@ -5,7 +5,8 @@ Goals (issue 4): a new sample on the wall within 3 s; one refresh ships at most 
 server's RSS flat within 10 % over a 30-minute run.
 
     python -m bench.board_bench [--minutes 30] [--changes 20] [--tiles 12]
-    python -m bench.board_bench --screenshot docs/wall.png    # the README picture: the demo's 23:30 spike
+    python -m bench.board_bench --screenshot wall.png    # the wall at the demo's 23:30 spike, played at 1x
+    (the README's pictures of the demo night are bench.demo_shots', on the night's clock)
 
 A local JSON target (127.0.0.1, port 0) serves the numbers; the real daemon polls it every second;
 `warroom board` serves the wall; Chromium (chromedriver) shows it at 1920x1080.
@@ -231,7 +232,7 @@ def report(args: argparse.Namespace, from_change: list[float], from_sample: list
 
 
 def screenshot(out: Path) -> None:
-    """docs/wall.png: the wall at the demo's 23:30 spike (demo started at 23:29:00), 1920x1080, kiosk."""
+    """The wall at the demo's 23:30 spike (demo started at 23:29:00), 1920x1080, kiosk, saved to `out`."""
     chrome = chromium()
     # Real time (speed 1): the countdown, the sparklines and the ages read as they would that night.
     demo = start_demo("23:29:00", speed=1.0)

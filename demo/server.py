@@ -61,7 +61,7 @@ JSON_FIELDS: dict[str, tuple[str, ...]] = {
                           "success_pct", "entry_open", "payment_open"),
     "/api/callcenter/stats": ("ts", "window_s", "offered", "answered", "pickup_pct", "agents", "queue"),
     "/api/clock": ("scenario_time", "scenario_iso", "scenario_s", "speed", "elapsed_s", "ended", "loop",
-                   "note", "night"),
+                   "note", "night", "run_s", "end_iso"),
 }
 METRICS: dict[str, tuple[str, str]] = {
     "node_cpu_seconds_total": ("counter", "Seconds the CPUs spent in each mode."),
@@ -351,6 +351,10 @@ class DemoNight(ThreadingHTTPServer):
             "loop": self.clock.loop,
             "note": state.note,
             "night": self.scenario.night.name,
+            # A looping night's time runs on (scenario_s starts over); a watcher's clock must never go back.
+            "run_s": round(self.clock.start_offset_s + max(elapsed_s, 0.0) * self.clock.speed, 3) if self.clock.loop
+            else round(state.scenario_s, 3),
+            "end_iso": self.scenario.datetime_at(self.scenario.duration_s).isoformat(timespec="seconds"),
         }
 
 

@@ -91,7 +91,9 @@ def test_escalation_exactly_at_the_ack_timeout(rig):
     assert engine.open[("cpu", "level")].escalated_to == "ops_lead"
     assert phone.got(n=2)[-1] == ("ops_lead", "escalated", "yellow")
     body = phone.pages[-1][3].body
-    assert "Zhang did not acknowledge in 5m; you decide now" in body and "To: Li" in body
+    # The one being paged now decides (issue 16): the page names Li, and says who did not answer.
+    assert "Zhang did not acknowledge in 5m; you decide now" in body and "Decides: Li 2" in body
+    assert phone.pages[-1][3].title.endswith("· Li decides") and "To: Li" not in body
 
 
 def test_unacknowledged_alerts_repeat_and_an_ack_stops_them_until_the_level_rises(rig):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from tests.alerts.conftest import config, push
 
@@ -160,18 +160,29 @@ def test_a_grouped_page_carries_only_each_alerts_newest_step(rig):
 
 
 def test_in_demo_mode_pages_speak_the_nights_time_and_minutes(rig):
+    """One clock (issue 16): the engine runs on the night's clock, so a page's times and minutes are the night's.
+
+    Before, pages mapped real stamps onto the night at 9x: the trend compared with the value one *real*
+    minute back and called it "9分前" ("↑ (9 min ago 10.41 s)" while falling from 18 s).
+    """
     make, clock, phone, _ = rig
     engine = make(zh(repeat_every="0s"))
-    night = datetime.fromisoformat("2024-11-11T23:31:00+08:00")
-    real = clock.now
-    engine.writer.night = lambda: (real, night, 9.0)  # the demo plays the night at 9x
+    engine.writer.demo_night = True  # the daemon's clock is the demo night's (23:20 here)
     push(engine, clock, "cpu", 85)
-    clock.advance(60)  # one real minute is nine of the night's
+    clock.advance(30)
+    push(engine, clock, "cpu", 88)
+    clock.advance(30)  # one minute of the night
     push(engine, clock, "cpu", 92)
     # opened to the tech lead, raised to the operations lead, and the tech lead told it moved on
     raised = next(p for r, k, _, p in phone.got(n=3) and phone.pages if k == "raised")
-    assert "23:40:00 起" in raised.body and "演示之夜的时间" in raised.body
-    assert "15:2" not in raised.body
+    assert "23:21:00 起" in raised.body and "演示之夜的时间" in raised.body
+    assert "趋势 ↑ (1分前 85.0%)" in raised.body, raised.body
+    clock.advance(20)
+    push(engine, clock, "cpu", 91)
+    clock.advance(40)
+    push(engine, clock, "cpu", 97)  # red: a minute ago it stood at 92.0 (not at 85 from two minutes back)
+    red = next(p for r, k, lv, p in phone.got(n=5) and phone.pages if k == "raised" and lv == "red")
+    assert "趋势 ↑ (1分前 92.0%)" in red.body, red.body
 
 
 def test_a_level_held_by_the_clear_band_says_what_ends_it_not_that_the_line_is_passed(rig):

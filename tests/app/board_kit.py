@@ -17,9 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import yaml
 
 from tests.daemon_kit import ROOT, demo_config, wait_for
-from tests.realparts import find_binary, missing_part
+from tests.realparts import find_binary, free_port, missing_part
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -53,6 +54,16 @@ def night_config(demo_url: str, db: Path, start_at: str = "23:29:00", speed: flo
     campaign["end"] = scenario_offset(start_at, "23:59:59", speed)
     campaign["run_sheet"] = [{"at": scenario_offset(start_at, at, speed), "action": action, "owner": owner}
                              for at, action, owner in RUN_SHEET]
+    return raw
+
+
+def shipped_night_config(demo_url: str, db: Path) -> dict[str, Any]:
+    """config.yaml as `make run` plays it (its demo section, so the daemon runs on the night's clock), pointed at
+    the demo on `demo_url`, a temp database and a free API port."""
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text.replace("127.0.0.1:8780", demo_url.removeprefix("http://")))
+    raw["demo"]["port"] = urlsplit(demo_url).port
+    raw["server"].update(port=free_port(), database=str(db))
     return raw
 
 

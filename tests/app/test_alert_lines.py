@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from app.alert_lines import alert_line, next_steps, person_text, step_line, strip_order
-from app.night_time import header_times, night_points, night_rows, night_time
+from app.night_time import header_times, rate_of
 from app.wall_html import step_html
 
 NOW = datetime(2024, 11, 11, 15, 35, tzinfo=UTC)  # 23:35 in Shanghai
@@ -26,10 +26,20 @@ def test_open_alert_names_owner_and_age():
     assert line.age_text == "5分00秒" and line.status == "未确认" and not line.acked
 
 
-def test_escalated_alert_names_the_decider_first_and_who_else_was_paged_second():
-    line = alert_line(alert(escalated_to=GM), "en", NOW)
-    assert line.owner.startswith("李娜 · 运营负责人") and line.escalated
-    assert line.status == "OPEN — not acknowledged · nobody acknowledged: also paged 王强 · 总经理 · General manager"
+def acting(person, rank=1, **over):
+    """The engine's `acting` of an alert (alerts/acting.py) as the API gives it."""
+    return {**person, "how": "decider", "since": "2024-11-11T15:30:00+00:00", "waiting": True, "missed": None,
+            "banner": True, "rank": rank, "nobody_left": False, **over}
+
+
+def test_escalated_alert_points_at_who_is_paged_now_and_names_who_did_not_answer_small():
+    # Issue 16, defect 1: the arrow pointed at the operations lead who did not answer, the GM only in grey.
+    missed = {"role": "ops_lead", "name": "李娜 · 运营负责人", "why": "no_ack", "after_s": 300.0}
+    line = alert_line(alert(escalated_to=GM, acting=acting(GM, how="escalated", missed=missed)), "en", NOW)
+    assert line.owner.startswith("王强 · 总经理") and line.escalated
+    assert line.status == "OPEN — not acknowledged · 李娜 · 运营负责人 did not answer within 5 min"
+    zh = alert_line(alert(escalated_to=GM, acting=acting(GM, how="escalated", missed=missed)), "zh-CN", NOW)
+    assert zh.status == "未确认 · 李娜 · 运营负责人 5分钟内未确认"
 
 
 def test_a_recovering_alert_shows_green_with_its_peak_and_nobody_deciding():
@@ -54,10 +64,11 @@ def test_no_data_alert_and_resolved():
     assert line.word == "YELLOW · no data" and line.status == "resolved"
 
 
-def test_strip_puts_failed_pages_then_worst_levels_first():
-    alerts = [alert(id=1, level="yellow"), alert(id=2, level="red", acked_by="general_manager"),
-              alert(id=3, level="red"), alert(id=4, level="yellow", delivery_failed=True)]
-    assert [a["id"] for a in strip_order(alerts)] == [4, 3, 2, 1]
+def test_the_strip_keeps_the_engines_order_and_never_re_derives_it():
+    # The engine ranks (alerts/acting.py): the board only sorts by that rank; nobody to act on goes last.
+    alerts = [alert(id=1, level="yellow", acting=acting(OPS, rank=3)), alert(id=2, level="red", acting=acting(GM, 2)),
+              alert(id=3, level="red", acting=acting(GM, rank=1)), alert(id=4, level="green", acting=None)]
+    assert [a["id"] for a in strip_order(alerts)] == [3, 2, 1, 4]
 
 
 def test_person_text_does_not_repeat_the_role_in_the_name():
@@ -86,42 +97,30 @@ def test_next_steps_lists_todo_in_time_order_then_recent_done():
     assert [s["index"] for s in next_steps(steps, limit=1)] == [1]
 
 
-def test_in_demo_mode_a_run_sheet_step_says_the_nights_time():
-    # The daemon started at 15:40 real (UTC) while the demo stood at 23:31 on the night; the night runs 9x.
-    board = {"at": "2026-11-30T07:40:00+00:00",
-             "campaign": {"night_clock": {"at": "2024-11-11T23:31:00+08:00", "speed": 9.0, "night_speed": 9.0}}}
-    night = night_time(board)
-    real_now = datetime(2026, 11, 30, 7, 40, 10, tzinfo=UTC)  # 23:32:30 on the night
-    step = {"index": 0, "at": "2026-11-30T07:43:09+00:00", "action": "close the entry", "owner": OPS,
-            "done": False}  # 189 real s after 23:31:00 is 23:59:21
-    line = step_line(step, "en", real_now, "Asia/Shanghai", night)
-    assert line.at_text == "23:59:21" and line.due_text == "in 26m 51s" and line.night
+def test_in_demo_mode_a_run_sheet_step_is_marked_and_its_times_are_as_stamped():
+    # One clock: the daemon's stamps already are the night's; the board converts nothing, only marks them.
+    step = {"index": 0, "at": "2024-11-11T15:59:59+00:00", "action": "close the entry", "owner": OPS,
+            "done": False}
+    now = datetime(2024, 11, 11, 15, 33, 8, tzinfo=UTC)  # 23:33:08 on the night
+    line = step_line(step, "en", now, "Asia/Shanghai", demo=True)
+    assert line.at_text == "23:59:59" and line.due_text == "in 26m 51s" and line.night
     assert "data-demo" in step_html(line, "en") and "demo night" in step_html(line, "en")
-    real = step_line(step, "en", real_now, "Asia/Shanghai")
-    assert real.at_text == "15:43:09" and not real.night and "data-demo" not in step_html(real, "en")
-    assert night.clock(real_now).astimezone(UTC).isoformat() == "2024-11-11T15:32:30+00:00"
-    assert night_time({"at": "2026-11-30T07:40:00+00:00", "campaign": {"night_clock": None}}) is None
+    real = step_line(step, "en", now, "Asia/Shanghai")
+    assert real.at_text == "23:59:59" and not real.night and "data-demo" not in step_html(real, "en")
 
 
-def test_in_demo_mode_chart_times_move_onto_the_night():
-    board = {"at": "2026-11-30T07:40:00+00:00",
-             "campaign": {"night_clock": {"at": "2024-11-11T23:31:00+08:00", "speed": 9.0, "night_speed": 9.0}}}
-    night = night_time(board)
-    assert night_points(night, [["2026-11-30T07:39:50Z", 1.5]]) == [["2024-11-11T23:29:30+08:00", 1.5]]
-    rows = night_rows(night, [{"id": 2, "opened_at": "2026-11-30T07:40:10+00:00", "resolved_at": None}],
-                      ("opened_at", "resolved_at"))
-    assert rows == [{"id": 2, "opened_at": "2024-11-11T23:32:30+08:00", "resolved_at": None}]
-
-
-def test_the_header_says_the_nights_time_in_demo_mode_and_the_real_one_otherwise():
-    # 23:31:00 on the night at 07:40:00 real (UTC); the campaign ends 25m59s / 9 real seconds later.
-    clock = {"at": "2024-11-11T23:31:00+08:00", "speed": 9.0, "night_speed": 9.0}
-    end = datetime(2026, 11, 30, 7, 40, tzinfo=UTC) + timedelta(seconds=(28 * 60 + 59) / 9)
-    board = {"at": "2026-11-30T07:40:00+00:00", "campaign": {"end": end.isoformat(), "night_clock": clock}}
-    now = datetime(2026, 11, 30, 7, 40, tzinfo=UTC)
+def test_the_header_reads_the_daemons_clock_and_marks_the_demo_and_its_end():
+    end = datetime(2024, 11, 11, 15, 59, 59, tzinfo=UTC)
+    now = datetime(2024, 11, 11, 15, 31, tzinfo=UTC)
     remaining = (end - now).total_seconds()
-    assert header_times(board, now, remaining, "Asia/Shanghai", "zh-CN") == \
+    demo = {"at": now.isoformat(), "campaign": {"end": end.isoformat(), "clock": {"demo": True, "rate": 9.0}}}
+    assert header_times(demo, now, remaining, "Asia/Shanghai", "zh-CN") == \
         ("T-00:28:59", "距结束 23:59:59", "23:31:00  Asia/Shanghai", "演示")
-    real = {"at": board["at"], "campaign": {"end": end.isoformat(), "night_clock": None}}
+    held = {"at": now.isoformat(), "campaign": {"end": end.isoformat(),
+                                                "clock": {"demo": True, "rate": 0.0, "ended": True}}}
+    assert header_times(held, now, remaining, "Asia/Shanghai", "en")[3] == "demo night ended"
+    assert rate_of(held) == 0.0 and rate_of(demo) == 9.0
+    real = {"at": now.isoformat(), "campaign": {"end": end.isoformat(), "clock": {"demo": False, "rate": 1.0}}}
     assert header_times(real, now, remaining, "Asia/Shanghai", "en") == \
-        ("T-00:03:14", "to the end 15:43:13", "15:40:00  Asia/Shanghai", "")
+        ("T-00:28:59", "to the end 23:59:59", "23:31:00  Asia/Shanghai", "")
+    assert rate_of({"campaign": {}}) == 1.0  # a daemon that does not say runs on real time

@@ -13,6 +13,7 @@ from app.tiles import (
     format_value,
     kpi_view,
     local_time,
+    parse_ts,
     seconds_remaining,
     tile_view,
 )
@@ -135,6 +136,9 @@ def test_kpi_gap_in_words_rough_projection_never_negative():
     assert falling is not None and "-" not in falling.projection_text and "7,954" in falling.projection_text
     done = kpi_view({**kpi, "value": 8127.0}, "zh-CN")
     assert done is not None and done.gap_text == "已达成, 超出 127 单"
+    # After the close the header says the count is final, never a pace (issue 16, defect 6).
+    closed = kpi_view({**kpi, "value": 8127.0, "projected": 8127.0, "pace_per_min": None, "closed": True}, "zh-CN")
+    assert closed is not None and closed.projection_text == "活动已结束, 最终 8,127 单"
 
 
 def test_local_time_in_the_campaign_zone():
@@ -156,3 +160,8 @@ def test_no_traffic_is_said_in_words_not_greyed_out():
             "age_s": 2.0, "note": "no_traffic", "decimals": 1, "unit": "%"}
     view = tile_view(tile, "zh-CN")
     assert not view.stale and view.level == "green" and view.age_text.startswith("无流量")
+
+
+def test_an_address_typed_with_a_plus_offset_still_parses():
+    # The README's /replay?at=2024-11-11T23:31:00+08:00: a + in a query string reaches the page as a space.
+    assert parse_ts("2024-11-11T23:31:00 08:00") == parse_ts("2024-11-11T15:31:00Z")

@@ -27,8 +27,10 @@ def test_wall_plan_picks_the_named_wall_else_the_first():
 
 
 def test_build_wall_has_banner_strip_tiles_and_health_row():
+    acting = {**GM, "how": "decider", "since": "2024-11-11T15:30:00+00:00", "waiting": True, "banner": True,
+              "rank": 1}
     alerts = [{"id": 1, "level": "red", "owner": GM, "opened_at": "2024-11-11T15:30:00+00:00", "state": "open",
-               "title": "cpu"}]
+               "title": "cpu", "acting": acting}]
     html = build_wall(BOARD, alerts, "ok", wall_plan(CONFIG, BOARD, "tech", "zh-CN"), "zh-CN", NOW)
     assert 'data-decision="red"' in html.decision and "王强 · 总经理" in html.decision
     assert len(html.tiles) == 2 and 'data-health="host_cpu"' in html.health and 'data-alerts="1"' in html.strip

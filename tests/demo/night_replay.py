@@ -1,10 +1,14 @@
-"""The demo night fed straight into the alert engine with a fake clock: what the inbox would get, in seconds."""
+"""The demo night fed straight into the alert engine on the night's clock: what the inbox would get, and when.
+
+As the daemon runs in demo mode (warroom/daemon/night_clock.py): polls every `every_s` real seconds, every
+stamp and every timeout on the night's clock (`speed` night seconds per real second).
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from alerts.engine import AlertEngine
@@ -15,8 +19,6 @@ from warroom.config.load import LoadedConfig
 from warroom.store.database import Store
 from warroom.store.schema import from_db_ts
 from warroom.values import Sample
-
-T0 = datetime(2024, 11, 11, 15, 0, tzinfo=UTC)
 
 
 def readings(scenario: Scenario, scenario_s: float) -> dict[str, float]:
@@ -41,8 +43,9 @@ def _arrived(engine: AlertEngine) -> None:
 
 def play(loaded: LoadedConfig, scenario: Scenario, db: Path, speed: float, real_s: float, every_s: float = 2.0,
          phase_s: float = 0.0, probe_timeout_s: float = 20.0) -> list[tuple[float, str, str, str, str]]:
-    """Pages the engine decided on as (real seconds from the start, role, kind, level, metric); nobody acks."""
-    now = [T0]
+    """Pages the engine decided on as (night seconds from 23:00, role, kind, level, metric); nobody acks."""
+    start = scenario.datetime_at(0.0).astimezone(UTC)
+    now = [start]
     store = Store(db)
     engine = AlertEngine(loaded, store, lambda: now[0], send=lambda url, page: Delivery(True), tick=3600)
     # An inbox that answers at once, and no real time to group pages in: each page arrives (and starts its
@@ -56,13 +59,13 @@ def play(loaded: LoadedConfig, scenario: Scenario, db: Path, speed: float, real_
         for i in range(int(real_s / every_s) + 1):
             # phase_s: where the polls fall against the scenario clock (the real daemon's are not aligned).
             t = i * every_s + phase_s
-            now[0] = T0 + timedelta(seconds=t)
+            now[0] = start + timedelta(seconds=t * speed)
             if probe_due is None:
                 latency = min(state_at(scenario, t * speed).page_latency_s, probe_timeout_s)
                 probe_started, probe_due = t, t + latency
             if probe_due <= t:
-                engine.observe_sample(Sample(T0 + timedelta(seconds=probe_started), "response_time",
-                                             probe_due - probe_started))
+                # Stamped when it was known (the scheduler's rule): the probe's end, on the night's clock.
+                engine.observe_sample(Sample(now[0], "response_time", probe_due - probe_started))
                 probe_due = None
             for metric, value in readings(scenario, t * speed).items():
                 engine.observe_sample(Sample(now[0], metric, value))
@@ -75,5 +78,5 @@ def play(loaded: LoadedConfig, scenario: Scenario, db: Path, speed: float, real_
     finally:
         engine.stop()
         store.close()
-    return [((from_db_ts(ts) - T0).total_seconds(), role, kind, level or "", metric)
+    return [((from_db_ts(ts) - start).total_seconds(), role, kind, level or "", metric)
             for ts, role, kind, level, metric in rows]

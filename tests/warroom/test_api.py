@@ -81,6 +81,9 @@ def test_board_at_a_past_moment_is_the_board_as_it_was(night):
     assert before["response_time"]["owner"] is None
     naive_local = tiles(c.get("/api/v1/board", params={"at": "2024-11-11T23:20:00"}).json())
     assert naive_local["response_time"]["ts"] == before["response_time"]["ts"]  # naive = campaign timezone
+    # Typed into an address bar unescaped, the README's link sends "+08:00" as " 08:00": still that moment.
+    typed = c.get("/api/v1/board?at=2024-11-11T23:20:00+08:00").json()
+    assert tiles(typed)["response_time"]["ts"] == before["response_time"]["ts"]
 
 
 def test_campaign_header_countdown_and_projection(night):
@@ -111,6 +114,22 @@ def test_pace_from_the_first_minute_never_negative(tmp_path, minutes, step, pace
     else:
         assert kpi["pace_per_min"] == pytest.approx(pace) and kpi["pace_window_s"] == pytest.approx(window)
         assert kpi["projected"] >= kpi["value"]
+
+
+def test_after_the_close_the_count_is_final_and_no_pace_runs(tmp_path):
+    """Issue 16, defect 6: 8,127 frozen after the close while the header said 40.8/min at 00:03."""
+    cfg = load_config(ROOT / "config.yaml", env={}).config
+    store = Store(tmp_path / "close.duckdb")
+    # Orders come in until the entry closes at 23:59:59, then the counter stands still.
+    store.append([Sample(END - timedelta(seconds=600 - i), "orders_total", 8127.0 - max(0, 600 - i))
+                  for i in range(800)], [])
+    before = client_for(cfg, store, lambda: END - timedelta(seconds=60)).get("/api/v1/board").json()["campaign"]
+    assert before["kpi"]["pace_per_min"] == pytest.approx(60.0) and not before["kpi"].get("closed")
+    after = END + timedelta(minutes=3)
+    kpi = client_for(cfg, store, lambda: after).get("/api/v1/board").json()["campaign"]["kpi"]
+    store.close()
+    assert kpi["pace_per_min"] is None and kpi["pace_window_s"] is None
+    assert kpi["closed"] and kpi["value"] == 8127 and kpi["projected"] == 8127
 
 
 def test_stale_after_turns_a_tile_grey(night):

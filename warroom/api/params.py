@@ -13,6 +13,8 @@ SANE_SPAN = timedelta(days=3660)
 # The longest window one request may ask for: every query stays bounded by ts (read_model.RECORD_HORIZON matches).
 MAX_WINDOW = timedelta(days=8)
 _RELATIVE = re.compile(r"^(now)?\s*-\s*(.+)$")
+# `?at=2024-11-11T23:31:00+08:00` typed into an address arrives as "…23:31:00 08:00": a + in a query is a space.
+PLUS_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
 
 class ApiError(Exception):
@@ -56,7 +58,7 @@ def _days(span: timedelta) -> str:
 
 
 def _moment(text: str, field: str, zone: str, now: datetime) -> datetime:
-    raw = text.strip()
+    raw = PLUS_AS_SPACE.sub(r"\1+\2", text.strip())
     if raw == "now":
         return now
     rel = _RELATIVE.match(raw)

@@ -30,6 +30,11 @@ RECORD_HORIZON = timedelta(days=8)
 MIN_PACE_S = 60.0
 
 
+def real_clock() -> dict[str, Any]:
+    """How the board's clock runs outside demo mode: the real time, at its own speed."""
+    return {"demo": False, "rate": 1.0, "speed": None, "ended": False, "name": "", "end": None}
+
+
 def owner_of(cfg: WarroomConfig, metric: str, level: Level) -> dict[str, str] | None:
     """Role, name and phone of who decides for `metric` at `level`."""
     role = cfg.owner_role(metric, level)
@@ -89,7 +94,10 @@ def campaign_header(
         return head
     value = kpi_now[1] if kpi_now else None
     pace = span = None
-    if kpi_now and kpi_before and (kpi_now[0] - kpi_before[0]).total_seconds() >= MIN_PACE_S:
+    # After the close there is nothing left to project: the count is final, and a pace over the last
+    # minutes of the night beside a frozen 8,127 ("40.8/min" at 00:03) says orders are still coming.
+    closed = remaining <= 0
+    if not closed and kpi_now and kpi_before and (kpi_now[0] - kpi_before[0]).total_seconds() >= MIN_PACE_S:
         span = (kpi_now[0] - kpi_before[0]).total_seconds()
         # A counter that went down (a reset, a correction) is no pace to project: never a negative one.
         pace = max(0.0, (kpi_now[1] - kpi_before[1]) / span)
@@ -102,7 +110,7 @@ def campaign_header(
         "pace_per_min": pace * 60 if pace is not None else None,
         "pace_window_s": round(span, 1) if span is not None else None,
         "projected": round(projected, 1) if projected is not None else None,
-        "ts": kpi_now[0].isoformat() if kpi_now else None,
+        "ts": kpi_now[0].isoformat() if kpi_now else None, "closed": closed,
     }
     return head
 
@@ -113,11 +121,11 @@ class BoardReader:
     def __init__(self, cfg: WarroomConfig, store: Store, window: CampaignWindow, latest: LatestValues | None,
                  views: Callable[[], dict[str, MetricView]] | None = None,
                  phone_of: Callable[[str], str] | None = None,
-                 night_clock: Callable[[datetime], dict[str, Any] | None] | None = None,
+                 clock: Callable[[], dict[str, Any]] | None = None,
                  since: datetime | None = None):
         self.cfg = cfg
-        # In demo mode, the night's time for the live header (warroom.daemon.night_clock); a past moment has none.
-        self.night_clock = night_clock
+        # How the daemon's one clock runs now (warroom.daemon.night_clock): in demo mode the night's, at its speed.
+        self.clock = clock
         self.store = store
         self.window = window
         self.latest = latest
@@ -126,6 +134,12 @@ class BoardReader:
         self.phone_of = phone_of
         # Start of the record: a past moment is rebuilt from the rows after it (every query bounded by ts).
         self.since = since
+
+    def past_clock(self) -> dict[str, Any]:
+        """A moment of the record does not run; it was the demo night's time when the config had a demo clock."""
+        demo = self.cfg.demo is not None and self.cfg.demo.night_clock
+        return {"demo": demo, "rate": 0.0, "speed": self.cfg.demo.speed if demo and self.cfg.demo else None,
+                "ended": False, "name": "", "end": None}
 
     def views_then(self, at: datetime) -> dict[str, MetricView]:
         """What the wall showed of every metric at `at`: the recorded transitions and the samples known by then."""
@@ -155,7 +169,7 @@ class BoardReader:
             # Younger than the pace window: measure from the first sample, so projecting starts after a minute.
             kpi_before = first_value_after(cur, kpi.metric, moment - timedelta(seconds=PACE_WINDOW_S), moment)
         head = campaign_header(self.cfg, self.window, moment, kpi_now, kpi_before)
-        head["night_clock"] = self.night_clock(moment) if self.night_clock and at is None else None
+        head["clock"] = (self.clock or real_clock)() if at is None else self.past_clock()
         return {
             "at": moment.isoformat(),
             "live": live,

@@ -111,7 +111,8 @@ def alert_lines(alerts: list[dict[str, Any]], zone: ZoneInfo, now: datetime,
         elif a["state"] == "acked":
             state = took or "acknowledged"
         else:
-            since = datetime.fromisoformat(a.get("level_since") or a["opened_at"])
+            since = datetime.fromisoformat((a.get("acting") or {}).get("since") or a.get("level_since")
+                                           or a["opened_at"])  # since the page to who acts now went out
             state = f"NOT ACKNOWLEDGED for {max(0, int((now - since).total_seconds()))}s"
         extra = ""
         escalated = _last(events, "escalated")
@@ -126,7 +127,8 @@ def alert_lines(alerts: list[dict[str, Any]], zone: ZoneInfo, now: datetime,
             extra += " · a page failed"
         if a.get("silenced") and a["state"] != "resolved":
             extra += " · silenced (not paged)"
-        decides = "" if a["state"] == "resolved" else f" · decides: {_person(a.get('decider'))}"
+        # who must act now (alerts/acting.py): the one being paged, not the one who did not answer
+        decides = "" if a["state"] == "resolved" else f" · decides: {_person(a.get('acting') or a.get('decider'))}"
         lines.append(f"#{a['id']:<4} {level:<8} {a['title']}{value} · opened {_clock(a['opened_at'], zone)}"
                      f" · {state}{decides}{extra}")
     return lines
@@ -151,9 +153,13 @@ def alerts_now(loaded: LoadedConfig, api: str | None, window: str, as_json: bool
         say(f"no alerts open or in the last {window}")
         return 0
     _, config = api_call(loaded, api, "GET", "/api/v1/config", token=False)  # units as the daemon has them
-    _, campaign = api_call(loaded, api, "GET", "/api/v1/campaign", token=False)
-    # The daemon's clock (in demo mode the night's), so "for 42s" counts on the same clock as the stamps.
-    now = datetime.fromisoformat(campaign["now"]) if campaign and campaign.get("now") else datetime.now(zone)
+    # The daemon's clock (in demo mode the night's), so "for 42s" counts on the same clock as the stamps:
+    # the alerts answer's own moment, else the campaign's.
+    now_text = answer.get("now")
+    if not now_text:
+        _, campaign = api_call(loaded, api, "GET", "/api/v1/campaign", token=False)
+        now_text = campaign.get("now") if isinstance(campaign, dict) else None
+    now = datetime.fromisoformat(now_text) if now_text else datetime.now(zone)
     for line in alert_lines(alerts, zone, now, config):
         say(line)
     return 0

@@ -258,8 +258,8 @@ class DemoSettings(Strict):
     speed: float = Field(default=9.0, gt=0)
     scenario: str | None = None
     loop: bool = False
-    night_clock: bool = Field(default=True, description="The wall shows the night's time, read from the demo's "
-                              "/api/clock, instead of the real clock (with a 'demo' mark).")
+    night_clock: bool = Field(default=True, description="The night is the daemon's one clock (read from the demo's "
+                              "/api/clock): every stamp, duration and timeout is the night's, marked 'demo'.")
 
     def clock_url(self) -> str:
         """Where the demo serves its scenario clock."""
@@ -361,4 +361,6 @@ class WarroomConfig(Strict):
         feeder = self.feeders().get(metric)
         if feeder is None:
             return 60.0
-        return max(10.0, feeder.interval * 3 + feeder.timeout, 2 * (feeder.interval + feeder.timeout))
+        # Polls run on real seconds; in demo mode ages are the night's, and a real second is `speed` of them.
+        scale = self.demo.speed if self.demo is not None and self.demo.night_clock else 1.0
+        return scale * max(10.0, feeder.interval * 3 + feeder.timeout, 2 * (feeder.interval + feeder.timeout))

@@ -20,7 +20,7 @@ from alerts.engine import AlertEngine
 from collectors.base import CollectError, Collector, CollectorContext
 from collectors.registry import collector_class
 from warroom.api.app import create_app
-from warroom.api.read_model import LOOKBACK_S, BoardReader
+from warroom.api.read_model import LOOKBACK_S, BoardReader, real_clock
 from warroom.clock import SteadyClock
 from warroom.config.load import LoadedConfig
 from warroom.config.models import WarroomConfig
@@ -34,7 +34,7 @@ from warroom.values import PollResult, RunRecord
 
 log = logging.getLogger("warroom.daemon")
 # `warroom up` starts the demo and the daemon together; the demo may need a moment to listen.
-DEMO_CLOCK_WAIT_S = 3.0
+DEMO_CLOCK_WAIT_S = 10.0
 
 
 class ListenError(Exception):
@@ -133,18 +133,21 @@ class Daemon:
     def start(self) -> None:
         """Open the store, reload the last values, start polling and serving."""
         sock = bind_socket(self.cfg.server.host, self.port)
+        if self.cfg.demo is not None and self.cfg.demo.night_clock:
+            self._follow_the_night()
         self.started_at = self.clock()
         anchor = self.started_at
-        if self.cfg.demo is not None and self.cfg.demo.night_clock:
-            self.night_clock = NightClock(self.cfg.demo.clock_url(), self.clock, self.context.session_factory)
-            self.night_clock.first_reading(DEMO_CLOCK_WAIT_S)
+        if self.night_clock is not None:
             # Relative campaign times count from the demo night's 23:00, so the wall's 23:59:59 is the night's.
             anchor = self.night_clock.night_started() or anchor
         # One file per campaign: resume tonight's (same window, same countdown) or archive the last one.
         try:
-            self.store, self.campaign, archived = open_campaign(self.db_path, self.loaded, self.started_at, anchor)
+            self.store, self.campaign, archived = open_campaign(self.db_path, self.loaded, self.started_at, anchor,
+                                                                replayed_night=self.night_clock is not None)
         except Exception:
             sock.close()
+            if self.night_clock is not None:
+                self.night_clock.stop()
             raise
         if self.store.wal.torn:
             log.error("DATA LOSS: the write-ahead log of %s was torn (%d bytes, cut mid-entry); DuckDB recovered "
@@ -164,8 +167,7 @@ class Daemon:
         self.writer = Writer(self.store, self.latest, tick=self.cfg.server.tick)
         # The engine sees every sample before the writer queue: paging never waits for a commit.
         self.engine = AlertEngine(self.loaded, self.store, self.clock)
-        if self.night_clock is not None:
-            self.engine.writer.night = self.night_clock.anchor  # demo pages speak the night's time, as the wall does
+        self.engine.writer.demo_night = self.night_clock is not None  # pages say their times are the night's
         if not self.cfg.alerts.public_url:
             # ack links must name the port actually bound (server.port may be 0)
             self.engine.dispatch.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
@@ -175,10 +177,8 @@ class Daemon:
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
             self._check(collector)
-        if self.night_clock is not None:
-            self.night_clock.start()
         self.reader = BoardReader(self.cfg, self.store, self.window, self.latest, self.engine.views,
-                                  self.engine.phone_of, self.night_clock.json if self.night_clock else None,
+                                  self.engine.phone_of, self.night_clock.json if self.night_clock else real_clock,
                                   since=self.campaign.anchor)
         self.app = create_app(self.reader, self.clock, self.status, campaign=self.campaign, engine=self.engine,
                               deliver=self.deliver)
@@ -193,6 +193,21 @@ class Daemon:
         self.runsheet.start()
         log.info("collecting %d collectors into %s; API on http://%s:%d", len(self.collectors), self.db_path,
                  self.cfg.server.host, self.api.port)
+
+    def _follow_the_night(self) -> None:
+        """Demo mode: the night's clock becomes the daemon's one clock (stamps, durations, timeouts, pages)."""
+        assert self.cfg.demo is not None
+        night = NightClock(self.cfg.demo.clock_url(), self.context.session_factory)
+        if not night.first_reading(DEMO_CLOCK_WAIT_S):
+            # One clock per run: a night that starts on the real clock stays on it, never jumps two years back.
+            log.warning("demo clock %s did not answer within %gs (%s): this run keeps the real clock",
+                        self.cfg.demo.clock_url(), DEMO_CLOCK_WAIT_S, night.error)
+            night.stop()
+            return
+        self.night_clock = night.start()
+        self.clock = self.context.clock = night.now
+        log.info("demo mode: the daemon runs on the night's clock (%s at %gx)", night.now().isoformat(),
+                 night.json()["speed"] or 0)
 
     def _check(self, collector: Collector) -> None:
         """A target that is down at start is recorded, not fatal: it may come up during the night."""

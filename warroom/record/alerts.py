@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from alerts.acting import Acting, room_order
 from alerts.log import _COLUMNS, Alert
 from alerts.roster import Roster
 from warroom.config.models import WarroomConfig
@@ -23,7 +24,8 @@ EVENT_FIELDS = ("ts", "event", "level", "role", "person", "channel", "ok", "deta
 
 
 def alert_json(cfg: WarroomConfig, alert: Alert, events: list[dict] | None, silenced: bool,
-               roster: Roster | None = None, now: datetime | None = None) -> dict[str, Any]:
+               roster: Roster | None = None, now: datetime | None = None, acting: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
     """The API form of an alert: its current level and who decides at it now; the peak and who was paged after.
 
     Live, `roster` names whoever holds each role now (a stand-in); an archive names people as configured.
@@ -53,10 +55,22 @@ def alert_json(cfg: WarroomConfig, alert: Alert, events: list[dict] | None, sile
             "escalated_to": person(alert.escalated_to), "escalated_at": iso(alert.escalated_at),
             "nobody_left": alert.exhausted, "delivery_failed": alert.delivery_failed,
             "silenced": silenced, "value": alert.value,
-            "threshold": alert.threshold, "events": events if events is not None else []}
+            "threshold": alert.threshold, "acting": acting, "events": events if events is not None else []}
 
 
-def _apply(alert: Alert, ts: datetime, event: str, level: str | None, role: str | None) -> Alert:
+def ranked(cfg: WarroomConfig, rows: list[tuple[Alert, list[dict] | None, bool, Acting | None]],
+           roster: Roster | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Alerts in the API's form, each with who acts on it now and its rank in the room's order (1 = the banner's).
+
+    The list keeps its own order (newest first); `acting.rank` is what the board sorts by.
+    """
+    order = {alert.id: i for i, (alert, _) in enumerate(room_order((a, act) for a, _, _, act in rows), 1)}
+    return [alert_json(cfg, a, ev, silenced, roster, now, act.as_dict(order[a.id]) if act is not None else None)
+            for a, ev, silenced, act in rows]
+
+
+def _apply(alert: Alert, ts: datetime, event: str, level: str | None, role: str | None,
+           detail: str | None = None) -> Alert:
     """One event folded into the alert's state: the engine's transitions (alerts/engine.py), read back."""
     lv = Level.from_word(level) if level in ("green", "yellow", "orange", "red") else None
     if event == "raised" and lv is not None:
@@ -96,11 +110,11 @@ def alerts_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime, sta
     if not finals:
         return []
     events = cur.execute(
-        """SELECT alert_id, ts, event, level, role FROM alert_events
+        """SELECT alert_id, ts, event, level, role, detail FROM alert_events
            WHERE ts >= ? AND ts <= ? AND alert_id IN (SELECT unnest(?)) ORDER BY ts, rowid""",
         [to_db_ts(since), to_db_ts(at), list(finals)]).fetchall()
     states: dict[int, Alert] = {}
-    for alert_id, ts, event, level, role in events:
+    for alert_id, ts, event, level, role, detail in events:
         moment = from_db_ts(ts)
         if event == "opened":
             final = finals[alert_id]
@@ -108,7 +122,7 @@ def alerts_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime, sta
             states[alert_id] = Alert(alert_id, final.metric, final.kind, moment, lv, lv, owner_role=role,
                                      updated_at=moment, level_since=moment, threshold=final.threshold, rise=1)
         elif alert_id in states:
-            states[alert_id] = _apply(states[alert_id], moment, event, level, role)
+            states[alert_id] = _apply(states[alert_id], moment, event, level, role, detail)
     out = [a for a in states.values() if state == "all" or a.state != "resolved"]
     return sorted(out, key=lambda a: a.opened_at, reverse=True)
 

@@ -146,17 +146,29 @@ def begin(store: Store, loaded: LoadedConfig, now: datetime, anchor: datetime | 
     return record
 
 
-def open_campaign(db: Path, loaded: LoadedConfig, now: datetime,
-                  anchor: datetime | None = None) -> tuple[Store, CampaignRecord, Path | None]:
+def played_before(cur: duckdb.DuckDBPyConnection, now: datetime) -> bool:
+    """True when the file holds moments after `now`: on the demo night's clock, an earlier play of the night."""
+    row = first_row(cur.execute(
+        "SELECT greatest((SELECT max(started_at) FROM daemon_starts), (SELECT max(ts) FROM samples))"))
+    latest = from_db_ts(row[0]) if row and row[0] is not None else None
+    return latest is not None and latest > now
+
+
+def open_campaign(db: Path, loaded: LoadedConfig, now: datetime, anchor: datetime | None = None,
+                  replayed_night: bool = False) -> tuple[Store, CampaignRecord, Path | None]:
     """Open the live file for the daemon: resume its campaign, or archive it and begin a fresh one.
 
     `anchor` is what relative times count from for a fresh campaign (the demo night's 23:00 in demo
-    mode; default now). Returns the store, the campaign, and where the previous campaign was archived.
+    mode; default now). With `replayed_night` (the demo night's clock, which starts at 23:00 on every
+    play) a file already past `now` is an earlier play of the same night: archived, never resumed
+    into (a real clock stepping back is not that, so it is asked for only in demo mode). Returns the
+    store, the campaign, and where the previous campaign was archived.
     """
     store = Store(db)
     archived = None
     record = current(store.reader())
-    if record is not None and (not same_campaign(record, loaded) or night_over(record, loaded, now)):
+    if record is not None and (not same_campaign(record, loaded) or night_over(record, loaded, now)
+                               or (replayed_night and played_before(store.reader(), now))):
         store.close()
         archived = archive_file(db, record)
         store = Store(db)

@@ -89,8 +89,9 @@ class StepDoneBody(_Body):
 def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = None) -> dict[str, Any]:
     """The API form of a live alert: names from the roster now (warroom.record.alerts holds the form)."""
     now = engine.clock()
+    acting = engine.acting().get(alert.id)
     return record_alerts.alert_json(engine.cfg, alert, events, engine.silences.covers(alert.metric, now),
-                                    engine.roster, now)
+                                    engine.roster, now, acting.as_dict() if acting is not None else None)
 
 
 class LinkRefused(ApiError):

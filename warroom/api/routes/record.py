@@ -12,6 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from alerts.acting import acting_now, configured_holder
 from warroom.api.context import ApiContext, Context
 from warroom.api.params import parse_moment, parse_window
 from warroom.api.read_model import RECORD_HORIZON
@@ -41,20 +42,31 @@ def config_json(source: NightSource) -> dict[str, Any]:
 
 def alerts_json(source: NightSource, since: datetime, start: datetime, end: datetime, state: str,
                 at: datetime | None) -> list[dict[str, Any]]:
-    """Alerts in a window with their trails, or (with `at`) as they stood at that moment."""
+    """Alerts in a window with their trails, or (with `at`) as they stood at that moment.
+
+    Each names who must act on it now (`acting`, alerts/acting.py) and its place in the room's order
+    (`acting.rank`, 1 = the banner's): live, the engine's own answer; at a past moment, the same rule
+    over the alert folded from its trail.
+    """
     cur = source.log.store.reader()
     roster = getattr(source, "roster", None)  # live only: who holds each role now
     if at is None:
         rows = source.log.alerts_between(start, end, state)
         now = source.clock()
-        return [record_alerts.alert_json(source.cfg, a, ev, source.silences.covers(a.metric, now), roster, now)
-                for a, ev in rows]
+        live = getattr(source, "acting", None)
+        acting = live() if live is not None else {}
+        return record_alerts.ranked(source.cfg, [(a, ev, source.silences.covers(a.metric, now), acting.get(a.id))
+                                                 for a, ev in rows], roster, now)
     alerts = record_alerts.alerts_at(cur, at, since, "all" if state in ("all", "resolved") else "active")
     if state in ("open", "acked", "resolved"):
         alerts = [a for a in alerts if a.state == state]
     trails = record_alerts.trails(cur, [a.id for a in alerts], since, at)
-    return [record_alerts.alert_json(source.cfg, a, trails.get(a.id), source.silences.covers(a.metric, at))
-            for a in alerts]
+    held = configured_holder(source.cfg)
+    rows_at = []
+    for a in alerts:
+        silenced = source.silences.covers(a.metric, at)
+        rows_at.append((a, trails.get(a.id), silenced, acting_now(source.cfg, a, held, silenced)))
+    return record_alerts.ranked(source.cfg, rows_at)
 
 
 def _since_for(ctx: ApiContext, moment: datetime) -> datetime:
@@ -97,10 +109,14 @@ def campaign_info(ctx: Context) -> dict[str, Any]:
 def alerts(ctx: Context, state: Literal["active", "open", "acked", "resolved", "all"] = "all",
            from_: str = Query("-24h", alias="from"), to: str = "now",
            at: str | None = Query(None, description="the alerts as they stood at this moment")) -> dict[str, Any]:
-    """Alerts in a window (open ones always) with their event trails; with `at`, as they were then."""
+    """Alerts in a window (open ones always) with their event trails; with `at`, as they were then.
+
+    `now` is the daemon's clock (the demo night's in demo mode): ages are counted against it, never a client's.
+    """
     start, end = _window(ctx, from_, to)
     when = _moment(ctx, at) if at else None
-    return {"alerts": alerts_json(ctx.night, _since_for(ctx, when or start), start, end, state, when)}
+    return {"alerts": alerts_json(ctx.night, _since_for(ctx, when or start), start, end, state, when),
+            "now": (when or ctx.night.clock()).isoformat()}
 
 
 @router.get("/api/v1/annotations")
