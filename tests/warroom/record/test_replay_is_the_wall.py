@@ -12,9 +12,11 @@ import math
 from datetime import datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
 from alerts.engine import AlertEngine
 from tests.alerts.conftest import Clock, Phone, config
+from warroom.api.app import create_app
 from warroom.api.read_model import BoardReader
 from warroom.store.database import Store
 from warroom.store.writer import LatestValues
@@ -44,15 +46,32 @@ def shown(tile: dict) -> tuple:
     return tile["value"], tile["level"], tile["stale"], tile["note"], owner.get("name"), owner.get("phone")
 
 
+def person(who: dict | None) -> tuple | None:
+    return (who.get("role"), who.get("name"), who.get("phone")) if who else None
+
+
+def alert_shown(alert: dict) -> tuple:
+    """What the strip, the banner and the phone view print of an alert."""
+    return (alert["id"], alert["level"], alert["state"], person(alert["owner"]), person(alert["escalated_to"]),
+            alert["acked_by"], person(alert["acked_by_person"]))
+
+
 class Night:
-    """The engine and the record side by side: every sample stored as the writer stores it, then applied."""
+    """The engine and the record side by side: every sample stored as the writer stores it, then applied.
+
+    The live API is the daemon's (the engine's snapshot and roster); the replay API is `warroom replay`'s
+    (the same store read back, no engine). Each look reads the live board and active alerts.
+    """
 
     def __init__(self, engine, clock, store):
         self.engine, self.clock, self.store = engine, clock, store
         window = CampaignWindow("night", clock.now, clock.now + timedelta(hours=1))
         self.live = BoardReader(engine.cfg, store, window, LatestValues(), engine.views, engine.phone_of)
         self.past = BoardReader(engine.cfg, store, window, None, since=clock.now - timedelta(seconds=1))
+        self.live_api = TestClient(create_app(self.live, clock, engine=engine, deliver=engine.observe))
+        self.past_api = TestClient(create_app(self.past, clock))
         self.moments: list[tuple] = []
+        self.alerts: list[tuple] = []
         clock.advance(1)  # the engine seeded every tile at its start; the night begins a second later
 
     def sample(self, metric: str, value: float) -> None:
@@ -72,6 +91,25 @@ class Night:
     def look(self) -> None:
         live = self.live.board(self.clock.now)
         self.moments.append((live["at"], {t["metric"]: shown(t) for t in live["tiles"]}))
+
+    def look_at_alerts(self) -> None:
+        """The live board and alerts through the daemon's API, for the frame at the same moment to match."""
+        board = self.live_api.get("/api/v1/board").json()
+        alerts = self.live_api.get("/api/v1/alerts", params={"state": "active"}).json()["alerts"]
+        self.alerts.append((board["at"], {t["metric"]: shown(t) for t in board["tiles"]},
+                            sorted(alert_shown(a) for a in alerts)))
+
+    def frame_differences(self) -> list[tuple]:
+        """Every (moment, what, live, replayed) where GET /frame?at= differs from what the daemon answered."""
+        out = []
+        for moment, tiles, alerts in self.alerts:
+            frame = self.past_api.get("/api/v1/frame", params={"at": moment}).json()
+            then = {t["metric"]: shown(t) for t in frame["board"]["tiles"]}
+            out += [(moment, m, tiles[m], then[m]) for m in tiles if tiles[m] != then[m]]
+            replayed = sorted(alert_shown(a) for a in frame["alerts"])
+            if replayed != alerts:
+                out.append((moment, "alerts", alerts, replayed))
+        return out
 
     def differences(self) -> list[tuple]:
         """Every (moment, metric, live, replayed) that replay draws differently from the live wall."""
@@ -95,7 +133,8 @@ def test_the_seconds_before_a_tile_goes_stale_show_the_last_value(rig):
     night.second(30)  # 55 stays on the wall until it goes grey after 20 s; then the stale tile keeps it
     live = [tiles["cpu"] for _, tiles in night.moments]
     assert live[-1][:3] == (55, "stale", True) and (55, "green", False, None, None, None) in live
-    assert night.differences() == []
+    differences = night.differences()
+    assert differences == [], "\n".join(map(str, differences))
 
 
 def test_after_the_close_a_ratio_over_no_traffic_is_no_number_in_replay_too(rig):
@@ -112,4 +151,34 @@ def test_after_the_close_a_ratio_over_no_traffic_is_no_number_in_replay_too(rig)
     night.second(10)
     live = [tiles["success"] for _, tiles in night.moments]
     assert live[-1][:4] == (None, "green", False, "watch_ended"), live[-1]
-    assert night.differences() == []
+    differences = night.differences()
+    assert differences == [], "\n".join(map(str, differences))
+
+
+def test_replay_names_who_held_the_role_then(rig):
+    make, clock, _, store = rig
+    engine = make()
+    night = Night(engine, clock, store)
+    night.sample("cpu", 50)
+    night.look_at_alerts()
+    clock.advance(1)
+    engine.roster.stand_in("general_manager", clock.now, "Li", name="Sun Lei", phone="139")
+    night.look_at_alerts()
+    clock.advance(1)
+    night.sample("cpu", 97)  # red: the stand-in decides
+    night.look_at_alerts()
+    clock.advance(1)
+    engine.ack(1, "general_manager", "cli")
+    night.look_at_alerts()
+    clock.advance(1)
+    engine.roster.end("general_manager", clock.now, "Li")  # Wang is back: the wall names him from now on
+    engine.tick(clock.now)
+    night.look_at_alerts()
+    clock.advance(1)
+    engine.roster.stand_in("general_manager", clock.now, "Li", person="ops_lead")  # an entry of people
+    engine.tick(clock.now)
+    night.look_at_alerts()
+    named = {a[3][1] for _, _, alerts in night.alerts for a in alerts}
+    assert {"Sun Lei", "Wang", "Li"} <= named, named
+    differences = night.frame_differences()
+    assert differences == [], "\n".join(map(str, differences))

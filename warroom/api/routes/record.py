@@ -12,6 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from alerts.roster import Roster
 from warroom.api.context import ApiContext, Context
 from warroom.api.params import parse_moment, parse_window
 from warroom.api.read_model import RECORD_HORIZON
@@ -52,7 +53,8 @@ def alerts_json(source: NightSource, since: datetime, start: datetime, end: date
     if state in ("open", "acked", "resolved"):
         alerts = [a for a in alerts if a.state == state]
     trails = record_alerts.trails(cur, [a.id for a in alerts], since, at)
-    return [record_alerts.alert_json(source.cfg, a, trails.get(a.id), source.silences.covers(a.metric, at))
+    then = Roster(source.cfg, source.log.store, as_of=at)  # who held each role then: a stand-in, not the config
+    return [record_alerts.alert_json(source.cfg, a, trails.get(a.id), source.silences.covers(a.metric, at), then, at)
             for a in alerts]
 
 
