@@ -92,8 +92,15 @@ def kiosk() -> bool:
 
 
 def locale() -> str:
-    """The board's language: the campaign's locale from the last answer, else the config file's."""
-    return normal_locale(st.session_state.get("wr_locale") or settings().locale_hint)
+    """The board's language: the campaign's locale from the last answer, else the config file's, else the daemon's."""
+    known = st.session_state.get("wr_locale")
+    if not known and settings().config_path is None:
+        # `warroom replay` starts the board without a config: the menu is drawn before any board is read, so ask
+        # the daemon (its /config, which the hub keeps) rather than fall back to English for a Chinese night.
+        known = ((hub().config() or {}).get("campaign") or {}).get("locale")
+        if known:
+            st.session_state["wr_locale"] = known
+    return normal_locale(known or settings().locale_hint)
 
 
 def remember_board(board: dict[str, Any]) -> None:

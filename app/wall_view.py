@@ -81,7 +81,8 @@ def build_wall(board: dict[str, Any], alerts: list[dict[str, Any]] | None, alert
     countdown, note, clock, mark = header_times(board, now.astimezone(UTC), seconds_remaining(campaign, down_for),
                                                 zone, locale)
     name = campaign.get("name", "") + (f" · {plan.title}" if plan.title else "")
-    header = header_html(name, countdown, note, clock, kpi_view(campaign.get("kpi"), locale), locale, mark=mark)
+    header = header_html(name, countdown, note, clock, kpi_view(campaign.get("kpi"), locale), locale, mark=mark,
+                         at=str(board.get("at") or ""))
     by_metric = {t["metric"]: t for t in board.get("tiles", [])}
 
     def view(metric: str):  # noqa: ANN202 - a TileView

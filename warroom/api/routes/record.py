@@ -158,11 +158,13 @@ def collectors(ctx: Context, from_: str = Query("-24h", alias="from"), to: str =
 
 @router.get("/api/v1/frame")
 def frame(ctx: Context, at: str = Query(..., description="the replayed moment")) -> JSONResponse:
-    """One replay frame in one call: the board, the active alerts and the run sheet as they were at `at`."""
+    """One replay frame in one call: the board, the active alerts, the run sheet and handovers as they were at `at`."""
     when = _moment(ctx, at)
     since = _since_for(ctx, when)
     anchor = ctx.campaign.anchor if ctx.campaign else since
     body = {"at": when.isoformat(), "board": ctx.reader.board(ctx.night.clock(), when),
             "alerts": alerts_json(ctx.night, since, when - timedelta(days=1), when, "active", when),
-            "runsheet": sheet.run_sheet(ctx.reader.store.reader(), ctx.night.cfg, anchor, when)}
+            "runsheet": sheet.run_sheet(ctx.reader.store.reader(), ctx.night.cfg, anchor, when),
+            # The shift changes of the hour after `at`, as the wall listed them under the run sheet then.
+            "handovers": Roster(ctx.night.cfg, ctx.reader.store, as_of=when).handovers(when)}
     return JSONResponse(body)
