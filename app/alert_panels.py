@@ -17,6 +17,7 @@ import streamlit as st
 from app import session
 from app.alert_lines import alert_line, strip_order, value_text
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
+from app.decision_log import decision_rows
 from app.labels import level_word, role_word, text, word
 from app.tiles import local_time
 from app.wall_html import chip_html
@@ -135,13 +136,7 @@ def recent_panel() -> None:
         st.caption(text(loc, "write.missing", path="/api/v1/annotations"))
         return
     if notes:
-        st.dataframe(pd.DataFrame([{
-            text(loc, "col.time"): local_time(n.get("ts"), zone),
-            text(loc, "col.kind"): word(loc, "kind", n.get("kind")),
-            text(loc, "col.author"): n.get("author"), text(loc, "col.role"): role_word(loc, n.get("role")),
-            text(loc, "col.level"): level_word(loc, n["level"]) if n.get("level") else "",
-            text(loc, "col.alert"): n.get("alert_id"), text(loc, "col.text"): n.get("text"),
-        } for n in notes]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(decision_rows(notes, loc, zone)), hide_index=True, width="stretch")
 
 
 def silence_form(metrics: dict[str, str], loc: str) -> None:
