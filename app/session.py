@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
@@ -121,6 +122,12 @@ def daemon_now() -> float:
 
 def page_style(wall: bool = False, phone: bool = False) -> None:
     """Inject the dark theme (and kiosk or phone CSS when asked for)."""
+    if PagesManager.uses_pages_directory:
+        # The first visit of a board process went straight to /replay or /phone: Streamlit ran the page as an
+        # old-style page of the `pages/` folder (a menu of module names, no wide layout), since the entry script
+        # that calls st.navigation had not run yet. Run again through the entry script, as every later visit does.
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     st.html(page_css(kiosk(), wall, phone))
 
 
