@@ -195,17 +195,16 @@ def replay_panel(slots: ReplaySlots, window: Window) -> None:
     """One frame: advance when playing, the band and its controls, then the wall as it was at the moment."""
     started = time.perf_counter()
     loc = session.locale()
-    banner = st.empty()
     advance(window)
-    controls(window, loc)
     moment = _moment(st.session_state[AT])
     at_iso = moment.isoformat()
     st.query_params["at"] = at_iso  # the moment is in the address, to share in the chat
     answer = frame(at_iso)
-    if answer is None:
-        return
-    draw(slots, answer, moment, loc)
-    banner.html(banner_html(answer, moment, window, loc, (time.perf_counter() - started) * 1000))
+    # The band's line first and in one piece: an element left empty while the frame is fetched would blink.
+    st.html(banner_html(answer or {"at": at_iso}, moment, window, loc, (time.perf_counter() - started) * 1000))
+    controls(window, loc)
+    if answer is not None:
+        draw(slots, answer, moment, loc)
 
 
 def draw(slots: ReplaySlots, answer: dict[str, Any], moment: datetime, loc: str) -> None:
