@@ -53,7 +53,9 @@ const d = document.querySelector('[data-decision]');
 const step = document.querySelector('[data-step]');
 const side = step && step.closest('[data-testid=stColumn]');
 return {
-  at: head.dataset.at, bandPx: Math.round(top), header: {box: box(head), text: txt(head)},
+  at: head.dataset.at, bandPx: Math.round(top),
+  header: {box: box(head), name: txt(head.querySelector('.wr-name')),
+           countdown: txt(head.querySelector('.wr-countdown')), kpi: txt(head.querySelector('[data-kpi]'))},
   decision: {level: d && d.dataset.decision, decider: txt(d && d.querySelector('[data-decider]')), text: txt(d),
              box: box(d)},
   strip: Array.from(document.querySelectorAll('.wr-strip [data-alert]')).map(c => (
@@ -84,26 +86,47 @@ def read_wall(chrome: Any, timeout: float = 30) -> dict[str, Any]:
     return wait_for(settled, timeout, "a settled wall")
 
 
-def differences(live: dict[str, Any], replay: dict[str, Any]) -> list[str]:
-    """Every element the replay draws differently from the live wall (the run sheet's countdowns aside)."""
-    out = []
+def differences(live: dict[str, Any], replay: dict[str, Any], kpi: str) -> tuple[list[str], list[str]]:
+    """(what the replay draws differently from the live wall, the values in flight), the run sheet's countdowns aside.
+
+    In flight: a sample learned just before T that the engine had not applied yet when the wall was drawn (the
+    poll thread stamps it, then hands it to the engine; on a loaded machine that takes a moment). Replay shows
+    it, the wall did not yet: same level, decider and staleness, a newer value. The API comparison allows the
+    same (tests/reliability/test_replay_equals_wall.py).
+    """
+    out, in_flight = [], []
 
     def same(path: str, a: Any, b: Any) -> None:
         if a != b:
             out.append(f"{path}: live {a!r} | replay {b!r}")
-    for part in ("at", "header", "decision", "strip", "health"):
+    for part in ("at", "decision", "strip", "health"):
         same(part, live[part], replay[part])
     same("tile order", [t["metric"] for t in live["tiles"]], [t["metric"] for t in replay["tiles"]])
     for a, b in zip(live["tiles"], replay["tiles"], strict=False):
+        if a != b and all(a[f] == b[f] for f in a if f not in ("value", "meta")) and _newer(b["meta"], a["meta"]):
+            in_flight.append(f"{a['metric']} {a['value']} → {b['value']}")
+            continue
         for field in a:
             same(f"tile {a['metric']} {field}", a[field], b.get(field))
+    for field in live["header"]:
+        # The KPI line follows the KPI's tile: in flight together.
+        if not (field == "kpi" and any(f.startswith(f"{kpi} ") for f in in_flight)):
+            same(f"header {field}", live["header"][field], replay["header"][field])
     # A step's countdown is the run sheet panel's own clock; what it is, whose and whether done are the record's.
     same("steps", [(s["index"], s["action"], s["owner"], s["done"]) for s in live["steps"]],
          [(s["index"], s["action"], s["owner"], s["done"]) for s in replay["steps"]])
     # The live sheet's buttons (a wall that may mark steps done) push the later cards down; the past has none.
     compared = live["steps"] if live["sheetButtons"] == 0 else live["steps"][:1]
     same("step boxes", [s["box"] for s in compared], [s["box"] for s in replay["steps"][:len(compared)]])
-    return out
+    return out, in_flight
+
+
+def _newer(replayed_meta: str | None, live_meta: str | None) -> bool:
+    """The replayed tile's data is younger than the live one's ("0秒前" against "1秒前")."""
+    def age(meta: str | None) -> int:
+        found = re.search(r"(\d+)秒前", meta or "")
+        return int(found.group(1)) if found else 10 ** 6
+    return age(replayed_meta) <= age(live_meta)
 
 
 def test_the_replay_of_a_moment_is_the_wall_of_that_moment(tmp_path):
@@ -166,7 +189,8 @@ def test_the_replay_of_a_moment_is_the_wall_of_that_moment(tmp_path):
         menu = wait_dom(chrome, "Array.from(document.querySelectorAll('[data-testid=stSidebarNavLink]'))"
                                 ".map(a => a.innerText.trim()).join('|') || null", 30, "the page menu")
         assert menu.split("|") == MENU, menu
-        found = []
+        found, in_flight, exact = [], [], 0
+        kpi = raw["campaign"]["kpi"]["metric"]
         for i, live in enumerate(readings):
             chrome.get(f"{replay_board}/replay?kiosk=1&at={quote(live['at'])}")
             wait_dom(chrome, f"(document.querySelector('.wr-header') || {{dataset: {{}}}}).dataset.at === "
@@ -176,12 +200,17 @@ def test_the_replay_of_a_moment_is_the_wall_of_that_moment(tmp_path):
             if i in (1, 5):
                 chrome.save_screenshot(str(tmp_path / f"replay-{i}.png"))
             assert then["bandPx"] > live["bandPx"], (then["bandPx"], live["bandPx"])  # the REPLAY band is above
-            found += [f"{live['at']} {d}" for d in differences(live, then)]
+            differ, flying = differences(live, then, kpi)
+            found += [f"{live['at']} {d}" for d in differ]
+            in_flight += [f"{live['at']} {f}" for f in flying]
+            exact += not differ and not flying
         ARTIFACTS.mkdir(exist_ok=True)
         for shot in tmp_path.glob("*-[0-9].png"):
             shot.replace(ARTIFACTS / f"replay-wall-{shot.name}")
-        print(f"{len(readings)} moments compared: {_seen(readings)}")
+        print(f"{len(readings)} moments compared ({exact} identical): {_seen(readings)}; in flight: {in_flight}")
         assert found == [], f"{len(found)} differences:\n" + "\n".join(found[:40])
+        # A value in flight is a moment's lag on a loaded machine, never the rule.
+        assert exact >= len(readings) // 2, f"only {exact} of {len(readings)} moments identical; in flight: {in_flight}"
     finally:
         close_chromium(chrome)
         if replay is not None:
