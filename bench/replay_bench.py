@@ -131,7 +131,7 @@ def main() -> None:
                 *(("metric", m) for m in wanted)], timeout=30).json()["series"]
             html = frame_html(answer, series=series, tiles=12)
             times.append(time.perf_counter() - t)
-        print(summary("  12 tiles with sparklines (+ GET /series, figures)", times, "(goal p50 <= 150 ms)")
+        print(summary("replay frame, 12 tiles + sparklines (+ /series)", times, "(goal p50 <= 150 ms)")
               + f"  {html / 1024:.0f} KiB")
         t = time.perf_counter()
         session.get(f"{base}/api/v1/timeline", params={"from": T0.isoformat(), "levels": "false",
