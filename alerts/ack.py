@@ -8,7 +8,14 @@ import hmac
 
 
 class AckRejected(Exception):
-    """A token that is forged, expired or for another alert; the message says which."""
+    """A token that is forged, expired or for another alert; the message says which.
+
+    `reason` (malformed | forged | expired | disabled) lets a page say it in the campaign's language.
+    """
+
+    def __init__(self, message: str, reason: str = "forged"):
+        super().__init__(message)
+        self.reason = reason
 
 
 def _sign(secret: bytes, alert_id: int, role: str, expires: int) -> str:
@@ -27,10 +34,10 @@ def check_token(secret: str, alert_id: int, token: str, now: float) -> str:
         role, expires_text, signature = token.split(".")
         expires = int(expires_text)
     except ValueError:
-        raise AckRejected("malformed ack token") from None
+        raise AckRejected("malformed ack token", "malformed") from None
     expected = _sign(secret.encode(), alert_id, role, expires)
     if not hmac.compare_digest(expected, signature):
         raise AckRejected("ack token signature does not match this alert")
     if now > expires:
-        raise AckRejected("ack token expired")
+        raise AckRejected("ack token expired", "expired")
     return role

@@ -18,13 +18,22 @@ _T = {
               "resolved": "已于 {time} 恢复, 无需确认",
               "recovering": "已回到正常, 观察中", "button": "确认: 我来处理", "for": "此链接属于 {who}",
               "done": "已确认: {who} 负责处理。其他已通知的人会收到通知。", "refused": "未确认",
-              "unknown": "没有这个告警", "bad": "链接无效"},
+              "unknown": "没有这个告警", "bad": "链接无效", "nothing": "此告警已恢复, 无需确认。",
+              "why.malformed": "链接不完整或已损坏", "why.forged": "链接无效 (签名不符, 或不属于这条告警)",
+              "why.expired": "链接已过期", "why.disabled": "未配置确认链接的密钥, 链接已停用",
+              "why.not_open": "此告警已关闭, 无需确认", "why.too_many": "此设备确认失败次数过多, 请稍后再试"},
     "en": {"title": "Alert #{id}", "metric": "Metric", "level": "Level", "value": "Value", "decider": "Decides",
            "state": "State", "open": "not acknowledged", "acked": "acknowledged by {who} at {time}",
            "resolved": "resolved at {time}; nothing to acknowledge", "recovering": "back to normal, being watched",
            "button": "Acknowledge: I am on it", "for": "This link is for {who}",
            "done": "Acknowledged: {who} is on it. Everyone else who was paged is told.", "refused": "Not acknowledged",
-           "unknown": "No such alert", "bad": "This link does not work"},
+           "unknown": "No such alert", "bad": "This link does not work",
+           "nothing": "This alert is resolved: there is nothing to acknowledge.",
+           "why.malformed": "the link is incomplete or damaged",
+           "why.forged": "the link is not valid (its signature does not match, or it is for another alert)",
+           "why.expired": "the link has expired", "why.disabled": "ack links are switched off (no secret configured)",
+           "why.not_open": "this alert is closed: nothing to acknowledge",
+           "why.too_many": "too many refused attempts from this device; try again in a minute"},
 }
 _COLOUR = {Level.GREEN: "#2e7d32", Level.YELLOW: "#f9a825", Level.ORANGE: "#ef6c00", Level.RED: "#c62828"}
 _STYLE = ("body{font:20px/1.5 -apple-system,'Noto Sans CJK SC',sans-serif;margin:16px;max-width:640px}"
@@ -81,6 +90,9 @@ class AckPages:
         if role:
             held = self.writer.holder(role)
             body += f"<p>{escape(self.t['for'].format(who=held[0] if held else role))}</p>"
+        if alert.state == "resolved":
+            # No button: pressing it could only fail, and the page must say so in the night's language.
+            return self._doc(title, body + f"<p class=why>{escape(self.t['nothing'])}</p>", _COLOUR[Level.GREEN])
         if why_not:
             return self._doc(title, body + f"<p class=why>{escape(why_not)}</p>", _COLOUR[alert.level])
         form = (f"<form method=post action='/api/v1/alerts/{alert_id}/ack/form'>"
@@ -93,7 +105,12 @@ class AckPages:
         body = f"<p class=why>{escape(self.t['done'].format(who=self._who(alert.acked_by)))}</p>" + self.summary(alert)
         return self._doc(self.t["title"].format(id=alert.id), body, _COLOUR[alert.level])
 
-    def refused(self, alert: Alert | None, alert_id: int, why: str) -> str:
-        """After the button, when nothing changed: the reason in plain words."""
-        body = f"<p class=why>{self.t['refused']}: {escape(why)}</p>" + (self.summary(alert) if alert else "")
+    def refused(self, alert: Alert | None, alert_id: int, why: str, reason: str | None = None) -> str:
+        """After the button, when nothing changed: the reason in plain words (`reason` picks the night's words)."""
+        if alert is None and reason in (None, "not_open"):
+            return self._doc(self.t["title"].format(id=alert_id), f"<p class=why>{self.t['unknown']}</p>")
+        if alert is not None and alert.state == "resolved" and reason is None:
+            reason = "not_open"
+        words = self.t.get(f"why.{reason}", why) if reason else why
+        body = f"<p class=why>{self.t['refused']}: {escape(words)}</p>" + (self.summary(alert) if alert else "")
         return self._doc(self.t["title"].format(id=alert_id), body)

@@ -18,6 +18,7 @@ from alerts.messages import PageContext, PageWriter
 from alerts.notifiers.page import Page
 from alerts.pager import PageJob, Pager
 from alerts.roster import Roster
+from alerts.signin import make_signin, signin_url
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
 from warroom.config.channels import shown
@@ -67,6 +68,21 @@ class Dispatch:
         token = make_token(self.secret, alert_id, role, expires)
         return f"{self.public_url}/api/v1/alerts/{alert_id}/ack?token={token}"
 
+    def board_link(self, role: str | None, now: datetime) -> str | None:
+        """The board's address for the person paged, signing them in (their own link), or None without board_url.
+
+        Signed for the person holding the role now, so a stand-in's link signs in the stand-in, never
+        whoever holds the role later; without an ack secret it is the plain address.
+        """
+        if not self.board_url:
+            return None
+        if not self.secret or not role:
+            return self.board_url.replace("{role}", role or "")
+        holder = self.roster.holder(role, now)
+        expires = int(now.timestamp() + self.cfg.alerts.ack_valid_for)
+        token = make_signin(self.secret, role, holder.name if holder else role, expires)
+        return signin_url(self.board_url, role, token)
+
     def no_data_reason(self, metric: str, now: datetime, started_at: datetime | None,
                        errors: dict[str, str]) -> str:
         """How long a metric has been silent and what its collector last said."""
@@ -84,7 +100,7 @@ class Dispatch:
         view = self.snapshot.get(alert.metric)
         kpi = self.cfg.campaign.kpi
         kpi_view = self.snapshot.get(kpi.metric) if kpi else None
-        board = self.board_url.replace("{role}", role or "") if self.board_url else None
+        board = self.board_link(role, now)
         ctx = PageContext(now, view.ts if view else None, self.snapshot.value_before(alert.metric, now),
                           kpi_view.value if kpi_view else None, self.campaign_end, board,
                           self.ack_url(alert.id, role, now) if role and kind in DECIDING else None, why, previous)

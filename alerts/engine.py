@@ -358,8 +358,12 @@ class AlertEngine:
             return None
         return self.writer.not_yours(alert, role)
 
-    def ack(self, alert_id: int, role: str, via: str, note: str | None = None) -> Alert:
-        """Acknowledge at the current level: repeats and escalation stop until the level rises."""
+    def ack(self, alert_id: int, role: str, via: str, note: str | None = None, person: str | None = None) -> Alert:
+        """Acknowledge at the current level: repeats and escalation stop until the level rises.
+
+        `via` is where it came from (link | board | api), kept as the event's channel; `person` is who
+        acknowledged when known (a signed-in person), else whoever holds the role now.
+        """
         if role not in self.cfg.people:
             raise AlertError(422, f"by: role {role!r} is not in people")
         now = self.clock()
@@ -376,7 +380,7 @@ class AlertEngine:
             alert.state, alert.acked_by, alert.acked_at, alert.updated_at = "acked", role, now, now
             alert.acked_level = alert.level
             self.log.save(alert)
-            self.log.event(now, alert, "acked", role=role, person=self._name(role),
+            self.log.event(now, alert, "acked", role=role, person=person or self._name(role), channel=via,
                            detail=f"via {via}" + (f": {note}" if note else ""))
             log.info("alert #%s %s %s: acknowledged by %s via %s", alert.id, alert.metric, alert.level.word, role, via)
             for other in [*alert.paged_roles, alert.escalated_to]:
@@ -389,7 +393,7 @@ class AlertEngine:
         now = self.clock()
         try:
             if not self.secret:
-                raise AckRejected("ack links are disabled (no ack secret configured)")
+                raise AckRejected("ack links are disabled (no ack secret configured)", "disabled")
             role = check_token(self.secret, alert_id, token, now.timestamp())
         except AckRejected as err:
             # not in the alert's trail: anyone can post forged links (warroom/api/gate.py counts them)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from alerts.log import Alert
 from alerts.notifiers.page import Page
+from alerts.signin import LINK_PARAM
 from alerts.snapshot import TREND_S
 from warroom.config.models import WarroomConfig
 from warroom.values import Level
@@ -59,7 +60,8 @@ _W = {
               "no_data_since": "{time} 起没有数据", "standing": "你在替 {who} 值守", "footer": "告警 #{id} · {time}",
               "group": "{n} 条告警 · 最高 {level}", "nobody": "(无人)", "demo": ", 演示之夜的时间",
               "not_yours": "告警 #{id} 现为{colour}, 由 {who} 决策; {role} 的确认不覆盖这一级别",
-              "already": "告警 #{id} 已由 {who} 于 {time} 确认"},
+              "already": "告警 #{id} 已由 {who} 于 {time} 确认",
+              "board_signin": "看板 (此链接为你登录): {url}"},
     "en": {"decides": "{name} decides", "value": "now {value}", "reached": "past the {colour} line {threshold}",
            "back": "back inside the {threshold} line", "since": "since {time} ({duration})",
            "since_now": "since {time}",
@@ -76,7 +78,8 @@ _W = {
            "footer": "alert #{id} · {time}", "group": "{n} alerts · worst {level}", "nobody": "(nobody)",
            "demo": ", the demo night's time",
            "not_yours": "alert #{id} is now {level}; {who} decides: an acknowledgement by {role} does not cover it",
-           "already": "alert #{id} is already acknowledged by {who} at {time}"},
+           "already": "alert #{id} is already acknowledged by {who} at {time}",
+           "board_signin": "Board (this link signs you in): {url}"},
 }
 
 
@@ -205,7 +208,8 @@ class PageWriter:
         if ctx.kpi_value is not None or ctx.campaign_end is not None:
             tail.append(self._campaign_line(ctx))
         if ctx.board_url:
-            tail.append(self._w("board", url=ctx.board_url))
+            signs_in = f"{LINK_PARAM}=" in ctx.board_url
+            tail.append(self._w("board_signin" if signs_in else "board", url=ctx.board_url))
         # Alertmanager tells alerts apart by labels: the peak keeps one alert's identity through its recovery.
         labels = {"owner_role": decider or "", "kind": alert.kind, "severity": alert.peak_level.word}
         body = "\n".join(lines[:-1] + tail + lines[-1:])

@@ -131,9 +131,12 @@ def step_line(step: dict[str, Any], locale: str | None, now: datetime, zone: str
     else:
         due = text(locale, "runsheet.overdue", t=format_duration(-until, locale))
     done_text = ""
-    if done:
-        done_text = text(locale, "runsheet.done_by", who=role_word(locale, step.get("done_by")) or "?",
-                         at=local_time(done_at, zone))
+    if done and str(step.get("done_via") or "").startswith("wall:"):
+        done_text = text(locale, "runsheet.done_at_wall", at=local_time(done_at, zone))
+    elif done:
+        # the person who marked it when known (signed in), else the role's words
+        who = step.get("done_by_name") or role_word(locale, step.get("done_by")) or "?"
+        done_text = text(locale, "runsheet.done_by", who=who, at=local_time(done_at, zone))
     return StepLine(index=int(step.get("index", 0)), at_text=local_time(at, zone), action=step.get("action", ""),
                     owner=person_text(owner, locale), owner_role=owner.get("role") or "", due_text=due,
                     overdue=until < 0 and not done, done=done, done_text=done_text, night=night is not None)

@@ -1,8 +1,9 @@
 """The alerts and decisions page's pieces: alert cards with event trails, and the write forms.
 
 Lists refresh in fragments; the forms sit outside them so a refresh never eats what someone is typing.
-Every write goes through the API with the board's token (WARROOM_TOKEN); without one the forms
-are shown disabled with the reason.
+Every write goes through the API as the person signed in on this browser (app/people.py): nobody picks
+whom they act as. Signed out, every control is shown disabled with how to sign in; a control the
+person has no right to is disabled with who may.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import streamlit as st
 from app import session
 from app.alert_lines import alert_line, strip_order, value_text
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
-from app.decision_log import decision_rows
+from app.decision_log import decision_rows, where
 from app.labels import level_word, role_word, text, word
+from app.people import Person, signed_in
 from app.tiles import local_time
 from app.wall_html import chip_html
 
@@ -59,7 +61,7 @@ def trail_frame(alert: dict[str, Any], zone: str, loc: str) -> pd.DataFrame:
         text(loc, "col.event"): word(loc, "event", e.get("event")),
         text(loc, "col.level"): level_word(loc, e["level"]) if e.get("level") else "",
         text(loc, "col.role"): role_word(loc, e.get("role")), text(loc, "col.person"): e.get("person") or "",
-        text(loc, "col.channel"): e.get("channel") or "",
+        text(loc, "col.channel"): where(e.get("channel"), loc),
         text(loc, "col.ok"): "" if e.get("ok") is None else ("✓" if e.get("ok") else "✗"),
         text(loc, "col.detail"): e.get("detail") or "",
     } for e in alert.get("events") or []])
@@ -71,24 +73,29 @@ def alert_card_html(alert: dict[str, Any], loc: str, now: datetime, tile: dict[s
     return chip_html(alert_line(alert, loc, now), loc, show_id=True).removesuffix("</div>") + value + "</div>"
 
 
-def _ack(alert_id: Any, loc: str) -> None:
+def _ack(alert_id: Any, person: Person, loc: str) -> None:
     client = session.client()
-    by = st.session_state.get(f"wr-ack-by-{alert_id}") or ""
-    session.write(lambda: client.ack(alert_id, by, ""), loc)
+    session.write(lambda: client.ack(alert_id, person.actor()), loc)
 
 
-def ack_row(alert: dict[str, Any], role_list: list[str], loc: str, where: Any) -> None:
-    """The acknowledge action on the alert's own row: as whom (the decider now first), then the button."""
+def ack_row(alert: dict[str, Any], person: Person | None, loc: str, where: Any) -> None:
+    """The acknowledge action on the alert's own row, as the person signed in (the daemon checks they may)."""
     if alert.get("state") == "resolved" or alert.get("acked_by"):
         return
-    client = session.client()
-    owner = (alert.get("escalated_to") or alert.get("owner") or {}).get("role")
-    who, button = where.columns([3, 2])
-    who.selectbox(text(loc, "alerts.ack_as"), role_list, key=f"wr-ack-by-{alert['id']}",
-                  index=role_list.index(owner) if owner in role_list else 0,
-                  format_func=lambda r: role_word(loc, r), label_visibility="collapsed")
-    button.button(f"✓ {text(loc, 'alerts.ack')}", key=f"wr-ack-{alert['id']}", type="primary", width="stretch",
-                  disabled=not client.can_write, on_click=_ack, args=(alert["id"], loc))
+    label = text(loc, "people.ack_as", name=person.name) if person else text(loc, "alerts.ack")
+    where.button(f"✓ {label}", key=f"wr-ack-{alert['id']}", type="primary", width="stretch",
+                 disabled=person is None, help=None if person else text(loc, "people.read_only"),
+                 on_click=_ack, args=(alert["id"], person, loc))
+
+
+def may_not_note(person: Person | None, action: str, loc: str) -> str | None:
+    """Why `action` is disabled for this browser (signed out, or not this person's right: who may), else None."""
+    if person is None:
+        return text(loc, "people.read_only")
+    if person.may(action):
+        return None
+    return text(loc, "people.may_not", action=text(loc, f"people.action.{action}"),
+                who=", ".join(person.who_may(action)), name=person.name)
 
 
 def open_alerts_panel() -> None:
@@ -103,11 +110,12 @@ def open_alerts_panel() -> None:
     now = datetime.fromtimestamp(session.daemon_now(), UTC)
     zone = _zone()
     tiles = {t["metric"]: t for t in (st.session_state.get("wr_board") or {}).get("tiles", [])}
-    role_list = roles()
+    person = signed_in()
+    st.html(f'<span hidden data-alert-actions="{escape(person.role) if person else "none"}"></span>')
     for alert in strip_order(alerts):
         card, action = st.columns([5, 2], vertical_alignment="center")
         card.html(alert_card_html(alert, loc, now, tiles.get(alert.get("metric"))))
-        ack_row(alert, role_list, loc, action)
+        ack_row(alert, person, loc, action)
         with st.expander(text(loc, "alerts.trail") + f" #{alert.get('id')}"):
             st.dataframe(trail_frame(alert, zone, loc), hide_index=True, width="stretch")
 
@@ -140,17 +148,20 @@ def recent_panel() -> None:
 
 
 def silence_form(metrics: dict[str, str], loc: str) -> None:
-    """Silence one metric (or all) for a while, and lift silences in force."""
+    """Silence one metric (or all) for a while, and lift silences in force: by those the rights allow."""
     client = session.client()
+    person = signed_in()
+    note = may_not_note(person, "silence", loc)
+    if note:
+        st.info(note)
     with st.form("wr-silence"):
         names = ["", *metrics]
         metric = st.selectbox(text(loc, "alerts.silence_metric"), names, format_func=lambda m: metrics.get(m, "*"),
                               key="wr-sil-metric")
         duration = st.selectbox(text(loc, "alerts.silence_duration"), DURATIONS, index=1, key="wr-sil-duration")
-        author = st.text_input(text(loc, "alerts.author"), key="wr-sil-author")
         reason = st.text_input(text(loc, "alerts.silence_reason"), key="wr-sil-reason")
-        if st.form_submit_button(text(loc, "alerts.silence_submit"), disabled=not client.can_write):
-            session.write(lambda: client.silence(metric or None, duration, author, reason), loc)
+        if st.form_submit_button(text(loc, "alerts.silence_submit"), disabled=note is not None) and person:
+            session.write(lambda: client.silence(metric or None, duration, reason, person.actor()), loc)
     try:
         silences = client.silences(active=True)
     except (EndpointMissing, ApiRefused, DaemonUnreachable):
@@ -161,17 +172,20 @@ def silence_form(metrics: dict[str, str], loc: str) -> None:
         left, right = st.columns([5, 1])
         left.write(f"{metrics.get(s.get('metric') or '', '*')} · {s.get('author', '')} · {s.get('reason', '')} · "
                    f"→ {local_time(s.get('ends_at') or s.get('until'), _zone())}")
-        if right.button(text(loc, "alerts.unsilence"), key=f"wr-unsil-{s.get('id')}", disabled=not client.can_write):
-            session.write(lambda sid=s.get("id"): client.unsilence(sid), loc)
+        if right.button(text(loc, "alerts.unsilence"), key=f"wr-unsil-{s.get('id')}", disabled=note is not None) \
+                and person:
+            session.write(lambda sid=s.get("id"): client.unsilence(sid, person.actor()), loc)
 
 
-def decision_form(alerts: list[dict[str, Any]], role_list: list[str], loc: str) -> None:
-    """Write a decision (who, what, at which level, about which alert) into the decision log."""
+def decision_form(alerts: list[dict[str, Any]], loc: str) -> None:
+    """Write a decision (what, at which level, about which alert) into the decision log, as the person signed in."""
     client = session.client()
+    person = signed_in()
+    if person is None:
+        st.info(text(loc, "people.read_only"))
     with st.form("wr-decision", clear_on_submit=False):
-        author = st.text_input(text(loc, "alerts.decision_author"), key="wr-dec-author")
-        role = st.selectbox(text(loc, "alerts.decision_role"), role_list, format_func=lambda r: role_word(loc, r),
-                            key="wr-dec-role")
+        if person is not None:
+            st.caption(text(loc, "people.signed_in", name=person.name))
         level = st.selectbox(text(loc, "alerts.decision_level"), ["", "yellow", "orange", "red"],
                              format_func=lambda lv: level_word(loc, lv) if lv else "—", key="wr-dec-level")
         ids = ["", *[a["id"] for a in alerts]]
@@ -181,5 +195,24 @@ def decision_form(alerts: list[dict[str, Any]], role_list: list[str], loc: str) 
         kind = st.radio(text(loc, "alerts.decision_kind"), ["decision", "note"], horizontal=True, key="wr-dec-kind",
                         format_func=lambda k: word(loc, "kind", k))
         body = st.text_area(text(loc, "alerts.decision_text"), key="wr-dec-text")
-        if st.form_submit_button(text(loc, "alerts.decision_submit"), disabled=not client.can_write):
-            session.write(lambda: client.annotate(author, role, body, kind, level or None, alert_id or None), loc)
+        if st.form_submit_button(text(loc, "alerts.decision_submit"), disabled=person is None) and person:
+            session.write(lambda: client.annotate(body, person.actor(), kind, level or None, alert_id or None), loc)
+
+
+def phone_ack_panel() -> None:
+    """On the phone view of a signed-in person: an acknowledge button for each alert they decide now."""
+    person = signed_in()
+    # Drawn every time, even empty: what this browser may do here, something a test can wait on.
+    st.html(f'<span hidden data-phone-actions="{escape(person.role) if person else "none"}"></span>')
+    if person is None:
+        return
+    loc = session.locale()
+    snap = session.snapshot()
+    for alert in strip_order(snap.alerts or []):
+        deciders = {(alert.get(k) or {}).get("role") for k in ("owner", "escalated_to")}
+        if alert.get("state") != "open" or alert.get("acked_by") or person.role not in deciders:
+            continue
+        title = alert.get("title") or alert.get("metric")
+        st.button(f"✓ #{alert['id']} {title} · {text(loc, 'people.ack_as', name=person.name)}",
+                  key=f"wr-phone-ack-{alert['id']}", type="primary", width="stretch",
+                  on_click=_ack, args=(alert["id"], person, loc))

@@ -46,6 +46,23 @@ class TokenMissing(Exception):
     """A write was asked for but the board has no token."""
 
 
+class Actor:
+    """Who a write is made by: a signed-in person (their session id) or a trusted wall screen (its name)."""
+
+    def __init__(self, session: str | None = None, wall: str | None = None):
+        self._session, self.wall = session, wall
+
+    def __repr__(self) -> str:
+        # The session id is a credential: never in a log line or an error page.
+        return f"Actor(session={'set' if self._session else 'none'}, wall={self.wall!r})"
+
+    def headers(self) -> dict[str, str]:
+        """The headers that say who acts."""
+        if self._session:
+            return {"X-Warroom-Session": self._session}
+        return {"X-Warroom-Wall": self.wall} if self.wall else {}
+
+
 class DaemonClient:
     """Reads and writes the daemon's API; one per API base, shared by every browser session."""
 
@@ -82,12 +99,16 @@ class DaemonClient:
             session = self._local.session = requests.Session()
         return session
 
-    def _request(self, method: str, path: str, params: Any = None, body: Any = None, write: bool = False) -> Any:
+    def _request(self, method: str, path: str, params: Any = None, body: Any = None, write: bool = False,
+                 actor: Actor | None = None) -> Any:
         headers = {"Accept": "application/json"}
         if write:
             if self._token is None:
                 raise TokenMissing(path)
             headers["Authorization"] = f"Bearer {self._token}"
+        if actor is not None:
+            # who acts: a signed-in person's session, or a trusted wall (the daemon checks both)
+            headers.update(actor.headers())
         try:
             resp = self._session().request(method, self.base + path, params=params, json=body, headers=headers,
                                            timeout=self.timeout)
@@ -145,32 +166,46 @@ class DaemonClient:
 
     # --- writes (Bearer token) -------------------------------------------------------------
 
-    def ack(self, alert_id: Any, by: str, note: str = "") -> Any:
-        """Acknowledge an alert as role `by`."""
-        return self._request("POST", f"/api/v1/alerts/{alert_id}/ack", body={"by": by, "note": note}, write=True)
+    def ack(self, alert_id: Any, actor: Actor, note: str = "") -> Any:
+        """Acknowledge an alert as the signed-in person."""
+        return self._request("POST", f"/api/v1/alerts/{alert_id}/ack", body={"note": note}, write=True, actor=actor)
 
-    def silence(self, metric: str | None, duration: str, author: str, reason: str) -> Any:
-        """Silence one metric (or all with None) for `duration`, e.g. 30m."""
-        body = {"metric": metric, "duration": duration, "author": author, "reason": reason}
-        return self._request("POST", "/api/v1/silences", body=body, write=True)
+    def silence(self, metric: str | None, duration: str, reason: str, actor: Actor) -> Any:
+        """Silence one metric (or all with None) for `duration`, e.g. 30m, as the signed-in person."""
+        body = {"metric": metric, "duration": duration, "reason": reason}
+        return self._request("POST", "/api/v1/silences", body=body, write=True, actor=actor)
 
-    def unsilence(self, silence_id: Any) -> Any:
+    def unsilence(self, silence_id: Any, actor: Actor) -> Any:
         """Lift a silence."""
-        return self._request("DELETE", f"/api/v1/silences/{silence_id}", write=True)
+        return self._request("DELETE", f"/api/v1/silences/{silence_id}", write=True, actor=actor)
 
-    def annotate(self, author: str, role: str, text: str, kind: str = "decision", level: str | None = None,
+    def annotate(self, text: str, actor: Actor, kind: str = "decision", level: str | None = None,
                  alert_id: Any = None) -> Any:
-        """Write a decision (or note) into the decision log."""
-        body = {"author": author, "role": role, "level": level, "alert_id": alert_id, "kind": kind, "text": text}
-        return self._request("POST", "/api/v1/annotations", body=body, write=True)
+        """Write a decision (or note) into the decision log, as the signed-in person."""
+        body = {"level": level, "alert_id": alert_id, "kind": kind, "text": text}
+        return self._request("POST", "/api/v1/annotations", body=body, write=True, actor=actor)
 
-    def step_done(self, index: int, by: str) -> Any:
-        """Mark a run sheet step done as role `by`; the daemon records it in the decision log."""
-        return self._request("POST", f"/api/v1/runsheet/{index}/done", body={"by": by}, write=True)
+    def step_done(self, index: int, actor: Actor) -> Any:
+        """Mark a run sheet step done (as the signed-in person, or at a trusted wall)."""
+        return self._request("POST", f"/api/v1/runsheet/{index}/done", write=True, actor=actor)
 
-    def step_undo(self, index: int, by: str) -> Any:
-        """Take back a done mark within the daemon's undo window, as role `by`."""
-        return self._request("POST", f"/api/v1/runsheet/{index}/undo", body={"by": by}, write=True)
+    def step_undo(self, index: int, actor: Actor) -> Any:
+        """Take back a done mark within the daemon's undo window."""
+        return self._request("POST", f"/api/v1/runsheet/{index}/undo", write=True, actor=actor)
+
+    # --- people (sign-in links, sessions) ----------------------------------------------------
+
+    def sign_in(self, token: str, client: str | None) -> dict[str, Any]:
+        """Exchange a sign-in link's token for a session (answer: session id, role, name, rights)."""
+        return self._request("POST", "/api/v1/signin", body={"token": token, "client": client}, write=True)
+
+    def who(self, session: str) -> dict[str, Any]:
+        """Who this session is and what they may do; ApiRefused 401 once signed out."""
+        return self._request("GET", "/api/v1/signin", actor=Actor(session))
+
+    def sign_out(self, session: str) -> Any:
+        """End the session for good."""
+        return self._request("POST", "/api/v1/signout", write=True, actor=Actor(session))
 
 
 def _answer(resp: requests.Response, path: str) -> Any:

@@ -12,6 +12,14 @@ from app.labels import level_word, role_word, text, word
 from app.tiles import local_time
 
 
+def where(channel: str | None, locale: str | None) -> str:
+    """A page's channel as shown, or where an action came from in words (board, link, API, wall)."""
+    if not channel:
+        return ""
+    kind = channel.split(":", 1)[0]
+    return text(locale, f"via.{kind}") if kind in ("board", "link", "api") or channel.startswith("wall:") else channel
+
+
 def decision_rows(notes: list[dict[str, Any]], locale: str | None, zone: str) -> list[dict[str, str]]:
     """Each decision-log entry as a row of printable cells, empty where the entry says nothing."""
     return [{
@@ -19,6 +27,7 @@ def decision_rows(notes: list[dict[str, Any]], locale: str | None, zone: str) ->
         text(locale, "col.kind"): word(locale, "kind", n.get("kind")),
         text(locale, "col.author"): n.get("author") or "",
         text(locale, "col.role"): role_word(locale, n.get("role")),
+        text(locale, "col.via"): where(n.get("via"), locale),
         text(locale, "col.level"): level_word(locale, n["level"]) if n.get("level") else "",
         text(locale, "col.alert"): f"#{n['alert_id']}" if n.get("alert_id") is not None else "",
         text(locale, "col.text"): n.get("text") or "",

@@ -9,7 +9,6 @@ from dataclasses import replace
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
@@ -128,12 +127,6 @@ def daemon_now() -> float:
 
 def page_style(wall: bool = False, phone: bool = False) -> None:
     """Inject the dark theme (and kiosk or phone CSS when asked for)."""
-    if PagesManager.uses_pages_directory:
-        # The first visit of a board process went straight to /replay or /phone: Streamlit ran the page as an
-        # old-style page of the `pages/` folder (a menu of module names, no wide layout), since the entry script
-        # that calls st.navigation had not run yet. Run again through the entry script, as every later visit does.
-        PagesManager.uses_pages_directory = False
-        st.rerun()
     st.html(page_css(kiosk(), wall, phone))
 
 
@@ -144,7 +137,8 @@ def write(action: Callable[[], Any], locale_: str) -> bool:
     except TokenMissing:
         st.warning(text(locale_, "token.missing"))
     except ApiRefused as err:
-        key = "token.rejected" if err.status in (401, 403) else "write.failed"
+        # the board token refused is the board's fault; a person refused (rights, signed out) hears why and who may
+        key = "token.rejected" if err.field == "authorization" else "write.failed"
         st.error(text(locale_, key, message=err.message))
     except DaemonUnreachable as err:
         st.error(text(locale_, "write.unreachable", message=err.reason))
@@ -158,4 +152,4 @@ def write(action: Callable[[], Any], locale_: str) -> bool:
 
 def token_note(locale_: str) -> str | None:
     """Why the write buttons are disabled, or None when the board has a token."""
-    return None if client().can_write else text(locale_, "token.missing")
+    return None if client().can_write else text(locale_, "people.no_board_token")

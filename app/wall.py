@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import session
+from app import people, session
 from app.labels import text
 
 HERE = Path(__file__).resolve().parent
@@ -23,4 +23,6 @@ pages = [
     st.Page(HERE / "pages" / "phone.py", title=text(loc, "page.phone"), url_path="phone"),
     st.Page(HERE / "pages" / "replay.py", title=text(loc, "page.replay"), url_path="replay"),
 ]
-st.navigation(pages, position="hidden" if session.kiosk() else "sidebar").run()
+page = st.navigation(pages, position="hidden" if session.kiosk() else "sidebar")
+people.person_bar(loc)  # who is signed in on this browser, on every page but the kiosk wall
+page.run()

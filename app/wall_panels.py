@@ -5,7 +5,9 @@
   are fetched once per period and the HTML is built once per snapshot, locale and wall.
 - sparklines_panel (every ~10 s): one GET /series for all tiles per period, shared the same way.
 - run_sheet_panel (every ~1 s): next steps with countdowns and the "done" buttons (widgets must live
-  inside their own fragment, so this panel is not part of live_panel).
+  inside their own fragment, so this panel is not part of live_panel). Marks are made by the person
+  signed in on this browser; a kiosk wall shows no buttons at all unless the config trusts it
+  (`walls.NAME.actions`), and then records "done at the wall", never a person it cannot know.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from streamlit.delta_generator import DeltaGenerator
 
 from app import session
 from app.alert_lines import next_steps, step_line
-from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
+from app.api_client import Actor, ApiRefused, DaemonUnreachable, EndpointMissing
 from app.figures import sparkline
 from app.hub import Snapshot, SnapshotHub
-from app.labels import role_word, text
+from app.labels import text
 from app.night_time import night_time
+from app.people import signed_in, trusted_wall
 from app.tiles import format_duration, local_time, parse_ts
 from app.viewers import viewer_pace
 from app.wall_html import banner_html, handover_html, sheet_title_html, step_html
@@ -207,8 +210,18 @@ def run_sheet_panel() -> None:
     if not steps:
         st.html(sheet_title_html(loc, text(loc, "runsheet.none")))
         return
+    wall = trusted_wall(session.hub().config(), st.query_params.get("wall"))
+    person = signed_in()
+    actor = person.actor() if person else Actor(wall=wall) if wall else None
+    # A kiosk wall is a shared screen: no controls at all unless the config trusts it; elsewhere they show, disabled.
+    show = actor is not None or not session.kiosk()
     if not client.can_write:
-        note = text(loc, "token.missing")
+        note = text(loc, "people.no_board_token")
+        actor = None
+    elif actor is None:
+        note = text(loc, "people.read_only")
+    elif wall is not None and person is None:
+        note = text(loc, "people.at_wall")
     st.html(sheet_title_html(loc))
     now = datetime.fromtimestamp(session.daemon_now(), UTC)
     board = st.session_state.get("wr_board")
@@ -216,62 +229,50 @@ def run_sheet_panel() -> None:
     for step in next_steps(steps, SHEET_STEPS):
         line = step_line(step, loc, now, zone, night)
         st.html(step_html(line, loc))
-        if line.done:
-            _undo_button(step, line.index, now, loc)
+        if not show:
             continue
-        if st.session_state.get("wr_confirm") == line.index:
-            _confirm_step(line.index, line.owner_role, loc)
+        if line.done:
+            _undo_button(step, line.index, now, loc, actor)
+            continue
+        if st.session_state.get("wr_confirm") == line.index and actor is not None:
+            _confirm_step(line.index, loc, actor)
         else:
-            # A kiosk tap is easy to make by mistake: the first one only asks who confirms.
+            # A kiosk tap is easy to make by mistake: the first one only asks to confirm.
             st.button(f"✓ {text(loc, 'runsheet.mark_done')}", key=f"wr-done-{line.index}",
-                      disabled=not client.can_write, help=note or None, width="stretch",
+                      disabled=actor is None, help=note or None, width="stretch",
                       on_click=st.session_state.update, kwargs={"wr_confirm": line.index})
     for handover in st.session_state.get("wr_handovers") or []:
         st.html(handover_html(handover, loc, zone))
-    if note:
+    if note and (show or wall):
         st.html(f'<div class="wr-note">{escape(note)}</div>')
+    # Drawn last: what this browser may do here (fragments draw in parallel; a test waits on this, not on time).
+    st.html(f'<span hidden data-sheet-actions="{"on" if actor is not None else "off" if show else "none"}"></span>')
 
 
-def _roles() -> list[str]:
-    """The config's roles (fetched once per session), for "confirmed by"."""
-    if "wr_roles" not in st.session_state:
-        try:
-            st.session_state["wr_roles"] = list(session.client().config().get("people", {}))
-        except (DaemonUnreachable, EndpointMissing, ApiRefused):
-            return []
-    return st.session_state["wr_roles"]
-
-
-def _confirm_step(index: int, owner_role: str, loc: str) -> None:
-    """Who confirms the step (the owner by default), then confirm or cancel."""
-    roles = _roles() or [owner_role]
-    st.selectbox(text(loc, "runsheet.confirm_by"), roles, key=f"wr-confirm-by-{index}",
-                 index=roles.index(owner_role) if owner_role in roles else 0, format_func=lambda r: role_word(loc, r))
+def _confirm_step(index: int, loc: str, actor: Actor) -> None:
+    """Confirm or cancel: the mark is recorded as whoever is signed in here (or as done at the wall)."""
     yes, no = st.columns(2)
     # Callbacks run before the fragment draws again, so the row changes on the same tap.
     yes.button(f"✓ {text(loc, 'runsheet.confirm')}", key=f"wr-confirm-{index}", type="primary", width="stretch",
-               on_click=_step_write, args=("done", index, f"wr-confirm-by-{index}", loc))
+               on_click=_step_write, args=("done", index, actor, loc))
     no.button(text(loc, "runsheet.cancel"), key=f"wr-cancel-{index}", width="stretch",
               on_click=st.session_state.pop, args=("wr_confirm", None))
 
 
-def _step_write(action: str, index: int, role_key: str, loc: str) -> None:
-    """Mark done or undo through the API as the role held under `role_key`; the sheet is re-read after."""
+def _step_write(action: str, index: int, actor: Actor, loc: str) -> None:
+    """Mark done or undo through the API as `actor`; the sheet is re-read after."""
     client = session.client()
-    role = st.session_state.get(role_key) or ""
     st.session_state.pop("wr_confirm", None)
     call = client.step_done if action == "done" else client.step_undo
-    if session.write(lambda: call(index, role), loc):
+    if session.write(lambda: call(index, actor), loc):
         st.session_state.pop("wr_steps", None)
 
 
-def _undo_button(step: dict[str, Any], index: int, now: datetime, loc: str) -> None:
+def _undo_button(step: dict[str, Any], index: int, now: datetime, loc: str, actor: Actor | None) -> None:
     """Undo, offered while the daemon still allows it (a minute after the mark)."""
     until = parse_ts(step.get("undo_until"))
     left = (until - now).total_seconds() if until else 0.0
     if left <= 0:
         return
-    st.session_state[f"wr-undo-by-{index}"] = step.get("done_by") or ""
     st.button(f"↶ {text(loc, 'runsheet.undo', t=format_duration(left, loc))}", key=f"wr-undo-{index}",
-              disabled=not session.client().can_write, width="stretch",
-              on_click=_step_write, args=("undo", index, f"wr-undo-by-{index}", loc))
+              disabled=actor is None, width="stretch", on_click=_step_write, args=("undo", index, actor, loc))

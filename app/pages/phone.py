@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from app import session
+from app.alert_panels import phone_ack_panel
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.hub import SnapshotHub
 from app.phone_view import phone_html, role_links_html
@@ -59,4 +60,6 @@ pace = viewer_pace(False, hub.load, bool(st.session_state.get("wr_degraded")), s
 st.session_state["wr_degraded"] = pace.degraded
 # Phones are secondary viewers: 2 s at least, slower when the board is busy.
 st.fragment(phone_panel, run_every=max(2.0, pace.tiles_every_s))(st.empty(), role)
+# Signed in with their link, the person acknowledges their own alerts here; nobody else sees a button.
+st.fragment(phone_ack_panel, run_every=max(2.0, pace.tiles_every_s))()
 st.fragment(role_links_panel, run_every=max(2.0, pace.tiles_every_s))(role)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
+from app.api_client import Actor, ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
 from tests.realparts import free_port
 
 TOKEN = "board-secret-token-1"
@@ -45,8 +45,10 @@ class FakeDaemonHandler(BaseHTTPRequestHandler):
             self._send(422, {"error": {"message": "from: 'soon' is not an ISO-8601 time", "field": "from"}})
         elif path == "/api/v1/alerts/1/ack":
             ok = self.headers.get("Authorization") == f"Bearer {TOKEN}"
-            self._send(200 if ok else 403, {"id": 1, "acked_by": body["by"]} if ok else
+            self._send(200 if ok else 403, {"id": 1, "acked_by": "ops_lead"} if ok else
                        {"error": {"message": "missing or wrong token", "field": "authorization"}})
+        elif path == "/api/v1/runsheet/0/done":
+            self._send(200, {"index": 0, "done": True})
         else:
             self._send(404, {"detail": "Not Found"})
 
@@ -118,18 +120,25 @@ def test_every_call_is_bounded_to_two_seconds(daemon):
     assert "no answer within 2 s" in slow.value.reason
 
 
-def test_writes_need_the_token_and_send_it_as_bearer(daemon):
+def test_writes_need_the_token_and_send_it_as_bearer_with_who_acts(daemon):
+    person = Actor(session="sess-1234")
     reader = DaemonClient(base(daemon))
     assert not reader.can_write
     with pytest.raises(TokenMissing):
-        reader.ack(1, "ops_lead")
+        reader.ack(1, person)
     assert not any(method == "POST" for method, *_ in daemon.seen)
     writer = DaemonClient(base(daemon), token=TOKEN)
-    assert writer.ack(1, "ops_lead", "switching to backup") == {"id": 1, "acked_by": "ops_lead"}
+    assert writer.ack(1, person, "switching to backup") == {"id": 1, "acked_by": "ops_lead"}
     _, _, headers, body = daemon.seen[-1]
-    assert headers["Authorization"] == f"Bearer {TOKEN}" and body == {"by": "ops_lead", "note": "switching to backup"}
+    # the board token says a machine may write; the session says which person acts (never a role in the body)
+    assert headers["Authorization"] == f"Bearer {TOKEN}" and headers["X-Warroom-Session"] == "sess-1234"
+    assert body == {"note": "switching to backup"}
+    writer.step_done(0, Actor(wall="tech"))
+    _, _, headers, _ = daemon.seen[-1]
+    assert headers["X-Warroom-Wall"] == "tech" and "X-Warroom-Session" not in headers
+    assert "sess-1234" not in repr(person)
     with pytest.raises(ApiRefused) as refused:
-        DaemonClient(base(daemon), token="wrong").ack(1, "ops_lead")
+        DaemonClient(base(daemon), token="wrong").ack(1, person)
     assert refused.value.status == 403
 
 

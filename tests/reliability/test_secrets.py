@@ -1,5 +1,6 @@
 """A daemon run with a secret in every place one can go; none may appear in a log line, an API answer, the
-board's pages or the file.
+board's pages or the file. Nor may the credentials made from them: a page's sign-in token and the session
+it is exchanged for.
 
 Channels whose services live on the internet (DingTalk, WeCom, Feishu, Slack, Telegram) are really
 sent to through Apprise, with HTTP(S)_PROXY pointing at a closed local port: nothing leaves
@@ -90,10 +91,12 @@ def test_no_secret_leaves_the_daemon(tmp_path, postgres_server):
     raw["metrics"]["db_connections"] = {"title": "DB connections", "yellow": 70}
     raw["metrics"]["probe"] = {"title": "Probe", "yellow": 5}
     raw["alerts"]["forward"] = [f"alertmanager://am:${{AM_PASS}}@127.0.0.1:{closed}"]
+    raw["alerts"]["board_url"] = f"http://127.0.0.1:{closed}/phone?role={{role}}"  # pages carry sign-in links
     log = tmp_path / "daemon.log"
     base = f"http://127.0.0.1:{raw['server']['port']}"
     proc = start_collect(write_config(raw, tmp_path / "c.yaml"), log, {**os.environ, **env, "PYTHONUNBUFFERED": "1"})
     answers: list[str] = []
+    made: dict[str, str] = {}
     try:
         wait_for(lambda: requests.get(f"{base}/api/v1/health", timeout=2).ok, 30, "the daemon", proc, log)
         auth = {"Authorization": f"Bearer {SECRETS['WARROOM_TOKEN']}"}
@@ -104,6 +107,14 @@ def test_no_secret_leaves_the_daemon(tmp_path, postgres_server):
                              .json()["alerts"] for e in a["events"]) >= 7, 30, "every failing channel given up")
         link = next(line.split(": ", 1)[1] for line in inbox.to("tech_lead")[0]["message"].splitlines()
                     if line.startswith("Acknowledge"))
+        signin = next(line.rsplit("signin=", 1)[1] for line in inbox.to("tech_lead")[0]["message"].splitlines()
+                      if "signin=" in line)
+        session = requests.post(f"{base}/api/v1/signin", json={"token": signin}, headers=auth, timeout=5).json()
+        as_person = {**auth, "X-Warroom-Session": session["session"]}
+        assert requests.post(f"{base}/api/v1/annotations", json={"text": "on it"}, headers=as_person,
+                             timeout=5).status_code == 201
+        requests.post(f"{base}/api/v1/signin", json={"token": signin[:-4] + "abcd"}, headers=auth, timeout=5)
+        made |= {"sign-in token": signin, "its signature": signin.rsplit(".", 1)[1], "session": session["session"]}
         requests.post(link[:-4] + "abcd", timeout=5)  # a forged link, refused
         requests.post(f"{base}/api/v1/annotations", json={"author": "x", "text": "y"},
                       headers={"Authorization": f"Bearer {SECRETS['WARROOM_TOKEN']}x"}, timeout=5)
@@ -122,7 +133,8 @@ def test_no_secret_leaves_the_daemon(tmp_path, postgres_server):
     logged = log.read_text(errors="replace")
     assert "undelivered" in "".join(answers) and "dingtalk://" in "".join(answers)
     assert "tok3nBOARD" not in answers[0] and "json://" in answers[0], "the board's pages were read"
-    leaks = [f"{name} in {where}" for name, value in [*SECRETS.items(), ("PG_PASSWORD", postgres_server.password)]
+    leaks = [f"{name} in {where}" for name, value in [*SECRETS.items(), ("PG_PASSWORD", postgres_server.password),
+                                                      *made.items()]
              for where, text in (("the log", logged), ("an API answer", "\n".join(answers)),
                                  ("the database", stored.decode("latin-1"))) if value in text]
     assert not leaks, leaks

@@ -1,4 +1,5 @@
-"""Schema version 2: a v1 file (made with the code of 2783be0) is upgraded and loses nothing; others refused."""
+"""Schema version 3: a v1 file (made with the code of 2783be0) or a v2 file is upgraded and loses nothing; others
+refused."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_v1_file_is_upgraded_and_loses_nothing(tmp_path):
     assert after_counts == COUNTS and after_rows == before_rows
     con = duckdb.connect(str(path), read_only=True)
     try:
-        assert file_version(con) == SCHEMA_VERSION == 2
+        assert file_version(con) == SCHEMA_VERSION == 3
         # the v1 campaign rows keep every value and gain an id; each is a daemon start too
         rows = con.execute("SELECT name, kpi_target, campaign_id, config_snapshot FROM campaigns "
                            "ORDER BY started_at").fetchall()
@@ -49,7 +50,7 @@ def test_v1_file_is_upgraded_and_loses_nothing(tmp_path):
         assert con.execute("SELECT count(*) FROM level_changes").fetchall()[0][0] == 0
     finally:
         con.close()
-    Store(path).close()  # opening a v2 file again changes nothing
+    Store(path).close()  # opening a v3 file again changes nothing
     assert counts(path, v1_columns)[0] == COUNTS
 
 
@@ -57,10 +58,10 @@ def test_a_newer_schema_is_refused_and_left_alone(tmp_path):
     path = tmp_path / "future.duckdb"
     Store(path).close()
     con = duckdb.connect(str(path))
-    con.execute("INSERT INTO schema_info VALUES (3, now())")
+    con.execute("INSERT INTO schema_info VALUES (4, now())")
     con.close()
     size = path.stat().st_size
-    with pytest.raises(StoreError, match="newer warroom .*schema version 3"):
+    with pytest.raises(StoreError, match="newer warroom .*schema version 4"):
         Store(path)
     assert path.stat().st_size == size
 
@@ -72,3 +73,26 @@ def test_a_foreign_duckdb_file_is_refused(tmp_path):
     con.close()
     with pytest.raises(StoreError, match="not a warroom database"):
         Store(path)
+
+
+def test_a_v2_file_gains_where_each_decision_came_from_and_the_sign_ins_losing_nothing(tmp_path):
+    # A v2 file as the code before version 3 left it: no annotations.via, no sign_ins table.
+    path = tmp_path / "v2.duckdb"
+    Store(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("ALTER TABLE annotations DROP COLUMN via")
+    con.execute("DROP TABLE sign_ins")
+    con.execute("DELETE FROM schema_info")
+    con.execute("INSERT INTO schema_info VALUES (2, now())")
+    con.execute("INSERT INTO annotations VALUES ('2024-11-11 15:31:00', '王强 · 总经理', 'general_manager', 'red', 1, "
+                "'decision', '切换备用服务器', NULL)")
+    con.close()
+    Store(path).close()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert file_version(con) == 3
+        assert con.execute("SELECT author, text, via FROM annotations").fetchall() == \
+            [("王强 · 总经理", "切换备用服务器", None)]
+        assert con.execute("SELECT count(*) FROM sign_ins").fetchall()[0][0] == 0
+    finally:
+        con.close()

@@ -18,13 +18,14 @@ from warroom.api.errors import answer_errors, document_errors
 from warroom.api.gate import Refusals, RequestGate
 from warroom.api.read_model import BoardReader
 from warroom.api.read_only import ReadOnly
-from warroom.api.routes import actions, board, duty, record
+from warroom.api.routes import actions, board, duty, people, record
 from warroom.record.campaign import CampaignRecord
+from warroom.record.sign_ins import Sessions
 from warroom.record.source import ArchivedNight, NightSource
 from warroom.values import PollResult
 
 # In this order in the OpenAPI schema; routers that need the live night guard themselves (warroom.api.read_only).
-ROUTERS = (board.router, record.router, actions.router, duty.router)
+ROUTERS = (board.router, record.router, actions.router, duty.router, people.router)
 
 
 def create_app(
@@ -46,7 +47,9 @@ def create_app(
         raise ValueError("create_app: a live app needs both the engine and deliver, an archive neither")
     app = FastAPI(title="warroom", version=__version__,
                   description="Read API of the warroom daemon: the board, series, runs and /metrics.")
-    live = LiveNight(engine, deliver, AckPages(engine.writer)) if engine is not None and deliver is not None else None
+    live = None
+    if engine is not None and deliver is not None:
+        live = LiveNight(engine, deliver, AckPages(engine.writer), Sessions(engine.log.store, engine.secret, clock()))
     if night is None:
         night = engine if engine is not None else ArchivedNight(reader.cfg, AlertLog(reader.store),
                                                                 Silences(reader.store), clock)

@@ -18,17 +18,19 @@ from alerts.engine import AlertEngine
 from warroom.api.gate import Refusals
 from warroom.api.read_model import BoardReader
 from warroom.record.campaign import CampaignRecord
+from warroom.record.sign_ins import Sessions
 from warroom.record.source import NightSource
 from warroom.values import PollResult
 
 
 @dataclass(frozen=True)
 class LiveNight:
-    """What only the live daemon has: the engine that pages, where pushed samples go, the ack link's pages."""
+    """What only the live daemon has: the engine that pages, where pushed samples go, the ack link's pages, sessions."""
 
     engine: AlertEngine
     deliver: Callable[[PollResult], None]
     pages: AckPages
+    sessions: Sessions
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ _ERROR_WORDS = {"400": "Bad request (e.g. an unreadable Content-Length)", "403":
                 "404": "No such alert, metric, collector, silence or step",
                 "409": "Conflicts with the current state (e.g. a push to a polled metric)", "413": "Body too large",
                 "422": "Invalid parameter or body; `field` names it",
-                "429": "Too many refused ack attempts from this client; retry later"}
+                "429": "Too many refused ack or sign-in links from this client; retry later",
+                "401": "Signed out: the X-Warroom-Session is unknown, ended or expired"}
 
 
 def answer_errors(app: FastAPI) -> None:
@@ -73,6 +74,10 @@ def document_errors(app: FastAPI, read_only: bool = False) -> None:
                     codes += ["403", "409", "413"]
                 if LINK_ACK.match(path.replace("{alert_id}", "1")):
                     codes += ["403", "429"]
+                if method.upper() not in READ_METHODS or path == "/api/v1/signin":
+                    codes += ["401", "403"]  # a person's session (warroom.api.routes.people)
+                if path == "/api/v1/signin" and method.upper() == "POST":
+                    codes += ["429"]
                 if (path, method) in refused:
                     codes += ["409"]
                 responses = operation.setdefault("responses", {})

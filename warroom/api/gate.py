@@ -29,6 +29,7 @@ LINK_ACK = re.compile(r"^/api/v1/alerts/[^/]+/ack(/form)?/?$")
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 MAX_KEYS = 10_000  # clients × alerts remembered; the oldest are forgotten past this
+SIGNIN_KEY = -1  # sign-in links share the per-client window with ack links under an id no alert has
 
 
 class Refusals:
@@ -41,6 +42,7 @@ class Refusals:
         self.board_token = 0
         self.ack_link = 0
         self.rate_limited = 0
+        self.signin_link = 0
         self.by_alert: dict[int, int] = {}
 
     def _window(self, key: tuple[str, int], now: float) -> deque[float]:
@@ -71,6 +73,20 @@ class Refusals:
             if alert_id in self.by_alert or len(self.by_alert) < MAX_KEYS:
                 self.by_alert[alert_id] = self.by_alert.get(alert_id, 0) + 1
 
+    def signin_blocked(self, client: str) -> float | None:
+        """Seconds to wait when this client used up its refused sign-in attempts, else None."""
+        return self.ack_blocked(client, SIGNIN_KEY)
+
+    def signin_refused(self, client: str) -> None:
+        """Record one refused sign-in link (forged, expired, another person's), limited like ack links."""
+        with self._lock:
+            now = self.clock()
+            if len(self._recent) >= MAX_KEYS:
+                for key in list(self._recent)[: MAX_KEYS // 10]:
+                    del self._recent[key]
+            self._window((client, SIGNIN_KEY), now).append(now)
+            self.signin_link += 1
+
     def token_refused(self) -> None:
         """Record one request refused for a missing or wrong board token."""
         with self._lock:
@@ -82,7 +98,7 @@ class Refusals:
             # the 20 most refused: an attacker guessing ids must not grow the health answer
             top = sorted(self.by_alert.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
             return {"board_token": self.board_token, "ack_link": self.ack_link, "rate_limited": self.rate_limited,
-                    "ack_link_by_alert": {str(k): v for k, v in sorted(top)}}
+                    "signin_link": self.signin_link, "ack_link_by_alert": {str(k): v for k, v in sorted(top)}}
 
 
 class RequestGate:

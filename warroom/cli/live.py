@@ -14,7 +14,8 @@ from pathlib import Path
 from warroom.cli.startup import EXIT_CONFIG, load_or_exit, readable_db, setup_logging
 from warroom.cli.tokens import ensure_tokens
 
-BOARD_ENTRY = Path(__file__).resolve().parents[2] / "app" / "wall.py"
+# st.App around app/wall.py: Streamlit plus the sign-in links' exchange and sign-out (app/board.py)
+BOARD_ENTRY = Path(__file__).resolve().parents[2] / "app" / "board.py"
 
 
 def cmd_collect(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import sys
 from warroom import __version__
 from warroom.cli.live import add_live_commands
 from warroom.cli.night import add_night_commands
+from warroom.cli.people import add_people_commands
 from warroom.cli.remote import add_remote_commands
 from warroom.cli.startup import load_or_exit
 
@@ -26,6 +27,7 @@ shows beside each level the person who decides. Start with:
   warroom ack ID --as ROLE    acknowledge an alert (the token from `warroom up` or WARROOM_TOKEN)
   warroom duty [set ROLE --person NAME --phone P --until T | end ROLE]   who is on duty; stand in
   warroom silence --metric M --for 30m --by NAME --reason WHY
+  warroom link PERSON         print a personal sign-in link for the board (a role or a name)
 
 Every command takes -c/--config FILE (default: config.yaml in the current folder).
 """
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_live_commands(add)
     add_remote_commands(add)
     add_night_commands(add)
+    add_people_commands(add)
     return parser
 
 

@@ -49,6 +49,11 @@ def cross_check(cfg: WarroomConfig) -> list[str]:
                 if (why := channel_problem(url)) is not None:
                     problems.append(f"people.{role}.shifts[{i}].channels[{j}]: {why}")
     problems += _duty_problems(cfg)
+    for key in ("silence", "stand_in"):
+        given = getattr(cfg.rights, key)
+        for role in [given] if isinstance(given, str) else (given or []):
+            if role not in cfg.people:
+                problems.append(f"rights.{key}: role {role!r} is not in people ({', '.join(cfg.people)})")
     for i, url in enumerate(cfg.alerts.forward):
         if (why := channel_problem(url)) is not None:
             problems.append(f"alerts.forward[{i}]: {why}")

@@ -254,6 +254,21 @@ class Wall(Strict):
     title: str = ""
     metrics: list[str] = Field(min_length=1)
     health: list[str] = Field(default_factory=list)
+    actions: bool = Field(default=False, description="A trusted screen inside the room: its kiosk view may mark "
+                          "run-sheet steps done, recorded as done at the wall (never as a person).")
+
+
+class Rights(Strict):
+    """Who may silence, stand someone in and mark run-sheet steps; acknowledging follows the escalation chain.
+
+    A role means that role and every role above it (by the highest level each decides); a list means exactly
+    those roles. Each role's deputies share its rights. Unset: the orange level's owner and above.
+    """
+
+    silence: str | list[str] | None = Field(default=None, description="Who may silence and lift silences.")
+    stand_in: str | list[str] | None = Field(default=None, description="Who may put someone in a role.")
+    run_sheet: Literal["owner_and_above", "anyone"] = Field(
+        default="owner_and_above", description="Who may mark a step done: its owner and above, or anyone signed in.")
 
 
 class WarroomConfig(Strict):
@@ -268,6 +283,7 @@ class WarroomConfig(Strict):
     alerts: AlertSettings = AlertSettings()
     demo: DemoSettings | None = None
     walls: dict[str, Wall] = Field(default_factory=dict)
+    rights: Rights = Rights()
     _feeders: dict[str, CollectorSettings] | None = PrivateAttr(default=None)
 
     @field_validator("people")

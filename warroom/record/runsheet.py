@@ -34,10 +34,14 @@ class RunSheetRefused(Exception):
 
 @dataclass(frozen=True)
 class Completion:
-    """Who marked a step done (the role chosen at confirmation) and when."""
+    """Who marked a step done (their role; None at a trusted wall, which knows no person), when, and where."""
 
-    role: str
+    role: str | None
     at: datetime
+    who: str | None = None
+    """The person's name (None at the wall)."""
+    via: str | None = None
+    """board | wall:NAME | api (None for marks made before version 3)."""
 
     def undo_until(self) -> datetime:
         """Until when the mark can be undone."""
@@ -47,11 +51,15 @@ class Completion:
 def completions(cur: duckdb.DuckDBPyConnection, since: datetime, at: datetime) -> dict[int, Completion]:
     """Step index → its completion as it stood at `at`: the latest mark or undo in [since, at] ."""
     rows = cur.execute(
-        "SELECT ref, arg_max(kind, ts), arg_max(role, ts), max(ts) FROM annotations "
-        "WHERE kind IN ('runsheet', 'runsheet_undo') AND ref LIKE 'runsheet:%' AND ts >= ? AND ts <= ? GROUP BY ref",
-        [to_db_ts(since), to_db_ts(at)]).fetchall()
-    return {int(ref.split(":", 1)[1]): Completion(role, from_db_ts(ts))
-            for ref, kind, role, ts in rows if kind == "runsheet"}
+        "SELECT ref, arg_max(kind, ts), arg_max(role, ts), max(ts), arg_max(author, ts), arg_max(via, ts) "
+        "FROM annotations WHERE kind IN ('runsheet', 'runsheet_undo') AND ref LIKE 'runsheet:%' "
+        "AND ts >= ? AND ts <= ? GROUP BY ref", [to_db_ts(since), to_db_ts(at)]).fetchall()
+    return {int(ref.split(":", 1)[1]): Completion(role, from_db_ts(ts), None if _at_wall(via) else author, via)
+            for ref, kind, role, ts, author, via in rows if kind == "runsheet"}
+
+
+def _at_wall(via: str | None) -> bool:
+    return bool(via and via.startswith("wall"))
 
 
 def run_sheet(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, anchor: datetime, now: datetime) -> list[dict]:
@@ -67,24 +75,42 @@ def run_sheet(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, anchor: dateti
                                 "phone": person.phone if person else ""},
                       "seconds_until": round((at - now).total_seconds(), 1),
                       "done": mark is not None, "done_by": mark.role if mark else None,
+                      "done_by_name": mark.who if mark else None, "done_via": mark.via if mark else None,
                       "done_at": mark.at.isoformat() if mark else None,
                       "undo_until": mark.undo_until().isoformat() if mark else None})
     return steps
 
 
-def mark_done(store: Store, cfg: WarroomConfig, index: int, role: str, now: datetime) -> Completion:
-    """Record step `index` as done, confirmed by `role`; 409 when it already is (a double tap)."""
+def _author(cfg: WarroomConfig, role: str | None, who: str | None, via: str) -> str:
+    """The name the decision log keeps: the person, or the wall's name for a trusted wall."""
+    if role is None:
+        # A wall: what it records never names a person it cannot know, only the screen, in the night's language.
+        name = via.split(":", 1)[1] if ":" in via else ""
+        wall = cfg.walls.get(name)
+        screen = "大屏" if cfg.campaign.locale == "zh-CN" else "the wall"
+        return f"{screen} · {wall.title or name}" if wall else screen
+    return who or cfg.people[role].name
+
+
+def mark_done(store: Store, cfg: WarroomConfig, index: int, role: str | None, now: datetime, *,
+              who: str | None = None, via: str = "api") -> Completion:
+    """Record step `index` as done by `role` (None: at a trusted wall); 409 when it already is (a double tap)."""
     step = cfg.campaign.run_sheet[index]
     held = completions(store.reader(), now - MARKS_LOOKBACK, now).get(index)
     if held is not None:
-        raise RunSheetRefused(409, f"step {index} is already done (by {held.role} at {held.at.isoformat()})")
-    who = role if role == step.owner else f"{role} for {step.owner}"
-    decisions.record(store, now, cfg.people[role].name, f"done: {step.action} (confirmed by {who})", role=role,
-                     kind="runsheet", ref=f"runsheet:{index}")
-    return Completion(role, now)
+        by = f"{held.role} ({held.who})" if held.role and held.who else held.who or held.role or "the wall"
+        raise RunSheetRefused(409, f"step {index} is already done (by {by} at {held.at.isoformat()})")
+    if role is None:
+        text = f"done: {step.action} (at the {via.replace(':', ' ')})"
+    else:
+        text = f"done: {step.action} (confirmed by {role if role == step.owner else f'{role} for {step.owner}'})"
+    decisions.record(store, now, _author(cfg, role, who, via), text, role=role, kind="runsheet",
+                     ref=f"runsheet:{index}", via=via)
+    return Completion(role, now, None if role is None else _author(cfg, role, who, via), via)
 
 
-def undo(store: Store, cfg: WarroomConfig, index: int, role: str, now: datetime) -> Completion:
+def undo(store: Store, cfg: WarroomConfig, index: int, role: str | None, now: datetime, *,
+         who: str | None = None, via: str = "api") -> Completion:
     """Take back the mark on step `index` within UNDO_WINDOW_S; 409 when it is not done or too old."""
     step = cfg.campaign.run_sheet[index]
     held = completions(store.reader(), now - MARKS_LOOKBACK, now).get(index)
@@ -93,6 +119,7 @@ def undo(store: Store, cfg: WarroomConfig, index: int, role: str, now: datetime)
     if now > held.undo_until():
         raise RunSheetRefused(409, f"step {index} was marked done at {held.at.isoformat()}; undo is possible for "
                                    f"{UNDO_WINDOW_S:g}s only, record a decision instead")
-    decisions.record(store, now, cfg.people[role].name, f"undone: {step.action} (marked by {held.role})", role=role,
-                     kind="runsheet_undo", ref=f"runsheet:{index}")
+    marked = held.who or held.role or "the wall"
+    decisions.record(store, now, _author(cfg, role, who, via), f"undone: {step.action} (marked by {marked})",
+                     role=role, kind="runsheet_undo", ref=f"runsheet:{index}", via=via)
     return held

@@ -33,12 +33,12 @@ def events(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, start: datetime, 
         out.append((ts, 1, {"ts": _iso(ts), "source": "alert", "kind": event, "alert_id": alert_id, "metric": metric,
                             "alert_kind": kind, "level": level, "role": role, "who": who, "channel": channel,
                             "ok": ok, "what": detail or event}))
-    for ts, author, role, level, alert_id, kind, text, ref in cur.execute(
-            """SELECT ts, author, role, level, alert_id, kind, text, ref FROM annotations
+    for ts, author, role, level, alert_id, kind, text, ref, via in cur.execute(
+            """SELECT ts, author, role, level, alert_id, kind, text, ref, via FROM annotations
                WHERE ts >= ? AND ts <= ? ORDER BY ts""", [lo, hi]).fetchall():
         out.append((ts, 2, {"ts": _iso(ts), "source": "runsheet" if kind == "runsheet" else "decision", "kind": kind,
                             "alert_id": alert_id, "metric": None, "level": level, "role": role, "who": author,
-                            "what": text, "ref": ref}))
+                            "what": text, "ref": ref, "via": via}))
     transitions = cur.execute(
         """SELECT ts, metric, level, stale, owner_role, owner_name, detail FROM level_changes
            WHERE ts >= ? AND ts <= ? ORDER BY ts""", [lo, hi]).fetchall() if levels else []

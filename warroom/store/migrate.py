@@ -4,6 +4,8 @@ Version 1 (up to commit 2783be0) wrote a `campaigns` row per daemon start and ha
 Version 2 keeps one row per campaign with the config texts that identify it and a masked config
 snapshot, moves daemon starts to `daemon_starts`, and records the wall's level transitions. The
 upgrade only adds: every v1 row stays, v1 campaign rows are also listed as daemon starts.
+Version 3 adds where each decision-log row came from (`annotations.via`, empty for older rows) and the
+`sign_ins` table (who signed in on the board); a v2 file gains both, losing nothing.
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ def upgrade(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> int:
         return version
     con.execute("BEGIN")
     try:
-        _v1_to_v2(con)
+        if version < 2:
+            _v1_to_v2(con)
+        con.execute(SCHEMA)  # v2 → v3 is additive: the `via` column and the `sign_ins` table
         con.execute("INSERT INTO schema_info VALUES (?, ?)", [SCHEMA_VERSION, stamp])
         con.execute("COMMIT")
     except Exception:

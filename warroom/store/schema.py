@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL, created_at TIMESTAMP NOT NULL);
@@ -61,6 +61,12 @@ ALTER TABLE alerts ADD COLUMN IF NOT EXISTS rise INTEGER DEFAULT 0;
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS acked_level VARCHAR;
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS ack_clock_at TIMESTAMP;
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS exhausted BOOLEAN DEFAULT false;
+-- Version 3: where each decision-log row came from (board | wall:NAME | link | api), and who signed in
+-- on the board: a session is stored as the HMAC of its id under the ack secret, never the id itself.
+ALTER TABLE annotations ADD COLUMN IF NOT EXISTS via VARCHAR;
+CREATE TABLE IF NOT EXISTS sign_ins (
+    ts TIMESTAMP NOT NULL, session_key VARCHAR NOT NULL, role VARCHAR NOT NULL, person VARCHAR NOT NULL,
+    client VARCHAR, expires_at TIMESTAMP NOT NULL, ended_at TIMESTAMP);
 """
 
 # Rows outside these bounds (naive UTC) are ignored by the unbounded reads below: one poisoned

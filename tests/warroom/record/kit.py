@@ -68,8 +68,10 @@ def recorded_night(path: Path, loaded: LoadedConfig) -> Store:
                                           (160, "resolved", "green", None, "green for 30s")):
         store.execute("INSERT INTO alert_events VALUES (?, 1, ?, ?, ?, NULL, NULL, NULL, ?, NULL)",
                       [to_db_ts(at(s)), event, level, role, detail])
-    store.execute("INSERT INTO annotations VALUES (?, 'Wang', 'general_manager', 'red', 1, 'decision', "
+    store.execute("INSERT INTO annotations (ts, author, role, level, alert_id, kind, text, ref) "
+                  "VALUES (?, 'Wang', 'general_manager', 'red', 1, 'decision', "
                   "'switch to the backup servers', NULL)", [to_db_ts(at(120))])
-    store.execute("INSERT INTO annotations VALUES (?, 'Li', 'ops_lead', NULL, NULL, 'runsheet', "
+    store.execute("INSERT INTO annotations (ts, author, role, level, alert_id, kind, text, ref) "
+                  "VALUES (?, 'Li', 'ops_lead', NULL, NULL, 'runsheet', "
                   "'done: close the entry', 'runsheet:0')", [to_db_ts(at(150))])
     return store

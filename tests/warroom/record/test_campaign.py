@@ -33,7 +33,8 @@ def test_a_restart_resumes_the_night_without_moving_the_countdown(tmp_path):
 def test_after_the_night_is_over_the_next_start_is_a_fresh_record_and_the_old_one_an_archive(tmp_path):
     db = tmp_path / "warroom.duckdb"
     store, first, _ = open_campaign(db, rehearsal(), T0)
-    store.execute("INSERT INTO annotations VALUES (?, 'Li', 'ops_lead', NULL, NULL, 'runsheet', 'done', 'runsheet:0')",
+    store.execute("INSERT INTO annotations (ts, author, role, level, alert_id, kind, text, ref) "
+                  "VALUES (?, 'Li', 'ops_lead', NULL, NULL, 'runsheet', 'done', 'runsheet:0')",
                   [T0.replace(tzinfo=None)])
     store.close()
     # the end (+6m40s) has passed but the last run-sheet step (+10m) has not: still tonight

@@ -4,7 +4,9 @@ The reads are in warroom.api.routes.record; every route here needs the live nigh
 answers them 409 (warroom.api.read_only).
 
 Anything that changes state needs the board token (Authorization: Bearer …, from the variable named
-by server.token_env); an ack link carries its own signed token instead.
+by server.token_env); an ack link carries its own signed token instead. Who acts is a signed-in person
+(their session), a trusted wall, or a machine naming a role (warroom.api.routes.people): every action is
+recorded with the person and where it came from.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from warroom.api.context import ApiContext, Context, LiveNight
 from warroom.api.gate import check_board_token
 from warroom.api.params import ApiError, parse_moment
 from warroom.api.read_only import Live, live_night
+from warroom.api.routes.people import Actor, acting, refuse_unless
 from warroom.durations import parse_duration
 from warroom.record import alerts as record_alerts
 from warroom.record import decisions
@@ -44,12 +47,14 @@ class _Body(BaseModel):
 
 
 class AckBody(_Body):
-    by: str = Field(description="Role acknowledging, e.g. ops_lead.")
+    by: str | None = Field(default=None, description="Role acknowledging, e.g. ops_lead (a machine; a signed-in "
+                           "person acts as themselves).")
     note: str | None = None
 
 
 class AnnotationBody(_Body):
-    author: str = Field(min_length=1)
+    author: str | None = Field(default=None, min_length=1, description="Who decided (a machine; a signed-in person "
+                               "is recorded as themselves).")
     text: str = Field(min_length=1, max_length=4000)
     role: str | None = None
     level: Literal["yellow", "orange", "red"] | None = None
@@ -60,7 +65,8 @@ class AnnotationBody(_Body):
 class SilenceBody(_Body):
     metric: str | None = Field(default=None, description="One metric, or null for every metric.")
     duration: str = Field(default="30m", description="How long, e.g. 30m.")
-    author: str = Field(min_length=1)
+    author: str | None = Field(default=None, min_length=1, description="Who silences (a machine; a signed-in person "
+                               "is recorded as themselves).")
     reason: str = Field(min_length=1)
 
 
@@ -75,7 +81,8 @@ class PushBody(_Body):
 
 
 class StepDoneBody(_Body):
-    by: str
+    by: str | None = Field(default=None, description="Role (a machine; a signed-in person or a trusted wall "
+                           "needs none).")
 
 
 def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = None) -> dict[str, Any]:
@@ -85,19 +92,33 @@ def alert_json(engine: AlertEngine, alert: Alert, events: list[dict] | None = No
                                     engine.roster, now)
 
 
+class LinkRefused(ApiError):
+    """An ack link refused; `reason` (malformed | forged | expired | disabled | too_many | not_open) for the page."""
+
+    def __init__(self, status: int, message: str, reason: str | None):
+        token_fault = reason in ("malformed", "forged", "expired", "disabled", "too_many")
+        super().__init__(status, message, "token" if token_fault else "id")
+        self.reason = reason
+
+
 def _link_ack(ctx: ApiContext, engine: AlertEngine, request: Request, alert_id: int, token: str) -> Alert:
     """Acknowledge with a personal link; refusals are counted and limited per client and alert."""
     client = request.client.host if request.client else "unknown"
     wait = ctx.refusals.ack_blocked(client, alert_id)
     if wait is not None and not _link_valid(engine, alert_id, token):
         # a real owner behind the same proxy as a spammer is still let through
-        raise ApiError(429, f"too many refused ack attempts for alert {alert_id}; retry in {wait:.0f}s", "token")
+        raise LinkRefused(429, f"too many refused ack attempts for alert {alert_id}; retry in {wait:.0f}s",
+                          "too_many")
     try:
-        return _guarded(lambda: engine.ack_with_token(alert_id, token))
+        return engine.ack_with_token(alert_id, token)
     except AckRejected as err:
         ctx.refusals.ack_refused(client, alert_id)
         log.warning("refused ack link for alert %s from %s: %s", alert_id, client, err)
-        raise ApiError(403, str(err), "token") from None
+        raise LinkRefused(403, str(err), err.reason) from None
+    except AlertError as err:
+        # unknown or closed (404/409: words the page knows); else the engine's own words (already localised)
+        raise LinkRefused(err.status, str(err), "not_open" if err.status == 404 or "not open" in str(err)
+                          else None) from None
 
 
 def _link_valid(engine: AlertEngine, alert_id: int, token: str) -> bool:
@@ -133,11 +154,13 @@ def ack(alert_id: int, request: Request, ctx: Context, live: Live, token: str | 
     if token:
         alert = _link_ack(ctx, engine, request, alert_id, token)
     else:
-        check_board_token(ctx.token_env, authorization)
-        if body is None:
+        actor = acting(ctx, live, request, authorization, body.by if body else None)
+        if actor.at_wall:
+            raise ApiError(403, "a wall screen knows no person: acknowledge with your ack link or sign in", "wall")
+        if actor.role is None:
             raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
-        _role_known(engine, body.by, "by")
-        alert = _guarded(lambda: engine.ack(alert_id, body.by, "api", body.note))
+        note = body.note if body else None
+        alert = _guarded(lambda: engine.ack(alert_id, actor.role, actor.via, note, person=actor.person))
     return alert_json(engine, alert)
 
 
@@ -150,14 +173,12 @@ def ack_page(alert_id: int, live: Live, token: str = "") -> HTMLResponse:
         role = check_token(engine.secret, alert_id, token, engine.clock().timestamp()) if engine.secret \
             else None
     except AckRejected as err:
-        return HTMLResponse(pages.refused(alert, alert_id, str(err)), status_code=403)
+        return HTMLResponse(pages.refused(alert, alert_id, str(err), err.reason), status_code=403)
     why_not = None
     if alert is not None and role is not None and alert.state != "resolved":
         why_not = engine.refusal(alert, role)
         if why_not is None and alert.state == "acked" and alert.acked_by != role:
             why_not = engine.writer.already(alert)
-    if alert is not None and alert.state == "resolved":
-        why_not = ""  # the summary already says it is resolved; no button
     return HTMLResponse(pages.link(alert, alert_id, token, role, why_not))
 
 
@@ -166,35 +187,46 @@ def ack_form(alert_id: int, request: Request, ctx: Context, live: Live, token: s
     """The button on the ack page: a readable page either way (refusals counted and limited)."""
     try:
         alert = _link_ack(ctx, live.engine, request, alert_id, token)
-    except ApiError as err:
-        return HTMLResponse(live.pages.refused(live.engine.log.load(alert_id), alert_id, err.message),
+    except LinkRefused as err:
+        return HTMLResponse(live.pages.refused(live.engine.log.load(alert_id), alert_id, err.message, err.reason),
                             status_code=err.status)
     return HTMLResponse(live.pages.done(alert))
 
 
 @router.post("/api/v1/annotations", status_code=201)
-def annotate(body: AnnotationBody, ctx: Context, live: Live,
+def annotate(body: AnnotationBody, request: Request, ctx: Context, live: Live,
              authorization: str | None = Header(None)) -> dict[str, Any]:
     """Record a decision: who decided what, at which level, tied to an alert when given."""
     engine = live.engine
-    check_board_token(ctx.token_env, authorization)
+    actor = acting(ctx, live, request, authorization, None)
+    if actor.at_wall:
+        raise ApiError(403, "a wall screen knows no person: sign in with your personal link to record a decision",
+                       "wall")
     _role_known(engine, body.role, "role")
+    author, role = (actor.person, actor.role) if actor.via == "board" else (body.author, body.role)
+    if not author:
+        raise ApiError(422, "author: required with the board token (who decided)", "author")
     now = engine.clock()
     if body.alert_id is not None and not engine.log.exists(body.alert_id):
         raise ApiError(404, f"alert {body.alert_id} does not exist", "alert_id")
-    decisions.record(engine.log.store, now, body.author, body.text, role=body.role, level=body.level,
-                     alert_id=body.alert_id, kind=body.kind)
+    decisions.record(engine.log.store, now, author, body.text, role=role, level=body.level,
+                     alert_id=body.alert_id, kind=body.kind, via=actor.via)
     if body.alert_id is not None:
-        engine.log.event(now, body.alert_id, "decision", level=body.level, role=body.role, person=body.author,
-                         detail=body.text)
-    return {"ts": now.isoformat(), **body.model_dump()}
+        engine.log.event(now, body.alert_id, "decision", level=body.level, role=role, person=author,
+                         channel=actor.via, detail=body.text)
+    return {"ts": now.isoformat(), **body.model_dump(), "author": author, "role": role, "via": actor.via}
 
 
 @router.post("/api/v1/silences", status_code=201)
-def silence(body: SilenceBody, ctx: Context, live: Live, authorization: str | None = Header(None)) -> dict[str, Any]:
+def silence(body: SilenceBody, request: Request, ctx: Context, live: Live,
+            authorization: str | None = Header(None)) -> dict[str, Any]:
     """Silence one metric or all for a window; alerts are still recorded, not paged."""
     engine = live.engine
-    check_board_token(ctx.token_env, authorization)
+    actor = acting(ctx, live, request, authorization, None)
+    refuse_unless(live, actor, "silence")
+    author = actor.person if actor.via == "board" else body.author
+    if not author:
+        raise ApiError(422, "author: required with the board token (who silences)", "author")
     if body.metric is not None and body.metric not in engine.cfg.metrics:
         raise ApiError(404, f"unknown metric {body.metric!r}", "metric")
     try:
@@ -205,20 +237,27 @@ def silence(body: SilenceBody, ctx: Context, live: Live, authorization: str | No
         raise ApiError(422, "duration: must be more than 0 and at most 24h", "duration")
     now = engine.clock()
     ends = now + timedelta(seconds=seconds)
-    item = engine.silences.add(body.metric, now, ends, body.author, body.reason, now)
-    decisions.record(engine.log.store, now, body.author,
+    item = engine.silences.add(body.metric, now, ends, author, body.reason, now)
+    decisions.record(engine.log.store, now, author,
                      f"silenced {body.metric or 'all metrics'} for {body.duration}: {body.reason}",
-                     kind="silence", ref=f"silence:{item.id}")
+                     role=actor.role if actor.via == "board" else None, kind="silence", ref=f"silence:{item.id}",
+                     via=actor.via)
     return item.as_dict()
 
 
 @router.delete("/api/v1/silences/{silence_id}")
-def unsilence(silence_id: int, ctx: Context, live: Live, authorization: str | None = Header(None)) -> dict[str, Any]:
-    """End a silence now."""
-    check_board_token(ctx.token_env, authorization)
-    ended = live.engine.silences.end(silence_id, live.engine.clock())
+def unsilence(silence_id: int, request: Request, ctx: Context, live: Live,
+              authorization: str | None = Header(None)) -> dict[str, Any]:
+    """End a silence now (recorded in the decision log when a signed-in person lifts it)."""
+    actor = acting(ctx, live, request, authorization, None)
+    refuse_unless(live, actor, "silence")
+    now = live.engine.clock()
+    ended = live.engine.silences.end(silence_id, now)
     if ended is None:
         raise ApiError(404, f"silence {silence_id} does not exist", "id")
+    if actor.via == "board":
+        decisions.record(live.engine.log.store, now, actor.person or "?", f"lifted silence {silence_id}",
+                         role=actor.role, kind="silence", ref=f"silence:{silence_id}", via=actor.via)
     return ended.as_dict()
 
 
@@ -249,33 +288,37 @@ def push(body: PushBody, ctx: Context, live: Live, authorization: str | None = H
     return {"accepted": len(samples)}
 
 
-def _step_action(ctx: ApiContext, live: LiveNight, index: int, body: StepDoneBody, authorization: str | None,
-                 action: Callable[..., sheet.Completion]) -> tuple[sheet.Completion, datetime]:
+def _step_action(ctx: ApiContext, live: LiveNight, request: Request, index: int, body: StepDoneBody | None,
+                 authorization: str | None,
+                 action: Callable[..., sheet.Completion]) -> tuple[sheet.Completion, datetime, Actor]:
     engine = live.engine
-    check_board_token(ctx.token_env, authorization)
-    _role_known(engine, body.by, "by")
+    actor = acting(ctx, live, request, authorization, body.by if body else None)
     if not 0 <= index < len(engine.cfg.campaign.run_sheet):
         raise ApiError(404, f"run sheet has no step {index}", "index")
+    if actor.role is None and not actor.at_wall:
+        raise ApiError(422, "by: required with the board token (the role that confirms)", "by")
+    refuse_unless(live, actor, "run_sheet", engine.cfg.campaign.run_sheet[index].owner)
     now = engine.clock()
     try:
-        return action(engine.log.store, engine.cfg, index, body.by, now), now
+        return action(engine.log.store, engine.cfg, index, actor.role, now, who=actor.person, via=actor.via), now, \
+            actor
     except sheet.RunSheetRefused as err:
         raise ApiError(err.status, str(err), "index") from None
 
 
 @router.post("/api/v1/runsheet/{index}/done")
-def step_done(index: int, body: StepDoneBody, ctx: Context, live: Live,
+def step_done(index: int, request: Request, ctx: Context, live: Live, body: StepDoneBody | None = None,
               authorization: str | None = Header(None)) -> dict[str, Any]:
-    """Mark a run-sheet step done as the role who confirmed it; recorded in the decision log."""
-    mark, _ = _step_action(ctx, live, index, body, authorization, sheet.mark_done)
-    return {"index": index, "done": True, "done_by": mark.role, "done_at": mark.at.isoformat(),
-            "undo_until": mark.undo_until().isoformat()}
+    """Mark a run-sheet step done as who confirmed it (a person, or a trusted wall); in the decision log."""
+    mark, _, _ = _step_action(ctx, live, request, index, body, authorization, sheet.mark_done)
+    return {"index": index, "done": True, "done_by": mark.role, "done_by_name": mark.who, "done_via": mark.via,
+            "done_at": mark.at.isoformat(), "undo_until": mark.undo_until().isoformat()}
 
 
 @router.post("/api/v1/runsheet/{index}/undo")
-def step_undo(index: int, body: StepDoneBody, ctx: Context, live: Live,
+def step_undo(index: int, request: Request, ctx: Context, live: Live, body: StepDoneBody | None = None,
               authorization: str | None = Header(None)) -> dict[str, Any]:
     """Take back a done mark within a minute (a wrong tap); the undo is itself in the decision log."""
-    mark, now = _step_action(ctx, live, index, body, authorization, sheet.undo)
-    return {"index": index, "done": False, "undone_by": body.by, "undone_at": now.isoformat(),
-            "was_done_by": mark.role}
+    mark, now, actor = _step_action(ctx, live, request, index, body, authorization, sheet.undo)
+    return {"index": index, "done": False, "undone_by": actor.role, "undone_by_name": actor.person,
+            "undone_via": actor.via, "undone_at": now.isoformat(), "was_done_by": mark.role}

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.api.context import Context
-from warroom.api.gate import check_board_token
 from warroom.api.params import ApiError, parse_moment
 from warroom.api.read_only import Live, live_night
+from warroom.api.routes.people import acting, refuse_unless
 from warroom.durations import parse_duration
 from warroom.record import decisions
 
@@ -32,7 +32,8 @@ class StandInBody(BaseModel):
     phone: str = Field(default="", max_length=64)
     until: str | None = Field(default=None, description="ISO-8601 (naive: the campaign's timezone) or '+2h'; "
                               "open-ended when omitted.")
-    by: str = Field(min_length=1, max_length=200, description="Who makes the change (for the decision log).")
+    by: str | None = Field(default=None, min_length=1, max_length=200, description="Who makes the change (a "
+                           "machine; a signed-in person is recorded as themselves).")
 
 
 router = APIRouter(dependencies=[Depends(live_night)])
@@ -45,9 +46,14 @@ def on_duty(live: Live) -> dict[str, Any]:
 
 
 @router.post("/api/v1/duty", status_code=201)
-def stand_in(body: StandInBody, ctx: Context, live: Live, authorization: str | None = Header(None)) -> dict[str, Any]:
-    """Put someone in a role from now on (board token)."""
-    check_board_token(ctx.token_env, authorization)
+def stand_in(body: StandInBody, request: Request, ctx: Context, live: Live,
+             authorization: str | None = Header(None)) -> dict[str, Any]:
+    """Put someone in a role from now on (board token; a signed-in person needs the right to)."""
+    actor = acting(ctx, live, request, authorization, None)
+    refuse_unless(live, actor, "stand_in")
+    by = actor.person if actor.via == "board" else body.by
+    if not by:
+        raise ApiError(422, "by: required with the board token (who makes the change)", "by")
     engine = live.engine
     cfg = engine.cfg
     if body.role not in cfg.people:
@@ -68,21 +74,27 @@ def stand_in(body: StandInBody, ctx: Context, live: Live, authorization: str | N
     if until is not None:
         if until <= now:
             raise ApiError(422, f"until: {until.isoformat()} is not in the future", "until")
-    holder, change = engine.roster.stand_in(body.role, now, body.by, person=body.person, name=body.name,
+    holder, change = engine.roster.stand_in(body.role, now, by, person=body.person, name=body.name,
                                             phone=body.phone, until=until)
-    decisions.record(engine.log.store, now, body.by, change, role=body.role, kind="duty", ref=f"duty:{body.role}")
+    decisions.record(engine.log.store, now, by, change, role=body.role, kind="duty", ref=f"duty:{body.role}",
+                     via=actor.via)
     return holder.as_dict()
 
 
 @router.delete("/api/v1/duty/{role}")
-def end(role: str, by: str, ctx: Context, live: Live, authorization: str | None = Header(None)) -> dict[str, Any]:
+def end(role: str, request: Request, ctx: Context, live: Live, by: str | None = None,
+        authorization: str | None = Header(None)) -> dict[str, Any]:
     """End a stand-in: the role goes back to its shift or configured person."""
-    check_board_token(ctx.token_env, authorization)
+    actor = acting(ctx, live, request, authorization, None)
+    refuse_unless(live, actor, "stand_in")
+    by = actor.person if actor.via == "board" else by
+    if not by:
+        raise ApiError(422, "by: required with the board token (who ends it)", "by")
     engine = live.engine
     now = engine.clock()
     change = engine.roster.end(role, now, by)
     if change is None:
         raise ApiError(404, f"nobody stands in as {role!r}", "role")
-    decisions.record(engine.log.store, now, by, change, role=role, kind="duty", ref=f"duty:{role}")
+    decisions.record(engine.log.store, now, by, change, role=role, kind="duty", ref=f"duty:{role}", via=actor.via)
     holder = engine.roster.holder(role, now)
     return holder.as_dict() if holder else {"role": role}

@@ -34,8 +34,9 @@ def config_json(source: NightSource) -> dict[str, Any]:
                         "orange": s.orange, "red": s.red, "decimals": s.decimals, "description": s.description,
                         "runbook": s.runbook, "group": s.group, "escalate": s.escalate}
                     for m, s in cfg.metrics.items()},
-        "walls": {w: {"title": s.title or w, "metrics": s.metrics, "health": s.health}
+        "walls": {w: {"title": s.title or w, "metrics": s.metrics, "health": s.health, "actions": s.actions}
                   for w, s in cfg.walls.items()},
+        "rights": cfg.rights.model_dump(),
     }
 
 

@@ -37,6 +37,8 @@ class AlertFact:
     first_page_to: str | None
     ack_s: float | None
     acked_by: str | None
+    acked_via: str | None
+    """Where the acknowledgement came from: link | board | api (the event's channel), None before version 3."""
     rule_met: bool | None
     """True or False; None while an unacknowledged alert is younger than 5 minutes at the report's end."""
     escalations: list[tuple[str, str]]
@@ -68,7 +70,8 @@ def alert_facts(alerts: list[dict[str, Any]], annotations: list[dict[str, Any]],
             owner=_owner(a, name), opened_at=a["opened_at"],
             first_page_s=seconds(a["opened_at"], delivered["ts"]) if delivered else None,
             first_page_to=(delivered.get("person") or name(delivered.get("role"))) if delivered else None,
-            ack_s=ack_s, acked_by=name(acked.get("role")) if acked else None,
+            ack_s=ack_s, acked_by=(acked.get("person") or name(acked.get("role"))) if acked else None,
+            acked_via=acked.get("channel") if acked else None,
             rule_met=_rule(ack_s, seconds(a["opened_at"], a.get("resolved_at") or until)),
             escalations=[(e["ts"], name(e.get("role"))) for e in events if e["event"] == "escalated"],
             decisions=sorted(decisions), resolved_at=a.get("resolved_at"),

@@ -109,7 +109,8 @@ def _alert_row(f: AlertFact, loc: str, zone: str) -> list[str]:
             else f'<span class="miss">{escape(word(loc, "not_delivered"))}</span>')
     if f.failed_pages:
         page += f'<br><span class="miss">{escape(word(loc, "failed_pages", n=f.failed_pages))}</span>'
-    ack = (f"{format_duration(f.ack_s, loc)} · {escape(f.acked_by or '')}" if f.ack_s is not None
+    where = f" {escape(word(loc, 'via.' + f.acked_via.split(':')[0]))}" if f.acked_via else ""
+    ack = (f"{format_duration(f.ack_s, loc)} · {escape(f.acked_by or '')}{where}" if f.ack_s is not None
            else f'<span class="miss">{escape(word(loc, "never"))}</span>')
     rule = {True: f'<span class="ok">✓ {escape(word(loc, "yes"))}</span>',
             False: f'<span class="miss">✗ {escape(word(loc, "no"))}</span>',
@@ -199,8 +200,11 @@ def collectors_html(a: Answers, loc: str, zone: str) -> str:
 
 def decisions_html(a: Answers, loc: str, zone: str) -> str:
     """The whole decision log of the window."""
-    rows = [[_local(n["ts"], zone), escape(n["author"]), escape(n.get("kind") or ""), escape(n["text"])]
-            for n in a.annotations]
+    def who(n: dict[str, Any]) -> str:
+        via = (n.get("via") or "").split(":")[0]
+        return escape(n["author"]) + (f" · {escape(word(loc, 'via.' + via))}" if via else "")
+
+    rows = [[_local(n["ts"], zone), who(n), escape(n.get("kind") or ""), escape(n["text"])] for n in a.annotations]
     cols = [word(loc, k) for k in ("at", "who", "kind", "what")]
     return f"<h2>{escape(word(loc, 'decisions'))}</h2>" + _table(cols, rows)
 

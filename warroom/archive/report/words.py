@@ -22,6 +22,7 @@ _EN = {
     "gap": "Longest gap", "duration": "Poll time p50 / max", "reasons": "Reasons",
     "decisions": "Decision log", "who": "Who", "what": "What", "kind": "Kind", "none": "—",
     "green": "OK", "yellow": "Yellow", "orange": "Orange", "red": "Red", "stale": "No data",
+    "via.board": "on the board", "via.link": "by link", "via.api": "through the API", "via.wall": "at the wall",
 }
 _ZH = {
     "title": "活动结束报告", "window": "时间范围", "generated": "生成时间", "file": "数据文件",
@@ -43,6 +44,7 @@ _ZH = {
     "gap": "最长间隔", "duration": "采集用时 p50 / 最大", "reasons": "原因",
     "decisions": "决策记录", "who": "谁", "what": "内容", "kind": "类型", "none": "—",
     "green": "正常", "yellow": "黄色预警", "orange": "橙色预警", "red": "红色预警", "stale": "无数据",
+    "via.board": "在看板上", "via.link": "通过链接", "via.api": "通过接口", "via.wall": "在大屏上",
 }
 
 

@@ -1,0 +1,81 @@
+"""Who is signed in on the board (table `sign_ins`): sessions opened with personal sign-in links.
+
+A link is exchanged once for a session; the board keeps the session id in an HttpOnly cookie and
+sends it with each action, so the link's token never travels again. The table keeps each session's
+HMAC under the ack secret, never the id itself: the file leaks no usable session, and a rotated
+secret ends every session at once. Sessions survive a daemon restart; sign-out ends one for good.
+This module is the table's only writer.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from alerts.signin import SignIn, session_key
+from warroom.store.database import Store
+from warroom.store.schema import from_db_ts, to_db_ts
+
+# Every read is bounded by time; no session outlives the API's longest window.
+LOOKBACK = timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class Session:
+    """One signed-in person on one device: their role and name, since and until when."""
+
+    role: str
+    person: str
+    since: datetime
+    expires: datetime
+    client: str | None = None
+
+
+class Sessions:
+    """The open sessions, kept in memory and in the `sign_ins` table (thread-safe)."""
+
+    def __init__(self, store: Store, secret: str, now: datetime):
+        self.store, self.secret = store, secret
+        self._lock = threading.Lock()
+        self._open: dict[str, Session] = {}
+        rows = store.execute(
+            "SELECT session_key, role, person, ts, expires_at, client FROM sign_ins "
+            "WHERE ts >= ? AND ended_at IS NULL AND expires_at > ?",
+            [to_db_ts(now - LOOKBACK), to_db_ts(now)]).fetchall()
+        for key, role, person, ts, expires, client in rows:
+            self._open[key] = Session(role, person, from_db_ts(ts), from_db_ts(expires), client)
+
+    def open(self, who: SignIn, now: datetime, valid_for_s: float, client: str | None) -> tuple[str, Session]:
+        """A new session for the person a link signed in; returns its id (given out once) and the session."""
+        if not self.secret:
+            raise ValueError("sessions need the ack secret")
+        session_id = secrets.token_urlsafe(32)
+        key = session_key(self.secret, session_id)
+        session = Session(who.role, who.person, now, now + timedelta(seconds=valid_for_s), client)
+        self.store.execute("INSERT INTO sign_ins VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                           [to_db_ts(now), key, who.role, who.person, client, to_db_ts(session.expires)])
+        with self._lock:
+            self._open[key] = session
+        return session_id, session
+
+    def find(self, session_id: str, now: datetime) -> Session | None:
+        """The open session with this id, or None (unknown, ended, expired, or made under another secret)."""
+        if not self.secret or not session_id:
+            return None
+        with self._lock:
+            session = self._open.get(session_key(self.secret, session_id))
+        return session if session is not None and now < session.expires else None
+
+    def end(self, session_id: str, now: datetime) -> Session | None:
+        """Sign out: the session is ended for good (also after a restart); None when it was not open."""
+        if not self.secret or not session_id:
+            return None
+        key = session_key(self.secret, session_id)
+        with self._lock:
+            session = self._open.pop(key, None)
+        if session is not None:
+            self.store.execute("UPDATE sign_ins SET ended_at = ? WHERE session_key = ? AND ts >= ?",
+                               [to_db_ts(now), key, to_db_ts(session.since)])
+        return session
