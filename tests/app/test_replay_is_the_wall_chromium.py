@@ -193,9 +193,15 @@ def test_the_replay_of_a_moment_is_the_wall_of_that_moment(tmp_path):
         kpi = raw["campaign"]["kpi"]["metric"]
         for i, live in enumerate(readings):
             chrome.get(f"{replay_board}/replay?kiosk=1&at={quote(live['at'])}")
-            wait_dom(chrome, f"(document.querySelector('.wr-header') || {{dataset: {{}}}}).dataset.at === "
-                             f"{json.dumps(live['at'])} && document.querySelectorAll('.js-plotly-plot').length > "
-                             f"{wanted}", 60, f"the replay of {live['at']}")
+            try:
+                wait_dom(chrome, f"(document.querySelector('.wr-header') || {{dataset: {{}}}}).dataset.at === "
+                                 f"{json.dumps(live['at'])} && document.querySelectorAll('.js-plotly-plot').length > "
+                                 f"{wanted}", 60, f"the replay of {live['at']}")
+            except AssertionError as err:
+                ARTIFACTS.mkdir(exist_ok=True)
+                chrome.save_screenshot(str(ARTIFACTS / "replay-wall-stuck.png"))
+                page = chrome.execute_script("return document.body.innerText")[:1500]
+                raise AssertionError(f"{err}\nthe page says: {page}\n{replay_log.read_text()[-2000:]}") from None
             then = read_wall(chrome)
             if i in (1, 5):
                 chrome.save_screenshot(str(tmp_path / f"replay-{i}.png"))
