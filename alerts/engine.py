@@ -24,6 +24,7 @@ from alerts.messages import PageWriter
 from alerts.notifiers import deliver
 from alerts.notifiers.page import Delivery, Page
 from alerts.pager import PageJob, Pager
+from alerts.record_page import RecordAlarm
 from alerts.roster import Roster
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
@@ -66,8 +67,13 @@ class AlertEngine:
 
         writer = PageWriter(self.cfg, holder)
         pager = Pager(self.log, settings.max_delivery_failures, settings.retry_backoff, self._delivery_gave_up,
-                      loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine)
+                      loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine, clock=clock)
         self.dispatch = Dispatch(self.cfg, self.log, self.silences, self.snapshot, writer, pager, clock, self.roster)
+        # A record the disk stopped taking is paged once to the no-data owner; paging itself goes on from memory.
+        self.record_alarm = RecordAlarm(self.dispatch, pager.submit, clock)
+        store.health.configure(clock, self.cfg.campaign.timezone)
+        store.health.listeners.append(self.record_alarm.changed)
+        self.store = store
         self.watch = Watch(self.cfg, self.snapshot)
         self._lock = threading.RLock()
         self.states: dict[str, LevelState] = {}
@@ -115,6 +121,8 @@ class AlertEngine:
             level = self.states.get(metric, GREEN_STATE).level
             self.snapshot.seed(metric, value, ts, level, self.watch.is_stale(metric, ts, now), now)
         self.pager.start()
+        if not self.store.health.complete:  # the disk was already full when the daemon opened the file
+            self.record_alarm.changed(self.store.health)
         self.dispatch.resume()
         if self.open:
             log.info("reloaded %d open alert(s) from the alert log", len(self.open))
@@ -126,6 +134,8 @@ class AlertEngine:
         self._stop.set()
         if self._thread:
             self._thread.join(5)
+        if self.record_alarm.changed in self.store.health.listeners:
+            self.store.health.listeners.remove(self.record_alarm.changed)
         self.pager.stop()
 
     def _timer(self) -> None:
@@ -396,8 +406,9 @@ class AlertEngine:
                 raise AckRejected("ack links are disabled (no ack secret configured)", "disabled")
             role = check_token(self.secret, alert_id, token, now.timestamp())
         except AckRejected as err:
-            # not in the alert's trail: anyone can post forged links (warroom/api/gate.py counts them)
-            log.warning("rejected ack for alert %s: %s", alert_id, err)
+            # not in the alert's trail: anyone can post forged links (warroom/api/gate.py counts them and logs
+            # them at a bounded rate)
+            log.debug("rejected ack for alert %s: %s", alert_id, err)
             raise
         return self.ack(alert_id, role, "link")
 

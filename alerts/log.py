@@ -7,7 +7,7 @@ notifications that were decided but not yet delivered.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -94,13 +94,31 @@ class PendingNotice:
 
 
 class AlertLog:
-    """Serialised writes (one lock) so the engine, the pager and the API never conflict on a row."""
+    """The one class the engine talks to about its record: alerts, their steps, and what was paged.
+
+    Decisions are made from memory (open alerts, steps already paged, steps delivered), never from a
+    read of the file, so a disk that refuses writes neither stops nor repeats a page. Writes go through
+    the store's backlog (warroom.store.backlog): at once while the disk takes them, else held in order.
+    A second implementation (PostgreSQL, for high availability) keeps this interface.
+    """
 
     def __init__(self, store: Store):
         self.store = store
         self.lock = threading.RLock()
         row = first_row(store.execute("SELECT coalesce(max(id), 0) FROM alerts"))
         self._next_id = int(row[0]) + 1 if row else 1
+        # A read-only file (an archive) is read with queries; a live night keeps its working set here.
+        self.live = store.backlog is not None
+        self._open: dict[int, Alert] = {}
+        self._paged: set[str] = set()
+        self._delivered: set[str] = set()
+        if self.live:
+            rows = store.execute(f"SELECT {_COLUMNS} FROM alerts WHERE state <> 'resolved' ORDER BY id").fetchall()
+            self._open = {r[0]: Alert.from_row(r) for r in rows}
+            for step, event in store.execute(
+                    """SELECT DISTINCT step, event FROM alert_events WHERE step IS NOT NULL
+                       AND event IN ('notify', 'silenced', 'delivered')""").fetchall():
+                (self._delivered if event == "delivered" else self._paged).add(step)
 
     def new_id(self) -> int:
         """The next alert id (ids are never reused, also across restarts)."""
@@ -114,17 +132,13 @@ class AlertLog:
         return 0 < alert_id < self._next_id
 
     def save(self, alert: Alert) -> None:
-        """Write the alert's current state (replace by id: no index, the table is small)."""
+        """Record the alert's current state (the row is replaced by id)."""
         with self.lock:
-            cur = self.store.reader()
-            cur.execute("BEGIN")
-            try:
-                cur.execute("DELETE FROM alerts WHERE id = ?", [alert.id])
-                cur.execute(f"INSERT INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' * 25)})", alert.row())
-                cur.execute("COMMIT")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
+            if alert.state == "resolved":
+                self._open.pop(alert.id, None)
+            else:
+                self._open[alert.id] = replace(alert, paged_roles=list(alert.paged_roles))
+            self.store.record("alerts", alert.row(), _COLUMNS)
 
     def event(self, ts: datetime, alert: Alert | int, event: str, *, level: Level | str | None = None,
               role: str | None = None, person: str | None = None, channel: str | None = None,
@@ -135,12 +149,18 @@ class AlertLog:
             level = alert.level
         word = level.word if isinstance(level, Level) else level
         with self.lock:
-            self.store.execute("INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               [to_db_ts(ts), alert_id, event, word, role, person, channel, ok, detail, step])
+            if step is not None and event in ("notify", "silenced"):
+                self._paged.add(step)
+            elif step is not None and event == "delivered":
+                self._delivered.add(step)
+            self.store.record("alert_events", [to_db_ts(ts), alert_id, event, word, role, person, channel, ok,
+                                               detail, step])
 
     def open_alerts(self) -> list[Alert]:
-        """Alerts not yet resolved, for a restart."""
+        """Alerts not yet resolved (for a restart: copies the engine may change)."""
         with self.lock:
+            if self.live:
+                return [replace(a, paged_roles=list(a.paged_roles)) for _, a in sorted(self._open.items())]
             rows = self.store.execute(f"SELECT {_COLUMNS} FROM alerts WHERE state <> 'resolved' ORDER BY id").fetchall()
         return [Alert.from_row(r) for r in rows]
 
@@ -159,37 +179,70 @@ class AlertLog:
         return [PendingNotice(*r) for r in rows]
 
     def load(self, alert_id: int) -> Alert | None:
-        """One alert by id, open or resolved."""
+        """One alert by id, open or resolved (what the backlog still holds counts)."""
         with self.lock:
+            held = self._open.get(alert_id)
+            if held is not None:
+                return replace(held, paged_roles=list(held.paged_roles))
+            waiting = [r for r in self._held("alerts") if r[0] == alert_id]
+            if waiting:
+                return Alert.from_row(waiting[-1])
             row = first_row(self.store.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", [alert_id]))
         return Alert.from_row(row) if row else None
 
     def delivered(self, step: str) -> bool:
         """True when any channel confirmed the page of `step` (another channel of the person worked)."""
         with self.lock:
+            if self.live:
+                return step in self._delivered
             return first_row(self.store.execute(
                 "SELECT count(*) FROM alert_events WHERE step = ? AND event = 'delivered'", [step]))[0] > 0
 
     def step_done(self, step: str) -> bool:
-        """True when a notify intent for `step` was already written (so a restart never repeats it)."""
+        """True when a notify intent for `step` was already decided (so a restart never repeats it)."""
         with self.lock:
+            if self.live:
+                return step in self._paged
             return first_row(self.store.execute(
                 "SELECT count(*) FROM alert_events WHERE step = ? AND event IN ('notify', 'silenced')", [step]))[0] > 0
 
+    def _held(self, table: str) -> list[tuple]:
+        """Rows of `table` the backlog still holds (written to the file once the disk takes them)."""
+        return self.store.backlog.pending(table) if self.store.backlog is not None else []
+
     def alerts_between(self, start: datetime, end: datetime, state: str) -> list[tuple[Alert, list[dict]]]:
-        """Alerts overlapping [start, end] (open ones always), each with its event trail."""
-        where = {"active": "state <> 'resolved'", "open": "state = 'open'", "acked": "state = 'acked'",
-                 "resolved": "state = 'resolved'", "all": "TRUE"}[state]
+        """Open alerts always (live: whatever the engine holds, whatever the clock says); resolved ones in [start, end].
+
+        Each with its event trail, rows still held in the backlog included.
+        """
+        keep = {"active": lambda a: a.state != "resolved", "open": lambda a: a.state == "open",
+                "acked": lambda a: a.state == "acked", "resolved": lambda a: a.state == "resolved",
+                "all": lambda a: True}[state]
         with self.lock:
-            rows = self.store.execute(
-                f"""SELECT {_COLUMNS} FROM alerts WHERE {where} AND opened_at <= ?
-                    AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY opened_at DESC LIMIT 500""",
-                [to_db_ts(end), to_db_ts(start)]).fetchall()
-            alerts = [Alert.from_row(r) for r in rows]
+            found: dict[int, Alert] = {}
+            if state in ("resolved", "all") or not self.live:
+                where = {"active": "state <> 'resolved'", "open": "state = 'open'", "acked": "state = 'acked'",
+                         "resolved": "state = 'resolved'", "all": "TRUE"}[state]
+                rows = self.store.execute(
+                    f"""SELECT {_COLUMNS} FROM alerts WHERE {where} AND opened_at <= ?
+                        AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY opened_at DESC LIMIT 500""",
+                    [to_db_ts(end), to_db_ts(start)]).fetchall()
+                found = {r[0]: Alert.from_row(r) for r in rows}
+                for r in self._held("alerts"):
+                    held = Alert.from_row(r)
+                    if held.resolved_at is None or (held.opened_at <= end and held.resolved_at >= start):
+                        found[held.id] = held
+            if self.live:
+                for alert_id in [i for i, a in found.items() if a.state != "resolved" and i not in self._open]:
+                    del found[alert_id]  # resolved since, in memory: the file's row is an older state
+                found.update({i: replace(a, paged_roles=list(a.paged_roles)) for i, a in self._open.items()})
+            alerts = sorted((a for a in found.values() if keep(a)), key=lambda a: a.id, reverse=True)
             ids = [a.id for a in alerts]
             events = self.store.execute(
                 """SELECT alert_id, ts, event, level, role, person, channel, ok, detail FROM alert_events
                    WHERE alert_id IN (SELECT unnest(?)) ORDER BY ts""", [ids]).fetchall() if ids else []
+            wanted = set(ids)
+            events += [(r[1], r[0], *r[2:9]) for r in self._held("alert_events") if r[1] in wanted]
         trail: dict[int, list[dict]] = {i: [] for i in ids}
         for e in events:
             trail[e[0]].append({"ts": from_db_ts(e[1]).isoformat(), "event": e[2], "level": e[3], "role": e[4],

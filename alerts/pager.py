@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from alerts.log import AlertLog
 from alerts.notifiers import deliver
@@ -93,7 +94,7 @@ class Pager:
     def __init__(self, alert_log: AlertLog, max_failures: int, backoff: float,
                  on_final_failure: Callable[[PageJob], None], mask: Callable[[str], str] = lambda s: s,
                  send: Callable[[str, Page], Delivery] = deliver, group_window: float = 0.0,
-                 combine: Callable[[list[Page]], Page] | None = None):
+                 combine: Callable[[list[Page]], Page] | None = None, clock: Callable[[], datetime] = utc_now):
         self.log = alert_log
         self.max_failures = max_failures
         self.backoff = backoff
@@ -102,6 +103,7 @@ class Pager:
         self.send = send
         self.group_window = group_window
         self.combine = combine
+        self.clock = clock  # the engine's: an outcome is stamped on the same line as the step it answers
         self._cv = threading.Condition()
         self._lanes: dict[str, _Lane] = {}
         self._started = False
@@ -185,7 +187,7 @@ class Pager:
         """One outcome row per page step in the bundle, and one readable log line per send."""
         grouped = f" (one page for {len(bundle.jobs)} alerts)" if len(bundle.jobs) > 1 else ""
         for job in bundle.jobs:
-            self.log.event(utc_now(), job.page.alert_id, event, level=job.page.level, role=job.role,
+            self.log.event(self.clock(), job.page.alert_id, event, level=job.page.level, role=job.role,
                            person=job.person, channel=lane.channel, ok=ok, detail=detail + grouped, step=job.step)
         alerts = ", ".join(f"#{job.page.alert_id} {job.page.kind} {job.page.level}" for job in bundle.jobs)
         roles = sorted({job.role or "-" for job in bundle.jobs})

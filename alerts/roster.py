@@ -14,6 +14,7 @@ from typing import Any
 
 from warroom.config.models import WarroomConfig
 from warroom.config.shifts import next_change, on_duty
+from warroom.outside_text import on_terminal
 from warroom.store.database import Store
 from warroom.store.schema import from_db_ts, to_db_ts
 
@@ -64,8 +65,9 @@ class Roster:
                     QUALIFY row_number() OVER (PARTITION BY role ORDER BY ts DESC, rowid DESC) = 1""",
                 [] if as_of is None else [to_db_ts(as_of)]).fetchall():
             if not row[7]:
-                self._standins[row[0]] = StandIn(row[0], row[1], row[2], row[3], from_db_ts(row[4]),
-                                                 from_db_ts(row[5]), row[6])
+                # a name stored before names were checked must still not break a page's lines
+                self._standins[row[0]] = StandIn(row[0], on_terminal(row[1]), on_terminal(row[2] or ""), row[3],
+                                                 from_db_ts(row[4]), from_db_ts(row[5]), row[6])
 
     def _configured(self, role: str, at: datetime) -> Holder | None:
         person = self.cfg.people.get(role)
@@ -98,23 +100,34 @@ class Roster:
         return holder.name if holder else role
 
     def stand_in(self, role: str, now: datetime, by: str, person: str | None = None, name: str | None = None,
-                 phone: str = "", until: datetime | None = None) -> tuple[Holder, str]:
+                 phone: str = "", until: datetime | None = None) -> tuple[Holder, str | None]:
         """Put someone in `role` from now on (the duty table); returns the new holder and what changed, in words.
 
-        The caller writes that sentence to the decision log (warroom.record.decisions, its only writer).
+        The caller writes that sentence to the decision log (warroom.record.decisions, its only writer);
+        None when the same person already stands in on the same terms (a second tap changes nothing).
         """
         if person is not None:
             entry = self.cfg.people[person]
             name, phone = entry.name, phone or entry.phone
+        current = self.holder(role, now)
+        with self._lock:
+            standing = self._standins.get(role)
+        same = standing is not None and current is not None and current.how == "stand-in" and \
+            (standing.name, standing.phone, standing.person) == (name or "?", phone, person)
+        if same and standing.until == until:
+            return current, None
         before = self.name(role, now)
         item = StandIn(role, name or "?", phone, person, now, until, by)
-        self.store.execute("INSERT INTO duty VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [to_db_ts(now), role, item.name, phone, person, until and to_db_ts(until), by, False])
+        self.store.record("duty", [to_db_ts(now), role, item.name, phone, person, until and to_db_ts(until), by, False])
         with self._lock:
             self._standins[role] = item
         holder = self.holder(role, now)
         assert holder is not None
-        change = f"{item.name} stands in as {role} for {before}" + (f" until {until.isoformat()}" if until else "")
+        if same:  # the same stand-in, for longer or shorter: never "孙磊 stands in for 孙磊"
+            change = f"{item.name} still stands in as {role}, now " + (f"until {until.isoformat()}" if until else
+                                                                       "with no end")
+        else:
+            change = f"{item.name} stands in as {role} for {before}" + (f" until {until.isoformat()}" if until else "")
         return holder, change
 
     def end(self, role: str, now: datetime, by: str) -> str | None:
@@ -123,8 +136,7 @@ class Roster:
             item = self._standins.pop(role, None)
         if item is None:
             return None
-        self.store.execute("INSERT INTO duty VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [to_db_ts(now), role, item.name, item.phone, item.person, None, by, True])
+        self.store.record("duty", [to_db_ts(now), role, item.name, item.phone, item.person, None, by, True])
         return f"{item.name} no longer stands in as {role}; back to {self.name(role, now)}"
 
     def handovers(self, now: datetime, within_s: float = 3600.0) -> list[dict[str, Any]]:

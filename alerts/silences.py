@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from warroom.store.database import Store
-from warroom.store.schema import first_row, from_db_ts, to_db_ts
+from warroom.store.schema import from_db_ts, to_db_ts
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,12 @@ class Silence:
                 "created_at": self.created_at.isoformat()}
 
 
+def _row(item: Silence) -> list[object]:
+    """The silences table's row of a window (replaced by id when it ends early)."""
+    return [item.id, item.metric, to_db_ts(item.starts_at), to_db_ts(item.ends_at), item.author, item.reason,
+            to_db_ts(item.created_at)]
+
+
 class Silences:
     """Held in memory for the hot path, written through to the silences table."""
 
@@ -48,10 +54,9 @@ class Silences:
             now: datetime) -> Silence:
         """Record a new window."""
         with self._lock:
-            next_id = first_row(self.store.execute("SELECT coalesce(max(id), 0) + 1 FROM silences"))[0]
-            item = Silence(int(next_id), metric, starts, ends, author, reason, now)
-            self.store.execute("INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               [item.id, metric, to_db_ts(starts), to_db_ts(ends), author, reason, to_db_ts(now)])
+            next_id = max((s.id for s in self.items), default=0) + 1
+            item = Silence(next_id, metric, starts, ends, author, reason, now)
+            self.store.record("silences", _row(item))
             self.items.append(item)
             return item
 
@@ -63,8 +68,7 @@ class Silences:
                     ended = Silence(item.id, item.metric, item.starts_at, min(item.ends_at, now), item.author,
                                     item.reason, item.created_at)
                     self.items[i] = ended
-                    self.store.execute("UPDATE silences SET ends_at = ? WHERE id = ?",
-                                       [to_db_ts(ended.ends_at), item.id])
+                    self.store.record("silences", _row(ended))
                     return ended
         return None
 

@@ -72,8 +72,8 @@ class Snapshot:
                 if not recent or recent[-1][0] < ts:
                     recent.append((ts, value))
         if changed:
-            self.store.execute("INSERT INTO level_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               [to_db_ts(now), metric, level.word, stale, role, name, value, alert_id, note])
+            self.store.record("level_changes",
+                              [to_db_ts(now), metric, level.word, stale, role, name, value, alert_id, note])
         return view
 
     def mark_stale(self, metric: str, now: datetime, stale: bool) -> None:

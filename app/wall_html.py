@@ -17,8 +17,9 @@ STRIP_MAX = 6
 
 
 def header_html(name: str, countdown: str, countdown_note: str, clock_text: str, kpi: KpiView | None,
-                locale: str | None, mark: str = "", at: str = "") -> str:
-    """Campaign name and clock (with `mark`, e.g. the demo's), the countdown, and orders against the KPI.
+                locale: str | None, mark: str = "", record: str = "", at: str = "") -> str:
+    """Campaign name and clock (with `mark`, e.g. the demo's, and `record` when the disk stopped taking the record),
+    the countdown, and orders against the KPI.
 
     `at` is the moment of the board answer drawn (`data-at`): a wall and its replay can be lined up by it.
     """
@@ -36,7 +37,7 @@ def header_html(name: str, countdown: str, countdown_note: str, clock_text: str,
         )
     return (
         f'<div class="wr-header" data-at="{escape(at)}"><div class="wr-name">{escape(name)}'
-        f'<div class="wr-clock">{escape(clock_text)}{demo_mark_html(mark)}</div></div>'
+        f'<div class="wr-clock">{escape(clock_text)}{demo_mark_html(mark)}{record_mark_html(record)}</div></div>'
         f'<div class="wr-countdown" data-countdown="1">{escape(countdown)}<small>{escape(countdown_note)}</small></div>'
         f"{kpi_html}</div>"
     )
@@ -48,6 +49,14 @@ def demo_mark_html(mark: str) -> str:
         return ""
     return (f'<span class="wr-demo" data-demo="1" style="font-size:0.7em;border:1px solid #8b95a3;'
             f'border-radius:4px;padding:0 5px;margin-left:8px;color:#c9d1d9">{escape(mark)}</span>')
+
+
+def record_mark_html(message: str) -> str:
+    """The red mark saying the record has a hole (a full disk); inline, so the header keeps its height."""
+    if not message:
+        return ""
+    return ('<span class="wr-record" data-record="incomplete" style="font-size:1.25em;background:#d7263d;color:#fff;'
+            f'border-radius:4px;padding:2px 10px;margin-left:12px;font-weight:700">⚠ {escape(message)}</span>')
 
 
 def banner_html(message: str, reason: str | None, locale: str | None) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.alert_lines import alert_line, strip_order
 from app.decision import decision_html, decision_view
@@ -50,6 +51,14 @@ def wall_plan(config: dict[str, Any] | None, board: dict[str, Any], wanted: str 
                     tuple(m for m in spec.get("health", []) if m in known), names, note)
 
 
+def record_words(record: dict[str, Any] | None, zone: str, locale: str | None) -> str:
+    """`DISK FULL: record incomplete since 23:31:05` from the live board's `record`; '' while it is complete."""
+    if not record or record.get("complete", True) or not record.get("since"):
+        return ""
+    since = datetime.fromisoformat(record["since"]).astimezone(ZoneInfo(zone)).strftime("%H:%M:%S")
+    return text(locale, "record.incomplete" if record.get("disk_full") else "record.unwritten", since=since)
+
+
 @dataclass(frozen=True)
 class WallHtml:
     """Every panel of a wall as the page's placeholders take it."""
@@ -82,7 +91,7 @@ def build_wall(board: dict[str, Any], alerts: list[dict[str, Any]] | None, alert
                                                 zone, locale)
     name = campaign.get("name", "") + (f" · {plan.title}" if plan.title else "")
     header = header_html(name, countdown, note, clock, kpi_view(campaign.get("kpi"), locale), locale, mark=mark,
-                         at=str(board.get("at") or ""))
+                         record=record_words(board.get("record"), zone, locale), at=str(board.get("at") or ""))
     by_metric = {t["metric"]: t for t in board.get("tiles", [])}
 
     def view(metric: str):  # noqa: ANN202 - a TileView

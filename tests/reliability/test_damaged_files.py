@@ -147,3 +147,22 @@ def test_a_torn_wal_is_reported_in_health_and_kept(tmp_path, caplog):
         wal = requests.get(f"{base}/api/v1/health", timeout=5).json()["database_wal"]
     assert wal["torn"] is True and Path(wal["kept_as"]).exists()
     assert any("DATA LOSS" in r.getMessage() for r in caplog.records)
+
+
+def test_opening_an_archive_with_a_torn_wal_again_keeps_one_copy(tmp_path):
+    """Issue 18 item 10: each read-only open (replay, report) of the same torn log left another .torn-* copy."""
+    db = tmp_path / "w.duckdb"
+    _kill_mid_write(db)
+    wal = Path(str(db) + ".wal")
+    ends = wal_entry_ends(wal.read_bytes())
+    os.truncate(wal, (ends[-3] + ends[-2]) // 2)
+    first = Store(db, read_only=True)
+    assert first.wal.torn
+    first.close()
+    # the copy last night's replay kept
+    earlier = Path(first.wal.kept_as).rename(tmp_path / "w.duckdb.wal.torn-20241111T230000")
+    for _ in range(2):
+        store = Store(db, read_only=True)
+        assert store.wal.torn and store.wal.kept_as == str(earlier)
+        store.close()
+    assert [p.name for p in tmp_path.glob("w.duckdb.wal.torn-*")] == [earlier.name]

@@ -30,6 +30,9 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 MAX_KEYS = 10_000  # clients × alerts remembered; the oldest are forgotten past this
 SIGNIN_KEY = -1  # sign-in links share the per-client window with ack links under an id no alert has
+# Refusals are logged at most this many lines per kind a minute; the rest are counted (20,000 refused
+# pushes once wrote 2.8 MB of log, one line each, on the disk the record lives on).
+LOG_LINES, LOG_WINDOW_S = 5, 60.0
 
 
 class Refusals:
@@ -42,8 +45,11 @@ class Refusals:
         self.board_token = 0
         self.ack_link = 0
         self.rate_limited = 0
+        self.body_too_large = 0
         self.signin_link = 0
         self.by_alert: dict[int, int] = {}
+        self._logged: dict[str, deque[float]] = {}
+        self.unlogged: dict[str, int] = {}
 
     def _window(self, key: tuple[str, int], now: float) -> deque[float]:
         times = self._recent.setdefault(key, deque())
@@ -92,12 +98,34 @@ class Refusals:
         with self._lock:
             self.board_token += 1
 
+    def too_large(self) -> None:
+        """Record one request refused for its body's size (413)."""
+        with self._lock:
+            self.body_too_large += 1
+
+    def log(self, kind: str, message: str, *args: object) -> None:
+        """Log one refusal at a bounded rate: LOG_LINES lines per kind a minute, the rest counted, said in the next."""
+        with self._lock:
+            now = self.clock()
+            times = self._logged.setdefault(kind, deque())
+            while times and times[0] <= now - LOG_WINDOW_S:
+                times.popleft()
+            if len(times) >= LOG_LINES:
+                self.unlogged[kind] = self.unlogged.get(kind, 0) + 1
+                return
+            times.append(now)
+            skipped = self.unlogged.pop(kind, 0)
+        if skipped:
+            message += f" (and {skipped} more {kind} refusal(s) since the last line, not logged one by one)"
+        log.warning(message, *args)
+
     def as_dict(self) -> dict[str, object]:
         """For /api/v1/health: how many of each, and refused ack links per alert id."""
         with self._lock:
             # the 20 most refused: an attacker guessing ids must not grow the health answer
             top = sorted(self.by_alert.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
             return {"board_token": self.board_token, "ack_link": self.ack_link, "rate_limited": self.rate_limited,
+                    "body_too_large": self.body_too_large, "not_logged": dict(self.unlogged),
                     "signin_link": self.signin_link, "ack_link_by_alert": {str(k): v for k, v in sorted(top)}}
 
 
@@ -128,7 +156,7 @@ class RequestGate:
             refusal = token_refusal(self.token_env, headers.get("authorization", ""))
             if refusal:
                 self.refusals.token_refused()
-                log.warning("refused %s %r from %s: %s", method, path[:200], client, refusal)
+                self.refusals.log("token", "refused %s %r from %s: %s", method, path[:200], client, refusal)
                 await _error(scope, receive, send, 403, refusal, "authorization")
                 return
         length = headers.get("content-length")
@@ -137,6 +165,7 @@ class RequestGate:
                 await _error(scope, receive, send, 400, "content-length: not a number", "content-length")
                 return
             if int(length) > cap:
+                self._too_large(method, path, client, f"body of {int(length)} bytes is over the {cap}-byte limit")
                 await _error(scope, receive, send, 413, f"body of {int(length)} bytes is over the {cap}-byte limit",
                              "body")
                 return
@@ -152,6 +181,7 @@ class RequestGate:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > cap:
+                self._too_large(method, path, client, f"body is over the {cap}-byte limit")
                 await _error(scope, receive, send, 413, f"body is over the {cap}-byte limit", "body")
                 return
         replayed = False
@@ -164,6 +194,10 @@ class RequestGate:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, buffered, send)
+
+    def _too_large(self, method: str, path: str, client: str, why: str) -> None:
+        self.refusals.too_large()
+        self.refusals.log("too_large", "refused %s %r from %s: 413 %s", method, path[:200], client, why)
 
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from warroom.cli.startup import EXIT_CONFIG, load_or_exit, readable_db, setup_logging
 from warroom.cli.tokens import ensure_tokens
+from warroom.config.load import LoadedConfig
 
 # st.App around app/wall.py: Streamlit plus the sign-in links' exchange and sign-out (app/board.py)
 BOARD_ENTRY = Path(__file__).resolve().parents[2] / "app" / "board.py"
@@ -33,7 +35,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     except DamagedStore as err:
         print(f"warroom collect: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    except (ListenError, StoreError) as err:
+    except ListenError as err:
+        print(f"warroom collect: {err}", file=sys.stderr)
+        return EXIT_CONFIG  # a busy port is the config's to change: `warroom up` must not restart into it
+    except StoreError as err:
         print(f"warroom collect: {err}", file=sys.stderr)
         return 1
     server = loaded.config.server
@@ -44,12 +49,65 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Serve the simulated campaign system."""
+    """Serve the simulated campaign system: where and how fast from the config's `demo:` unless given here."""
     from demo.server import run_demo
 
     setup_logging(None, args.verbose)
-    run_demo(args.host, args.port, args.scenario, args.speed, args.loop, args.start_at)
+    demo = None
+    given = None not in (args.host, args.port, args.speed)  # `warroom up` gives all three
+    if not given and Path(args.config).is_file():
+        demo = load_or_exit(args.config).config.demo
+    elif not given:
+        print(f"warroom demo: no {args.config}; playing on the defaults", file=sys.stderr)
+    host = args.host or (demo.host if demo else "127.0.0.1")
+    port = args.port if args.port is not None else (demo.port if demo else 8780)
+    key = "--port" if args.port is not None or demo is None else f"demo.port in {args.config}"
+    busy = port_taken(host, port)
+    if busy:
+        print(f"warroom demo: port {port} on {host} is already in use ({busy}); it is set by {key}: stop what "
+              "listens there or choose another port", file=sys.stderr)
+        return EXIT_CONFIG
+    scenario = args.scenario or (str(Path(args.config).resolve().parent / demo.scenario) if demo and demo.scenario
+                                 else None)
+    speed = args.speed if args.speed is not None else (demo.speed if demo else 9.0)
+    run_demo(host, port, scenario, speed, args.loop or bool(demo and demo.loop), args.start_at)
     return 0
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why (host, port) cannot be listened on now, e.g. 'Address already in use'; None when it can (0: any port)."""
+    if port == 0:
+        return None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # as the daemon binds: a socket left in TIME_WAIT by a stopped run does not count as busy
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            return err.strerror or str(err)
+    return None
+
+
+def busy_ports(loaded: LoadedConfig, demo: bool, board: bool) -> list[str]:
+    """One line per port `warroom up` needs that is taken (or asked for twice), naming the config key that sets it."""
+    cfg = loaded.config
+    wanted = [(cfg.demo.host, cfg.demo.port, "demo.port")] if demo and cfg.demo is not None else []
+    wanted.append((cfg.server.host, cfg.server.port, "server.port"))
+    if board:
+        wanted.append(("127.0.0.1", cfg.server.board_port, "server.board_port"))
+    lines, seen = [], {}
+    for host, port, key in wanted:
+        if port in seen:
+            lines.append(f"warroom up: port {port} is set by both {seen[port]} and {key} in {loaded.source}: "
+                         "give each its own port")
+            continue
+        seen[port] = key
+        busy = port_taken(host, port)
+        if busy:
+            lines.append(f"warroom up: port {port} on {host} is already in use ({busy}); it is set by {key} in "
+                         f"{loaded.source}: stop what listens there or change {key}")
+    return lines
 
 
 def cmd_board(args: argparse.Namespace) -> int:
@@ -57,8 +115,9 @@ def cmd_board(args: argparse.Namespace) -> int:
     loaded = load_or_exit(args.config)
     server = loaded.config.server
     api = args.api or f"http://{server.host}:{server.port}"
-    argv = streamlit_argv(api, args.host, args.port, str(Path(args.config).resolve()))
-    print(f"warroom board: http://{args.host}:{args.port}/?kiosk=1  (API {api})", flush=True)
+    port = args.port if args.port is not None else server.board_port
+    argv = streamlit_argv(api, args.host, port, str(Path(args.config).resolve()))
+    print(f"warroom board: http://{args.host}:{port}/?kiosk=1  (API {api})", flush=True)
     # exec, not a child: a SIGTERM to `warroom board` must reach Streamlit and free its port
     os.execv(sys.executable, argv)
     return 0
@@ -90,6 +149,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     """Start demo (when configured), daemon and board as child processes and keep them running."""
     loaded = load_or_exit(args.config)
     cfg = loaded.config
+    # Every port first: a demo that cannot listen once died in a restart loop while the daemon paged
+    # whatever foreign server held its port.
+    busy = busy_ports(loaded, cfg.demo is not None and not args.no_demo, BOARD_ENTRY.exists())
+    if busy:
+        print("\n".join(busy), file=sys.stderr)
+        return EXIT_CONFIG
     exe = [sys.executable, "-m", "warroom.cli"]
     # A night needs a board token and an ack-link secret: given, kept from the last run (old ack links
     # keep working), or made here; handed to the children through the environment, never printed.
@@ -106,7 +171,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             demo.append("--loop")
         children["demo"] = demo
     children["daemon"] = [*exe, "collect", "-c", args.config]
-    board = _board_argv(args.config)
+    board = _board_argv(args.config, cfg.server.board_port)
     if board:
         children["board"] = board
     procs = {name: _spawn(name, argv) for name, argv in children.items()}
@@ -129,7 +194,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                 code = proc.poll()
                 if code is None:
                     continue
-                if name == "daemon" and code == EXIT_CONFIG:
+                if code == EXIT_CONFIG:  # a config problem (a port taken since the check): restarting cannot help
+                    print(f"warroom up: {name} refused to start (exit {code}); stopping", file=sys.stderr)
                     return code
                 # The board or the demo dying must not end the night; the daemon neither.
                 restarts[name] = restarts.get(name, 0) + 1
@@ -151,11 +217,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _board_argv(config: str) -> list[str] | None:
+def _board_argv(config: str, port: int) -> list[str] | None:
     """The Streamlit board command, once the board exists."""
     if not BOARD_ENTRY.exists():
         return None
-    return [sys.executable, "-m", "warroom.cli", "board", "-c", config]
+    return [sys.executable, "-m", "warroom.cli", "board", "-c", config, "--port", str(port)]
 
 
 def add_live_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -164,9 +230,9 @@ def add_live_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--db", help="database file (default: server.database from the config)")
     p.add_argument("--port", type=int, help="API port (default: server.port from the config)")
     p = add("demo", cmd_demo, "Serve the simulated campaign night (23:00–00:30 in 10 minutes by default).")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8780)
-    p.add_argument("--speed", type=float, default=9.0, help="scenario seconds per real second (default 9)")
+    p.add_argument("--host", help="default: demo.host from the config, else 127.0.0.1")
+    p.add_argument("--port", type=int, help="default: demo.port from the config, else 8780")
+    p.add_argument("--speed", type=float, help="scenario seconds per real second (default: demo.speed, else 9)")
     p.add_argument("--scenario", help="a night file to play instead of the built-in demo/night.yaml")
     p.add_argument("--loop", action="store_true", help="start the night again when it ends")
     p.add_argument("--start-at", help="scenario time to start at, e.g. 23:25:00")
@@ -174,5 +240,5 @@ def add_live_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--no-demo", action="store_true", help="do not start the demo night")
     p = add("board", cmd_board, "Run the wall board (Streamlit) that reads the daemon's API.")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=int, help="default: server.board_port from the config (8501)")
     p.add_argument("--api", help="the daemon's API base URL (default: from the config's server section)")

@@ -13,7 +13,8 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import requests
@@ -21,6 +22,13 @@ import requests
 from warroom.cli.startup import load_or_exit
 from warroom.cli.tokens import board_token, tokens_path
 from warroom.config.load import LoadedConfig
+from warroom.outside_text import on_terminal
+
+
+def say(text: str, file: TextIO | None = None) -> None:
+    """Print one line for a person: names, notes and titles come from outside, so their control characters
+    (ANSI escapes, NUL, right-to-left overrides) are shown as escapes, never obeyed by the terminal."""
+    print(on_terminal(text), file=file or sys.stdout)
 
 
 def api_call(loaded: LoadedConfig, api: str | None, method: str, path: str, body: dict | None = None,
@@ -31,7 +39,7 @@ def api_call(loaded: LoadedConfig, api: str | None, method: str, path: str, body
     if token:
         value = board_token(loaded)
         if not value:
-            print(f"warroom: set {server.token_env} (the board token the daemon was started with), or run the "
+            say(f"warroom: set {server.token_env} (the board token the daemon was started with), or run the "
                   f"daemon with `warroom up`, which keeps it in {tokens_path(loaded)}", file=sys.stderr)
             return 1, None
         headers["Authorization"] = f"Bearer {value}"
@@ -39,14 +47,14 @@ def api_call(loaded: LoadedConfig, api: str | None, method: str, path: str, body
     try:
         reply = requests.request(method, url, json=body, headers=headers, timeout=10)
     except requests.RequestException as err:
-        print(f"warroom: cannot reach the daemon at {url}: {type(err).__name__}", file=sys.stderr)
+        say(f"warroom: cannot reach the daemon at {url}: {type(err).__name__}", file=sys.stderr)
         return 1, None
     if reply.status_code >= 300:
         try:
             message = reply.json()["error"]["message"]
         except (ValueError, KeyError, TypeError):
             message = reply.text[:300]
-        print(f"warroom: {reply.status_code}: {message}", file=sys.stderr)
+        say(f"warroom: {reply.status_code}: {message}", file=sys.stderr)
         return 1, None
     return 0, reply.json()
 
@@ -91,7 +99,8 @@ def alert_lines(alerts: list[dict[str, Any]], zone: ZoneInfo, now: datetime) -> 
 def _readable(code: int, answer: Any, as_json: bool) -> Any:
     """The answer to print in words, or None when it failed or was printed as JSON."""
     if code == 0 and as_json:
-        print(json.dumps(answer, ensure_ascii=False, indent=2))
+        for line in json.dumps(answer, ensure_ascii=False, indent=2).split("\n"):  # JSON escapes its own line breaks
+            say(line)
     return answer if code == 0 and not as_json else None
 
 
@@ -103,9 +112,10 @@ def alerts_now(loaded: LoadedConfig, api: str | None, window: str, as_json: bool
     zone = ZoneInfo(loaded.config.campaign.timezone)
     alerts = answer["alerts"]
     if not alerts:
-        print(f"no alerts open or in the last {window}")
+        say(f"no alerts open or in the last {window}")
         return 0
-    print("\n".join(alert_lines(alerts, zone, datetime.now(zone))))
+    for line in alert_lines(alerts, zone, datetime.now(zone)):
+        say(line)
     return 0
 
 
@@ -116,7 +126,7 @@ def ack_alert(loaded: LoadedConfig, api: str | None, alert_id: int, role: str, n
     if (answer := _readable(code, answer, as_json)) is None:
         return code
     zone = ZoneInfo(loaded.config.campaign.timezone)
-    print(f"alert #{answer['id']} ({answer['title']}, {answer['level'].upper()}) acknowledged by "
+    say(f"alert #{answer['id']} ({answer['title']}, {answer['level'].upper()}) acknowledged by "
           f"{_person(answer.get('acked_by_person'))} at {_clock(answer.get('acked_at'), zone)}; "
           "repeats and escalation stop until the level rises")
     return 0
@@ -126,11 +136,11 @@ def duty(loaded: LoadedConfig, api: str | None, args: Any) -> int:
     """`warroom duty` lists who holds every role; `duty set` / `duty end` change it (board token)."""
     zone = ZoneInfo(loaded.config.campaign.timezone)
     if args.action in ("set", "end") and not args.role:
-        print(f"warroom duty {args.action}: name the role, e.g. `warroom duty {args.action} general_manager`",
+        say(f"warroom duty {args.action}: name the role, e.g. `warroom duty {args.action} general_manager`",
               file=sys.stderr)
         return 2
     if args.action == "set" and not args.person:
-        print("warroom duty set: --person is required (an entry of people, or the stand-in's name)", file=sys.stderr)
+        say("warroom duty set: --person is required (an entry of people, or the stand-in's name)", file=sys.stderr)
         return 2
     if args.action == "set":
         body = {"role": args.role, "person": args.person if args.person in loaded.config.people else None,
@@ -139,21 +149,22 @@ def duty(loaded: LoadedConfig, api: str | None, args: Any) -> int:
         code, answer = api_call(loaded, api, "POST", "/api/v1/duty", body)
         if code == 0:
             until = f" until {_clock(answer['until'], zone)}" if answer.get("until") else ""
-            print(f"{answer['name']} {answer['phone']} now holds {args.role}{until}: the next page goes to them")
+            say(f"{answer['name']} {answer['phone']} now holds {args.role}{until}: the next page goes to them")
         return code
     if args.action == "end":
-        code, answer = api_call(loaded, api, "DELETE", f"/api/v1/duty/{args.role}?by={args.by}")
+        code, answer = api_call(loaded, api, "DELETE",
+                                f"/api/v1/duty/{quote(args.role, safe='')}?{urlencode({'by': args.by})}")
         if code == 0:
-            print(f"{args.role} is back to {answer.get('name', '?')} {answer.get('phone', '')}".rstrip())
+            say(f"{args.role} is back to {answer.get('name', '?')} {answer.get('phone', '')}".rstrip())
         return code
     code, answer = api_call(loaded, api, "GET", "/api/v1/duty", token=False)
     if code:
         return code
     for role, held in answer["roles"].items():
         until = f" until {_clock(held['until'], zone)}" if held.get("until") else ""
-        print(f"{role:<18} {held['name']} {held['phone']}  ({held['how']}{until})")
+        say(f"{role:<18} {held['name']} {held['phone']}  ({held['how']}{until})")
     for h in answer["handovers"]:
-        print(f"{_clock(h['at'], zone)}  {h['to']} takes over {h['role']} from {h['from']}")
+        say(f"{_clock(h['at'], zone)}  {h['to']} takes over {h['role']} from {h['from']}")
     return 0
 
 
@@ -178,7 +189,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
                             {"metric": args.metric, "duration": args.duration, "author": args.by,
                              "reason": args.reason})
     if code == 0:
-        print(f"silenced {answer.get('metric') or 'every metric'} until {answer.get('ends_at')}: alerts are "
+        say(f"silenced {answer.get('metric') or 'every metric'} until {answer.get('ends_at')}: alerts are "
               "still recorded, nobody is paged")
     return code
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from warroom.config.load import ConfigError, LoadedConfig, load_config
+from warroom.outside_text import on_terminal
 from warroom.store.dbfile import DamagedDatabase, DatabaseBusy, check_file
 
 EXIT_CONFIG = 2
@@ -25,13 +26,23 @@ class _Masking(logging.Filter):
         return True
 
 
+class _OneLine(logging.Filter):
+    """One log record, one line: a name from outside cannot clear the screen or forge a line of its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = on_terminal(record.getMessage())
+        record.args = None
+        return True
+
+
 def setup_logging(loaded: LoadedConfig | None, verbose: bool) -> None:
-    """Log lines with time and source, every secret from the environment masked."""
+    """Log lines with time and source, every secret from the environment masked, control characters escaped."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if loaded:
-        for handler in logging.getLogger().handlers:
+    for handler in logging.getLogger().handlers:
+        if loaded:
             handler.addFilter(_Masking(loaded))
+        handler.addFilter(_OneLine())
 
 
 def load_or_exit(path: str) -> LoadedConfig:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import unquote
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import apprise
 
@@ -83,3 +84,47 @@ def scrub(url: str, text: str) -> str:
     for piece in secret_parts(url):
         text = text.replace(piece, "***")
     return text
+
+
+# Query parameters that carry credentials in URLs people paste into configs.
+_SECRET_QUERY = re.compile(r"(?i)^(?:.*(?:token|secret|passw|pwd|key|sig|auth|credential|session).*)$")
+# Keys of the config tree whose values are channel URLs, or request headers.
+_CHANNEL_KEYS = ("channels", "forward")
+_URL_KEYS = ("url", "public_url", "board_url", "clock_url")
+
+
+def masked_url(url: str) -> str:
+    """A URL that is not a channel (a collector's target, the public URL): its password and credential-like
+    query values as ***, the rest as written."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        # user:password keeps the user; a lone userinfo is usually a token (https://TOKEN@host)
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{host}" if ":" in userinfo else f"***@{host}"
+    pairs = [pair.partition("=") for pair in parts.query.split("&")] if parts.query else []
+    query = "&".join(f"{k}=***" if v and _SECRET_QUERY.match(unquote(k)) else f"{k}{eq}{v}" for k, eq, v in pairs)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def masked_config(tree: Any) -> Any:
+    """The config tree with every secret written literally masked: channels as `shown`, header values and URL
+    passwords as ***. Values from ${ENV} are masked by LoadedConfig.mask besides."""
+    if isinstance(tree, dict):
+        out = {}
+        for key, value in tree.items():
+            if key in _CHANNEL_KEYS and isinstance(value, list):
+                out[key] = [shown(v) if isinstance(v, str) else masked_config(v) for v in value]
+            elif key == "headers" and isinstance(value, dict):
+                out[key] = {name: "***" for name in value}
+            elif key in _URL_KEYS and isinstance(value, str):
+                out[key] = masked_url(value)
+            else:
+                out[key] = masked_config(value)
+        return out
+    if isinstance(tree, list):
+        return [masked_config(v) for v in tree]
+    return tree

@@ -226,6 +226,8 @@ class Server(Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535, description="0 picks a free port (tests).")
+    board_port: int = Field(default=8501, ge=1, le=65535, description="Where `warroom up` and `warroom board` "
+                            "serve the wall board.")
     database: str = "data/warroom.duckdb"
     tick: Duration = Field(default=0.25, gt=0, le=5)
     token_env: str = "WARROOM_TOKEN"

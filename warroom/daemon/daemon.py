@@ -21,14 +21,15 @@ from collectors.base import CollectError, Collector, CollectorContext
 from collectors.registry import collector_class
 from warroom.api.app import create_app
 from warroom.api.read_model import LOOKBACK_S, BoardReader
+from warroom.clock import SteadyClock
 from warroom.config.load import LoadedConfig
 from warroom.config.models import WarroomConfig
 from warroom.daemon.night_clock import NightClock
 from warroom.daemon.scheduler import Scheduler
 from warroom.record.campaign import open_campaign
-from warroom.store.queries import last_runs_at, latest_at
+from warroom.store.queries import last_runs_at, last_stamp, latest_at
 from warroom.store.writer import LatestValues, Writer
-from warroom.values import PollResult, RunRecord, utc_now
+from warroom.values import PollResult, RunRecord
 
 log = logging.getLogger("warroom.daemon")
 # `warroom up` starts the demo and the daemon together; the demo may need a moment to listen.
@@ -111,13 +112,15 @@ class Daemon:
     """Wires store, writer, scheduler and API together; `start()` then `wait()` or `stop()`."""
 
     def __init__(self, loaded: LoadedConfig, db_path: str | Path | None = None,
-                 clock: Callable[[], datetime] = utc_now, context: CollectorContext | None = None,
+                 clock: Callable[[], datetime] | None = None, context: CollectorContext | None = None,
                  port: int | None = None):
         self.loaded = loaded
         self.cfg = loaded.config
         self.db_path = Path(db_path) if db_path else loaded.path(self.cfg.server.database)
-        self.clock = clock
-        self.context = context or CollectorContext(clock=clock)
+        # The one clock: the system's time at start, counted on by the monotonic clock (warroom.clock);
+        # an injected clock (tests, benches) is taken as it is.
+        self.clock = clock if clock is not None else SteadyClock()
+        self.context = context or CollectorContext(clock=self.clock)
         self.port = self.cfg.server.port if port is None else port
         self.stopped = threading.Event()
         self.started_at: datetime | None = None
@@ -147,6 +150,8 @@ class Daemon:
                       self.store.wal.kept_as)
         if archived is not None:
             log.info("previous campaign archived to %s (warroom replay --db %s)", archived, archived)
+        if isinstance(self.clock, SteadyClock) and self.clock.not_before(last_stamp(self.store.reader()) or anchor):
+            self.started_at = self.clock()
         self.anchor = self.campaign.anchor
         self.window = self.campaign.window
         self.latest = LatestValues()
@@ -227,6 +232,8 @@ class Daemon:
             "committed_samples": self.writer.committed_samples,
             "queue": self.writer.queue.qsize(),
             "writer_error": self.writer.last_error,
+            "record": self.store.health.as_dict(),
+            "clock": self.clock.as_dict() if isinstance(self.clock, SteadyClock) else {"steady": False},
             "alerts": {k: v for k, v in alerts.items() if k != "levels" and k != "open"},
             "open_alerts": len(alerts["open"]),
             "extra_families": _alert_families(alerts),

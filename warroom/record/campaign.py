@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from warroom import __version__
+from warroom.config.channels import masked_config
 from warroom.config.load import ConfigError, LoadedConfig, parse_config
 from warroom.store.database import Store
 from warroom.store.schema import first_row, from_db_ts, to_db_ts
@@ -55,8 +56,9 @@ def _slug(text: str) -> str:
 
 
 def masked_snapshot(loaded: LoadedConfig) -> str:
-    """The validated config as JSON with every secret from the environment replaced by ***."""
-    tree = loaded.config.model_dump(mode="json", by_alias=True)
+    """The validated config as JSON with every secret masked: channels, headers and URL passwords however
+    they were written (warroom.config.channels.masked_config), and every value that came from ${ENV}."""
+    tree = masked_config(loaded.config.model_dump(mode="json", by_alias=True))
     return loaded.mask(json.dumps(tree, ensure_ascii=False))  # key order is the wall order
 
 
@@ -65,6 +67,8 @@ def config_from_snapshot(snapshot: str, source: str) -> LoadedConfig:
     tree: dict[str, Any] = json.loads(snapshot)
     for person in (tree.get("people") or {}).values():
         person["channels"] = []
+        for shift in person.get("shifts") or []:
+            shift["channels"] = None  # recorded as labels (masked), not URLs
     tree.get("alerts", {})["forward"] = []
     return parse_config(tree, f"{source} (recorded config)", env={})
 
@@ -157,7 +161,7 @@ def open_campaign(db: Path, loaded: LoadedConfig, now: datetime,
         record = None
     if record is None:
         record = begin(store, loaded, now, anchor)
-    store.execute("INSERT INTO daemon_starts VALUES (?, ?, ?)", [to_db_ts(now), record.id, __version__])
+    store.record("daemon_starts", [to_db_ts(now), record.id, __version__])  # a full disk must not stop a restart
     return store, record, archived
 
 

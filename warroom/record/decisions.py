@@ -24,9 +24,8 @@ def record(store: Store, ts: datetime, author: str, text: str, *, role: str | No
            level: str | None = None, alert_id: int | None = None, kind: str = "decision",
            ref: str | None = None, via: str | None = None) -> None:
     """Append one row to the decision log."""
-    store.execute("INSERT INTO annotations (ts, author, role, level, alert_id, kind, text, ref, via) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  [to_db_ts(ts), author, role, level, alert_id, kind, text, ref, via])
+    store.record("annotations", [to_db_ts(ts), author, role, level, alert_id, kind, text, ref, via],
+                 "ts, author, role, level, alert_id, kind, text, ref, via")
 
 
 def between(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[dict[str, Any]]:

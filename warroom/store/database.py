@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from warroom.store.backlog import Backlog, RecordHealth, RecordRow, write_rows
 from warroom.store.dbfile import CONNECT_CONFIG, DamagedDatabase, DatabaseBusy, check_file, check_wal
 from warroom.store.migrate import MigrationError, upgrade
 from warroom.store.schema import SANE_FROM, SANE_TO, first_row, from_db_ts, to_db_ts
@@ -31,6 +32,15 @@ def _epoch_us(ts: datetime) -> int:
 def _timestamps(values: Iterable[datetime]) -> pa.Array:
     """Aware datetimes as an Arrow timestamp[us] column of naive UTC."""
     return pa.array([_epoch_us(t) for t in values], pa.int64()).cast(pa.timestamp("us"))
+
+
+def _filesystem(path: Path) -> str:
+    """The mount point holding `path`, for 'free space on …' (the folder itself when unknown)."""
+    folder = path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if candidate.is_mount():
+            return str(candidate)
+    return str(folder)
 
 
 class StoreError(Exception):
@@ -66,8 +76,11 @@ class Store:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()
         self._rolled_until: datetime | None = None
+        self.health = RecordHealth(str(self.path), _filesystem(self.path))
+        self.backlog: Backlog | None = None
         if not read_only:
             self._create_schema()
+            self.backlog = Backlog(self.reader, self.health)
 
     def _create_schema(self) -> None:
         try:
@@ -169,12 +182,26 @@ class Store:
         """Bulk load an Arrow table of (ts, metric, value) already in time order (imports, benches)."""
         self.reader().from_arrow(table.select(["ts", "metric", "value"])).insert_into("samples")
 
+    def record(self, table: str, values: Sequence[object], columns: str | None = None) -> None:
+        """Append a row to a table of the night's record (alerts, silences: replace by id); never fails on a full disk.
+
+        The row is written now while the disk takes writes; otherwise it waits in the backlog, in order,
+        and `health` says since when the record is incomplete (warroom.store.backlog).
+        """
+        row = RecordRow(table, tuple(values), columns)
+        if self.backlog is None:
+            write_rows(self.reader(), [row])
+        else:
+            self.backlog.put(row)
+
     def execute(self, sql: str, params: Sequence[object] = ()) -> duckdb.DuckDBPyConnection:
         """Run one statement on the calling thread's cursor (alert log, annotations)."""
         return self.reader().execute(sql, list(params))
 
     def close(self) -> None:
-        """Checkpoint (so the next start replays no WAL) and close."""
+        """Write what the backlog holds if the disk allows, checkpoint (so the next start replays no WAL), close."""
+        if self.backlog is not None:
+            self.backlog.close()
         with self._lock:
             for cur in self._cursors:
                 try:

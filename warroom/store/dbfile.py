@@ -9,6 +9,7 @@ reported loudly. DuckDB is never allowed to fetch or load an extension for a fil
 
 from __future__ import annotations
 
+import glob
 import shutil
 import struct
 import time
@@ -101,7 +102,16 @@ def check_wal(path: Path) -> WalReport:
     data = wal.read_bytes()
     if not wal_is_torn(data):
         return WalReport(True, len(data))
+    # A read-only open (an archive replayed again and again) leaves the torn log in place: keep one copy of it.
+    same = [p for p in sorted(wal.parent.glob(f"{glob.escape(wal.name)}.torn-*"))
+            if p.stat().st_size == len(data) and p.read_bytes() == data]
+    if same:
+        return WalReport(True, len(data), True, str(same[0]))
     kept = wal.with_name(f"{wal.name}.torn-{time.strftime('%Y%m%dT%H%M%S')}")
+    n = 1
+    while kept.exists():  # another torn log cut in the same second
+        n += 1
+        kept = wal.with_name(f"{wal.name}.torn-{time.strftime('%Y%m%dT%H%M%S')}-{n}")
     shutil.copyfile(wal, kept)
     return WalReport(True, len(data), True, str(kept))
 

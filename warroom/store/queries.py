@@ -130,3 +130,13 @@ def sample_bounds(cur: duckdb.DuckDBPyConnection) -> tuple[datetime | None, date
     lo, hi = first_row(cur.execute("SELECT min(ts), max(ts) FROM samples WHERE ts >= ? AND ts < ?",
                                    [SANE_FROM, SANE_TO]))
     return from_db_ts(lo), from_db_ts(hi)
+
+
+def last_stamp(cur: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The newest moment the record holds (samples, level changes, alert steps, poll runs), or None when empty."""
+    newest = None
+    for table in ("samples", "level_changes", "alert_events", "collector_runs"):
+        row = first_row(cur.execute(f"SELECT max(ts) FROM {table} WHERE ts >= ? AND ts < ?", [SANE_FROM, SANE_TO]))
+        if row and row[0] is not None and (newest is None or row[0] > newest):
+            newest = row[0]
+    return from_db_ts(newest)

@@ -73,6 +73,7 @@ class Writer:
         self.dropped_samples = 0
         self.last_error: str | None = None
         self.last_commit_s: float | None = None
+        store.health.holds("samples", lambda: len(self.pending_samples))
 
     def put(self, result: PollResult) -> None:
         """Called from poll threads; never blocks."""
@@ -111,9 +112,10 @@ class Writer:
         t0 = time.perf_counter()
         try:
             self.store.append(samples, runs)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - held and retried; the record's health says so, once
             self.last_error = f"{type(err).__name__}: {err}"
-            log.error("commit of %d samples failed, will retry: %s", len(samples), self.last_error)
+            log.debug("commit of %d samples failed, will retry: %s", len(samples), self.last_error)
+            self.store.health.failed("samples", err)
             if len(samples) > MAX_PENDING:
                 drop = len(samples) - MAX_PENDING
                 self.dropped_samples += drop
@@ -121,6 +123,8 @@ class Writer:
                 self.pending_samples = sorted(samples, key=lambda s: s.ts)[drop:]
             return
         self.last_commit_s = time.perf_counter() - t0
+        if self.last_error is not None:
+            self.store.health.wrote("samples", len(samples))
         self.last_error = None
         self.commits += 1
         self.committed_samples += len(samples)

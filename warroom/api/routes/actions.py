@@ -25,6 +25,7 @@ from alerts.ack import AckRejected, check_token
 from alerts.engine import AlertEngine, AlertError
 from alerts.log import Alert
 from warroom.api.context import ApiContext, Context, LiveNight
+from warroom.api.fields import Note, PersonName, Reason, Text
 from warroom.api.gate import check_board_token
 from warroom.api.params import ApiError, parse_moment
 from warroom.api.read_only import Live, live_night
@@ -49,13 +50,13 @@ class _Body(BaseModel):
 class AckBody(_Body):
     by: str | None = Field(default=None, description="Role acknowledging, e.g. ops_lead (a machine; a signed-in "
                            "person acts as themselves).")
-    note: str | None = None
+    note: Note | None = None
 
 
 class AnnotationBody(_Body):
-    author: str | None = Field(default=None, min_length=1, description="Who decided (a machine; a signed-in person "
-                               "is recorded as themselves).")
-    text: str = Field(min_length=1, max_length=4000)
+    author: PersonName | None = Field(default=None, description="Who decided (a machine; a signed-in person "
+                                      "is recorded as themselves).")
+    text: Text
     role: str | None = None
     level: Literal["yellow", "orange", "red"] | None = None
     alert_id: int | None = None
@@ -65,9 +66,9 @@ class AnnotationBody(_Body):
 class SilenceBody(_Body):
     metric: str | None = Field(default=None, description="One metric, or null for every metric.")
     duration: str = Field(default="30m", description="How long, e.g. 30m.")
-    author: str | None = Field(default=None, min_length=1, description="Who silences (a machine; a signed-in person "
-                               "is recorded as themselves).")
-    reason: str = Field(min_length=1)
+    author: PersonName | None = Field(default=None, description="Who silences (a machine; a signed-in person "
+                                      "is recorded as themselves).")
+    reason: Reason
 
 
 class PushSample(_Body):
@@ -113,7 +114,7 @@ def _link_ack(ctx: ApiContext, engine: AlertEngine, request: Request, alert_id: 
         return engine.ack_with_token(alert_id, token)
     except AckRejected as err:
         ctx.refusals.ack_refused(client, alert_id)
-        log.warning("refused ack link for alert %s from %s: %s", alert_id, client, err)
+        ctx.refusals.log("ack_link", "refused ack link for alert %s from %s: %s", alert_id, client, err)
         raise LinkRefused(403, str(err), err.reason) from None
     except AlertError as err:
         # unknown or closed (404/409: words the page knows); else the engine's own words (already localised)

@@ -86,7 +86,13 @@ def board(ctx: Context,
     """One tile per metric with level and owner; with `at`, the board as it was then."""
     now = ctx.clock()
     moment = parse_moment(at, "at", ctx.reader.cfg.campaign.timezone, now) if at else None
-    return ctx.reader.board(now, moment)
+    answer = ctx.reader.board(now, moment)
+    if moment is None and ctx.live is not None:
+        # The wall says so when the disk stopped taking the record (warroom.store.backlog).
+        health = ctx.reader.store.health
+        answer["record"] = {"complete": health.complete, "since": health.since.isoformat() if health.since else None,
+                            "disk_full": health.disk_full, "message": health.headline()}
+    return answer
 
 
 @router.get("/api/v1/series")

@@ -7,13 +7,14 @@ archive answers all three 409 (warroom.api.read_only).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.api.context import Context
+from warroom.api.fields import PersonName, Phone, check_name
 from warroom.api.params import ApiError, parse_moment
 from warroom.api.read_only import Live, live_night
 from warroom.api.routes.people import acting, refuse_unless
@@ -27,14 +28,17 @@ class StandInBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str = Field(description="The role to fill, e.g. general_manager.")
     person: str | None = Field(default=None, description="An entry of people (their channels), e.g. deputy_gm.")
-    name: str | None = Field(default=None, min_length=1, max_length=200, description="Or a name (the role's "
-                             "own channels are paged).")
-    phone: str = Field(default="", max_length=64)
-    until: str | None = Field(default=None, description="ISO-8601 (naive: the campaign's timezone) or '+2h'; "
-                              "open-ended when omitted.")
-    by: str | None = Field(default=None, min_length=1, max_length=200, description="Who makes the change (a "
-                           "machine; a signed-in person is recorded as themselves).")
+    name: PersonName | None = Field(default=None, description="Or a name (the role's own channels are paged): "
+                                    "one line of printable text, no link.")
+    phone: Phone = Field(default="", description="Digits, spaces, + - ( ) and an extension.")
+    until: str | None = Field(default=None, max_length=64, description="ISO-8601 (naive: the campaign's timezone) "
+                              "or '+2h'; open-ended when omitted.")
+    by: PersonName | None = Field(default=None, description="Who makes the change (a machine; a signed-in person "
+                                  "is recorded as themselves).")
 
+
+# A stand-in covers a night, a weekend at most: anything longer is a typo (and '+99999999d' overflowed to a 500).
+MAX_STAND_IN = timedelta(days=7)
 
 router = APIRouter(dependencies=[Depends(live_night)])
 
@@ -46,7 +50,7 @@ def on_duty(live: Live) -> dict[str, Any]:
 
 
 @router.post("/api/v1/duty", status_code=201)
-def stand_in(body: StandInBody, request: Request, ctx: Context, live: Live,
+def stand_in(body: StandInBody, request: Request, ctx: Context, live: Live, response: Response,
              authorization: str | None = Header(None)) -> dict[str, Any]:
     """Put someone in a role from now on (board token; a signed-in person needs the right to)."""
     actor = acting(ctx, live, request, authorization, None)
@@ -63,22 +67,33 @@ def stand_in(body: StandInBody, request: Request, ctx: Context, live: Live,
     if (body.person is None) == (body.name is None):
         raise ApiError(422, "name: give either person (an entry of people) or name and phone", "name")
     now = engine.clock()
-    until = None
-    if body.until and body.until.startswith("+"):
-        try:
-            until = now + timedelta(seconds=parse_duration(body.until[1:]))
-        except ValueError as err:
-            raise ApiError(422, f"until: {err}", "until") from None
-    elif body.until:
-        until = parse_moment(body.until, "until", cfg.campaign.timezone, now)
-    if until is not None:
-        if until <= now:
-            raise ApiError(422, f"until: {until.isoformat()} is not in the future", "until")
+    until = _until(body.until, cfg.campaign.timezone, now) if body.until else None
     holder, change = engine.roster.stand_in(body.role, now, by, person=body.person, name=body.name,
                                             phone=body.phone, until=until)
-    decisions.record(engine.log.store, now, by, change, role=body.role, kind="duty", ref=f"duty:{body.role}",
-                     via=actor.via)
+    if change is None:
+        response.status_code = 200  # the same stand-in again: nothing changed, nothing to log
+    else:
+        decisions.record(engine.log.store, now, by, change, role=body.role, kind="duty", ref=f"duty:{body.role}",
+                         via=actor.via)
     return holder.as_dict()
+
+
+def _until(text: str, zone: str, now: datetime) -> datetime:
+    """When a stand-in ends: ISO-8601 or '+2h', in the future and within MAX_STAND_IN; 422 naming `until`."""
+    text = text.strip()
+    if text.startswith("+"):
+        try:
+            seconds = parse_duration(text[1:])
+        except ValueError as err:
+            raise ApiError(422, f"until: {err}", "until") from None
+        if seconds > MAX_STAND_IN.total_seconds():
+            raise ApiError(422, f"until: {text[:40]!r} is more than {MAX_STAND_IN.days} days from now", "until")
+        until = now + timedelta(seconds=seconds)
+    else:
+        until = parse_moment(text, "until", zone, now, MAX_STAND_IN)
+    if until <= now:
+        raise ApiError(422, f"until: {until.isoformat()} is not in the future", "until")
+    return until
 
 
 @router.delete("/api/v1/duty/{role}")
@@ -90,6 +105,8 @@ def end(role: str, request: Request, ctx: Context, live: Live, by: str | None = 
     by = actor.person if actor.via == "board" else by
     if not by:
         raise ApiError(422, "by: required with the board token (who ends it)", "by")
+    if actor.via != "board":
+        by = check_name(by, "by")  # a machine's word for who it is goes into the decision log
     engine = live.engine
     now = engine.clock()
     change = engine.roster.end(role, now, by)
