@@ -118,15 +118,17 @@ def test_the_checker_sees_a_circle() -> None:
     assert room("warroom.store.writer") == "warroom.store" and room("alerts.notifiers.page") == "alerts"
 
 
-# Each table of the record has one module that writes it (the schema's upgrade aside). Import loads
-# archived samples in bulk and rebuilds their rollup: the one other way samples enter a file.
+# Each table of the record has one module that writes it (the schema's upgrade aside). Importing samples
+# (warroom.store.intake) loads them in bulk and rebuilds their rollup: the one other way samples enter a
+# live file. Restoring an export (warroom.store.transfer.import_record) writes every table, but only into a
+# file that holds no night yet (tests/warroom/test_transfer.py): a copy of the record, not a second writer.
 WRITERS = {
     "annotations": {"warroom.record.decisions"},
     "alerts": {"alerts.log"}, "alert_events": {"alerts.log"},
     "duty": {"alerts.roster"}, "silences": {"alerts.silences"}, "level_changes": {"alerts.snapshot"},
     "campaigns": {"warroom.record.campaign"}, "daemon_starts": {"warroom.record.campaign"},
-    "samples": {"warroom.store.database", "warroom.store.transfer"},
-    "samples_1m": {"warroom.store.database", "warroom.store.transfer"},
+    "samples": {"warroom.store.database", "warroom.store.intake"},
+    "samples_1m": {"warroom.store.database", "warroom.store.intake"},
     "collector_runs": {"warroom.store.database"},
 }
 # Rows of the record also go through Store.record("table", ...) (warroom.store.backlog writes them in order).

@@ -18,14 +18,14 @@ from warroom.api.errors import answer_errors, document_errors
 from warroom.api.gate import Refusals, RequestGate
 from warroom.api.read_model import BoardReader
 from warroom.api.read_only import ReadOnly
-from warroom.api.routes import actions, board, duty, people, record
+from warroom.api.routes import actions, board, duty, people, record, reports
 from warroom.record.campaign import CampaignRecord
 from warroom.record.sign_ins import Sessions
 from warroom.record.source import ArchivedNight, NightSource
 from warroom.values import PollResult
 
 # In this order in the OpenAPI schema; routers that need the live night guard themselves (warroom.api.read_only).
-ROUTERS = (board.router, record.router, actions.router, duty.router, people.router)
+ROUTERS = (board.router, record.router, actions.router, duty.router, people.router, reports.router)
 
 
 def create_app(

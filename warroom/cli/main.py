@@ -11,6 +11,7 @@ from warroom.cli.night import add_night_commands
 from warroom.cli.people import add_people_commands
 from warroom.cli.remote import add_remote_commands
 from warroom.cli.startup import load_or_exit
+from warroom.cli.transfer import add_transfer_commands
 
 HELP = """\
 warroom watches the numbers of a campaign's last hours, colours them yellow / orange / red, and
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_live_commands(add)
     add_remote_commands(add)
     add_night_commands(add)
+    add_transfer_commands(add)
     add_people_commands(add)
     return parser
 

@@ -67,32 +67,68 @@ def _person(p: dict | None) -> str:
     return f"{p['name']} {p.get('phone', '')}".strip() if p else "—"
 
 
-def alert_lines(alerts: list[dict[str, Any]], zone: ZoneInfo, now: datetime) -> list[str]:
-    """One readable line per alert, open ones first and worst first."""
+def _amount(value: float | None, meta: dict[str, Any]) -> str:
+    """A value with the metric's decimals and unit, as the wall shows it."""
+    if value is None:
+        return "—"
+    unit = meta.get("unit") or ""
+    return f"{value:,.{int(meta.get('decimals', 1))}f}" + (f" {unit}" if unit and unit != "%" else unit)
+
+
+def _last(events: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
+    return next((e for e in reversed(events or []) if e.get("event") == kind), None)
+
+
+def _who(event: dict[str, Any], people: dict[str, Any]) -> str:
+    """The person an event names (a stand-in as they were then), else the role's configured person."""
+    return event.get("person") or (people.get(event.get("role") or "") or {}).get("name") or event.get("role") or "?"
+
+
+def alert_lines(alerts: list[dict[str, Any]], zone: ZoneInfo, now: datetime,
+                config: dict[str, Any] | None = None) -> list[str]:
+    """One readable line per alert, open ones first and worst first: the value with its unit against its line,
+    who took it (also once resolved) and who it was escalated to."""
     rank = {"red": 3, "orange": 2, "yellow": 1, "green": 0}
+    metrics, people = (config or {}).get("metrics") or {}, (config or {}).get("people") or {}
     order = sorted(alerts, key=lambda a: (a["state"] == "resolved", -rank.get(a["peak_level"], 0), -a["id"]))
     lines = []
     for a in order:
+        meta = metrics.get(a["metric"]) or {}
+        events = a.get("events") or []
         level = "NO DATA" if a["kind"] == "no_data" else a["level"].upper()
-        value = "" if a.get("value") is None else f" {a['value']:g}"
+        value = "" if a.get("value") is None else f" {_amount(a['value'], meta)}"
+        if value and a.get("threshold") is not None and a["state"] != "resolved":
+            value += f" (line {_amount(a['threshold'], meta)})"
+        acked = _last(events, "acked")
+        took = (f"acknowledged by {_who(acked, people)} at {_clock(acked['ts'], zone)}" if acked else
+                f"acknowledged by {_person(a.get('acked_by_person'))} at {_clock(a.get('acked_at'), zone)}"
+                if a.get("acked_at") else None)
         if a["state"] == "resolved":
-            state = f"resolved {_clock(a.get('resolved_at'), zone)} (peak {a['peak_level']})"
+            state = f"resolved {_clock(a.get('resolved_at'), zone)} (peak {a['peak_level']})" + \
+                (f" · {took}" if took else " · never acknowledged")
         elif a.get("recovering"):
-            state = f"back to normal, resolving (peak {a['peak_level']})"
+            state = f"back to normal, resolving (peak {a['peak_level']})" + (f" · {took}" if took else "")
         elif a["state"] == "acked":
-            state = f"acknowledged by {_person(a.get('acked_by_person'))} at {_clock(a.get('acked_at'), zone)}"
+            state = took or "acknowledged"
         else:
             since = datetime.fromisoformat(a.get("level_since") or a["opened_at"])
-            state = f"NOT ACKNOWLEDGED for {int((now - since).total_seconds())}s"
+            state = f"NOT ACKNOWLEDGED for {max(0, int((now - since).total_seconds()))}s"
         extra = ""
+        escalated = _last(events, "escalated")
         if a.get("escalated_to") and a["state"] != "resolved":
             extra = f" · also paged {_person(a['escalated_to'])}"
+        elif escalated is not None:
+            extra = f" · escalated to {_who(escalated, people)} at {_clock(escalated['ts'], zone)}" + \
+                (f" ({escalated['level']})" if escalated.get("level") else "")
         if a.get("nobody_left") and a["state"] == "open":
             extra += " · NOBODY LEFT TO PAGE"
         if a.get("delivery_failed") and a["state"] != "resolved":
             extra += " · a page failed"
-        lines.append(f"#{a['id']:<4} {level:<8} {a['title']}{value} · opened {_clock(a['opened_at'], zone)} · "
-                     f"{state} · decides: {_person(a.get('decider'))}{extra}")
+        if a.get("silenced") and a["state"] != "resolved":
+            extra += " · silenced (not paged)"
+        decides = "" if a["state"] == "resolved" else f" · decides: {_person(a.get('decider'))}"
+        lines.append(f"#{a['id']:<4} {level:<8} {a['title']}{value} · opened {_clock(a['opened_at'], zone)}"
+                     f" · {state}{decides}{extra}")
     return lines
 
 
@@ -114,7 +150,11 @@ def alerts_now(loaded: LoadedConfig, api: str | None, window: str, as_json: bool
     if not alerts:
         say(f"no alerts open or in the last {window}")
         return 0
-    for line in alert_lines(alerts, zone, datetime.now(zone)):
+    _, config = api_call(loaded, api, "GET", "/api/v1/config", token=False)  # units as the daemon has them
+    _, campaign = api_call(loaded, api, "GET", "/api/v1/campaign", token=False)
+    # The daemon's clock (in demo mode the night's), so "for 42s" counts on the same clock as the stamps.
+    now = datetime.fromisoformat(campaign["now"]) if campaign and campaign.get("now") else datetime.now(zone)
+    for line in alert_lines(alerts, zone, now, config):
         say(line)
     return 0
 

@@ -45,6 +45,9 @@ class RunSheetStep(Strict):
     at: str = Field(description="When: ISO-8601, or '+6m40s' after the daemon starts (the demo night's start).")
     action: str = Field(min_length=1)
     owner: str = Field(pattern=ROLE_NAME)
+    do: Literal["report", "archive"] | None = Field(
+        default=None, description="Done by warroom at its time: `archive` writes a consistent copy of the database, "
+                                  "`report` the copy and the night's report; the owner is paged where they are.")
 
     @field_validator("at")
     @classmethod

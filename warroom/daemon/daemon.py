@@ -27,6 +27,7 @@ from warroom.config.models import WarroomConfig
 from warroom.daemon.night_clock import NightClock
 from warroom.daemon.scheduler import Scheduler
 from warroom.record.campaign import open_campaign
+from warroom.record.runsheet_actions import RunSheetActions
 from warroom.store.queries import last_runs_at, last_stamp, latest_at
 from warroom.store.writer import LatestValues, Writer
 from warroom.values import PollResult, RunRecord
@@ -127,6 +128,7 @@ class Daemon:
         self.listeners: list[Callable[[PollResult], None]] = []
         self.night_clock: NightClock | None = None
         self.anchor: datetime | None = None
+        self.runsheet: RunSheetActions | None = None
 
     def start(self) -> None:
         """Open the store, reload the last values, start polling and serving."""
@@ -185,6 +187,10 @@ class Daemon:
         self.scheduler.start()
         self.api = ApiServer(self.app, sock)
         self.api.start()
+        # T=0 without a keyboard: `do:` steps of the run sheet, in a thread (and a process) of their own.
+        self.runsheet = RunSheetActions(self.cfg, self.store, self.engine.roster, self.clock, self.campaign.anchor,
+                                        self.db_path, report_url=self._report_url, mask=self.loaded.mask)
+        self.runsheet.start()
         log.info("collecting %d collectors into %s; API on http://%s:%d", len(self.collectors), self.db_path,
                  self.cfg.server.host, self.api.port)
 
@@ -213,6 +219,10 @@ class Daemon:
             except Exception:  # noqa: BLE001 - a listener bug must not lose the samples
                 log.exception("listener failed on a poll result")
         self.writer.put(result)
+
+    def _report_url(self, name: str) -> str:
+        """Where a phone opens a report the run sheet wrote: the API's address as ack links give it."""
+        return f"{self.engine.dispatch.public_url}/api/v1/reports/{name}"
 
     def status(self) -> dict[str, Any]:
         """Health of collectors, writer and scheduler for /health and /metrics."""
@@ -248,6 +258,8 @@ class Daemon:
         if self.stopped.is_set():
             return
         self.stopped.set()
+        if self.runsheet is not None:
+            self.runsheet.stop()
         self.api.stop()
         if self.night_clock is not None:
             self.night_clock.stop()

@@ -31,6 +31,6 @@ def record(store: Store, ts: datetime, author: str, text: str, *, role: str | No
 def between(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Decision-log rows in [start, end], oldest first, in the API's form."""
     rows = cur.execute("SELECT ts, author, role, level, alert_id, kind, text, ref, via FROM annotations "
-                       "WHERE ts >= ? AND ts <= ? ORDER BY ts", [to_db_ts(start), to_db_ts(end)]).fetchall()
+                       "WHERE ts >= ? AND ts <= ? ORDER BY ts, rowid", [to_db_ts(start), to_db_ts(end)]).fetchall()
     return [{"ts": from_db_ts(r[0]).isoformat(), "author": r[1], "role": r[2], "level": r[3], "alert_id": r[4],
              "kind": r[5], "text": r[6], "ref": r[7], "via": r[8]} for r in rows]

@@ -19,6 +19,8 @@ from warroom.store.schema import from_db_ts, to_db_ts
 
 # Long enough to notice a wrong tap on a kiosk, short enough that "done" soon means done.
 UNDO_WINDOW_S = 60.0
+ACTOR = "warroom"
+"""The role (and author) of what warroom records itself: a `do:` step it did (warroom.record.runsheet_actions)."""
 # Every read of the marks is bounded by time (zone maps skip the rest); a campaign's record spans at
 # most the API's longest window, so a mark older than this belongs to no step of tonight.
 MARKS_LOOKBACK = timedelta(days=8)
@@ -77,7 +79,8 @@ def run_sheet(cur: duckdb.DuckDBPyConnection, cfg: WarroomConfig, anchor: dateti
                       "done": mark is not None, "done_by": mark.role if mark else None,
                       "done_by_name": mark.who if mark else None, "done_via": mark.via if mark else None,
                       "done_at": mark.at.isoformat() if mark else None,
-                      "undo_until": mark.undo_until().isoformat() if mark else None})
+                      # what warroom did itself is no wrong tap: its files exist, there is nothing to undo
+                      "undo_until": mark.undo_until().isoformat() if mark and mark.role != ACTOR else None})
     return steps
 
 

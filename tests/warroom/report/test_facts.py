@@ -35,7 +35,7 @@ def test_slowest_first_with_the_rule_met_missed_or_too_young():
     assert by_id[1].first_page_s == 2 and by_id[1].ack_s == 90 and by_id[1].rule_met is True
     assert by_id[1].decisions == [(T.format("31:40"), "Li", "scale out")]
     assert by_id[2].first_page_s == 360 and by_id[2].first_page_to == "Wang" and by_id[2].rule_met is False
-    assert by_id[2].escalations == [(T.format("35:00"), "Wang")] and by_id[2].failed_pages == 1
+    assert by_id[2].escalations == [(T.format("35:00"), "Wang", "timeout")] and by_id[2].failed_pages == 1
     assert by_id[2].decisions == [(T.format("37:10"), "Wang", "switch to backup")]
     assert by_id[3].rule_met is False and by_id[3].first_page_s is None
     assert by_id[4].rule_met is None  # opened 2 minutes before the end, not yet acknowledged

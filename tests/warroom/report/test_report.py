@@ -18,8 +18,11 @@ import pytest
 
 from tests.daemon_kit import ROOT
 from tests.harness.night_record import record_demo_night
-from tests.warroom.record.kit import queue_config, recorded_night
+from tests.realparts import missing_part
+from tests.warroom.record.kit import T0, queue_config, recorded_night
 from warroom.archive.report.make import make_report
+from warroom.record.campaign import begin
+from warroom.store.database import Store
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 # Anything that would make a browser reach out: attributes with a scheme, CSS url()/@import, protocol-relative.
@@ -111,3 +114,94 @@ def test_report_of_the_demo_night_in_chromium(demo_night, tmp_path):
             Path(ARTIFACTS / f"report-{width}.png").write_bytes(base64.b64decode(shot["data"]))
         finally:
             close_chromium(chrome)
+
+
+def report_cli(*args):
+    return subprocess.run([sys.executable, "-m", "warroom.cli", "report", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+@pytest.fixture
+def kit_night(tmp_path):
+    db = tmp_path / "n.duckdb"
+    recorded_night(db, queue_config()).close()
+    return db
+
+
+def window_of(page):
+    return re.search(r"(?:Window|时间范围): ([^<]*) \(Asia/Shanghai\)", page).group(1)
+
+
+def test_report_cli_reads_the_window_as_its_help_says(kit_night, tmp_path):
+    out = tmp_path / "r.html"
+    # naive = the campaign's timezone (Asia/Shanghai): 23:00:50 there is 15:00:50 UTC, 50 s into the kit's night
+    done = report_cli("--db", str(kit_night), "-o", str(out), "--from", "2024-11-11T23:00:50", "--to", "now")
+    assert done.returncode == 0, done.stderr
+    assert window_of(out.read_text(encoding="utf-8")) == "11-11 23:00:50 – 11-11 23:02:50"
+    done = report_cli("--db", str(kit_night), "-o", str(out), "--from=-1m", "--lang", "en")  # 'now' is its last moment
+    assert done.returncode == 0, done.stderr
+    assert window_of(out.read_text(encoding="utf-8")) == "11-11 23:01:50 – 11-11 23:02:50"
+
+
+BAD_WINDOWS = [
+    (("--from", "garbage"), "--from: 'garbage' is not an ISO-8601 time"),
+    (("--to", "yesterday"), "--to: 'yesterday' is not an ISO-8601 time"),
+    (("--from", "now", "--to=-1h"), "must be after --from"),
+    (("--from", "0001-01-01T00:00:00"), "--from: '0001-01-01T00:00:00' is more than 3660 days from now"),
+    (("--from=-30d",), "longer than the 8-day limit"),
+]
+
+
+@pytest.mark.parametrize(("args", "why"), BAD_WINDOWS)
+def test_report_cli_refuses_a_bad_window_in_one_line_before_any_work(kit_night, tmp_path, args, why):
+    done = report_cli("--db", str(kit_night), "-o", str(tmp_path / "r.html"), *args)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and why in lines[0] and lines[0].startswith("warroom report: ")
+    assert "[#" not in done.stderr  # refused before the first answer was fetched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.duckdb"]
+
+
+def test_report_of_an_archive_with_no_samples_covers_its_campaign(tmp_path):
+    db = tmp_path / "empty-night.duckdb"
+    store = Store(db)
+    begin(store, queue_config(), T0)
+    store.close()
+    done = report_cli("--db", str(db), "-o", str(tmp_path / "r.html"), "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert window_of(page) == "11-11 23:00:00 – 11-12 00:00:00" and "No alert was opened" in page
+
+
+def test_report_cli_refuses_an_unusable_output_in_one_line_before_any_work(kit_night, tmp_path):
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    cases = {str(tmp_path / "a-folder"): "is a folder; give a file name",
+             str(tmp_path / "a-file" / "r.html"): "a-file is a file, not a folder"}
+    for out, why in cases.items():
+        done = report_cli("--db", str(kit_night), "-o", out)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1 and why in lines[0] and out in lines[0], done.stderr
+        assert "[#" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "a-folder", "n.duckdb"]
+    assert list((tmp_path / "a-folder").iterdir()) == []
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A read-only filesystem (a small tmpfs mounted ro): what a full or failing disk looks like to a writer."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        missing_part(f"cannot mount a read-only tmpfs (needs root): {done.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_report_and_export_on_a_read_only_filesystem_are_one_line_before_any_work(kit_night, read_only_folder):
+    for command, out in (("report", read_only_folder / "r.html"), ("export", read_only_folder / "out")):
+        done = subprocess.run([sys.executable, "-m", "warroom.cli", command, "--db", str(kit_night), "-o", str(out)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1, done.stderr
+        assert lines[0] == f"warroom {command}: {out}: cannot write in {read_only_folder}: the filesystem is read-only"

@@ -162,6 +162,12 @@ def ack(alert_id: int, request: Request, ctx: Context, live: Live, token: str | 
             raise ApiError(422, "body: {\"by\": role} is required with the board token", "by")
         note = body.note if body else None
         alert = _guarded(lambda: engine.ack(alert_id, actor.role, actor.via, note, person=actor.person))
+        if note and note.strip() and alert.acked_by == actor.role:
+            # A note written while acknowledging is a decision ("已让客服加派人手…"): the decision log holds it.
+            decisions.record(engine.log.store, alert.acked_at or engine.clock(),
+                             actor.person or engine.roster.name(actor.role, engine.clock()) or actor.role,
+                             note.strip(), role=actor.role, level=alert.level.word, alert_id=alert.id,
+                             ref=f"ack:{alert.id}", via=actor.via)
     return alert_json(engine, alert)
 
 

@@ -147,7 +147,7 @@ def get_timeline(ctx: Context, from_: str = Query("-2h", alias="from"), to: str 
 def get_outcome(ctx: Context, from_: str = Query("-24h", alias="from"), to: str = "now") -> dict[str, Any]:
     """The KPI against its target (met, when crossed) and each metric's worst value in a window."""
     start, end = _window(ctx, from_, to)
-    return summary.outcome(ctx.reader.store.reader(), ctx.night.cfg, start, end)
+    return summary.outcome(ctx.reader.store.reader(), ctx.night.cfg, start, end, ctx.reader.window.end)
 
 
 @router.get("/api/v1/collectors")

@@ -26,6 +26,7 @@ class Answers:
     runsheet: list[dict[str, Any]]
     bands: dict[str, list[dict[str, Any]]]
     collectors: list[dict[str, Any]]
+    silences: list[dict[str, Any]]
     start: str
     end: str
 
@@ -49,9 +50,9 @@ class Progress:
         self.out.flush()
 
 
-def fetch(base: str, start: str | None, end: str | None, progress: Callable[[str], None] = lambda _: None,
+def fetch(base: str, start: str, end: str, progress: Callable[[str], None] = lambda _: None,
           timeout: float = 60.0) -> Answers:
-    """Call the API once per answer; `start`/`end` default to the first and last recorded sample."""
+    """Call the API once per answer, over [start, end] (ISO-8601 with an offset)."""
     session = requests.Session()
 
     def get(path: str, **params: Any) -> Any:
@@ -61,8 +62,7 @@ def fetch(base: str, start: str | None, end: str | None, progress: Callable[[str
         return reply.json()
 
     campaign = get("/api/v1/campaign")
-    lo = start or campaign.get("first_sample") or campaign.get("start") or "-24h"
-    hi = end or campaign.get("last_sample") or "now"
+    lo, hi = start, end
     window = {"from": lo, "to": hi}
     return Answers(
         campaign=campaign, config=get("/api/v1/config"), board=get("/api/v1/board", at=hi),
@@ -72,7 +72,8 @@ def fetch(base: str, start: str | None, end: str | None, progress: Callable[[str
         annotations=get("/api/v1/annotations", **window)["annotations"],
         runsheet=get("/api/v1/runsheet", at=hi)["steps"],
         bands=get("/api/v1/timeline", **window)["bands"],
-        collectors=get("/api/v1/collectors", **window)["collectors"], start=lo, end=hi)
+        collectors=get("/api/v1/collectors", **window)["collectors"],
+        silences=get("/api/v1/silences", active="false")["silences"], start=lo, end=hi)
 
 
-FETCHES = 10
+FETCHES = 11

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from datetime import datetime
 from html import escape
@@ -13,36 +12,16 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from app.figures import detail_figure
-from app.tiles import ACCENT, ON_ACCENT, format_duration
+from app.tiles import ACCENT, format_duration
+from warroom.archive.report.alerts_html import alerts_html, facts_of, health_html, reached_html
 from warroom.archive.report.answers import Answers
-from warroom.archive.report.facts import AlertFact, alert_facts, level_seconds, step_facts, ts
+from warroom.archive.report.facts import health_metrics, level_seconds, step_facts, ts
+from warroom.archive.report.parts import CSS, local, table, value_text
 from warroom.archive.report.words import word
 
 LEVELS = ("green", "yellow", "orange", "red", "stale")
 CHART_HEIGHT = 320
-
-CSS = """
-*{box-sizing:border-box}body{margin:0;background:#0e1117;color:#d5dbe3;font:15px/1.45 system-ui,-apple-system,
-"Segoe UI","PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif}
-main{max-width:1400px;margin:0 auto;padding:16px}
-h1{font-size:26px;margin:8px 0}h2{font-size:20px;margin:28px 0 10px;border-bottom:1px solid #2a3340;padding-bottom:6px}
-h3{font-size:16px;margin:18px 0 6px}.meta{color:#8b95a3;font-size:13px}.kpi{display:flex;flex-wrap:wrap;gap:16px;
-align-items:center}.kpi b{font-size:44px;color:#fff}.badge{display:inline-block;padding:2px 10px;border-radius:4px;
-font-weight:700;white-space:nowrap}.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}table{border-collapse:collapse;
-width:100%;font-size:14px}th,td{padding:6px 8px;border-bottom:1px solid #222a35;text-align:left;vertical-align:top}
-th{color:#8b95a3;font-weight:600;white-space:nowrap}td.n{text-align:right;white-space:nowrap}.miss{color:#ff3b3b;
-font-weight:700}.ok{color:#2fbf71}.bar{display:flex;height:14px;border-radius:3px;overflow:hidden;background:#23272e;
-margin:4px 0}.bar span{display:block;height:100%}.legend{font-size:13px;color:#aab3bf}.legend i{display:inline-block;
-width:10px;height:10px;margin:0 4px 0 10px;border-radius:2px}.metric{background:#131821;border:1px solid #222a35;
-border-radius:6px;padding:8px 12px;margin:12px 0}
-.grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:12px}
-@media (max-width:900px){.grid{grid-template-columns:1fr}.kpi b{font-size:34px}main{padding:10px}h1{font-size:21px}
-th,td{padding:5px 6px;font-size:13px}}
-@media (max-width:600px){table.cards thead{display:none}table.cards tr{display:block;border:1px solid #222a35;
-border-radius:6px;margin:8px 0;padding:4px 0}table.cards td{display:flex;gap:10px;border:0;padding:3px 10px;
-text-align:left}table.cards td::before{content:attr(data-label);flex:0 0 38%;color:#8b95a3;font-size:12px}
-table.cards td.n{text-align:left}}
-"""
+DECISION_KINDS = ("decision", "note", "silence", "runsheet", "runsheet_undo", "duty")
 
 
 def inline_plotly() -> str:
@@ -55,86 +34,52 @@ def inline_plotly() -> str:
     return get_plotlyjs().replace("://", ":\\/\\/")
 
 
-def _local(value: str | None, zone: str, with_date: bool = False) -> str:
-    moment = ts(value)
-    if moment is None:
-        return "—"
-    return moment.astimezone(ZoneInfo(zone)).strftime("%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
-
-
-def _badge(level: str, loc: str) -> str:
-    return (f'<span class="badge" style="background:{ACCENT.get(level, ACCENT["stale"])};'
-            f'color:{ON_ACCENT.get(level, ON_ACCENT["stale"])}">{escape(word(loc, level))}</span>')
-
-
-def _table(head: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
-    """A table that turns into one card per row on a phone (each cell labelled with its column)."""
-    numeric = numeric or set()
-    th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f'<td{" class=n" if i in numeric else ""} data-label="{escape(head[i])}">{c}</td>'
-                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
-    cards = ' class="cards"' if len(head) > 4 else ""
-    return f'<div class="scroll"><table{cards}><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>'
+def _kpi_html(kpi: dict[str, Any], meta: dict[str, Any], loc: str, zone: str) -> str:
+    """The KPI's own line: final value against the target, when it was reached, the pace at the close."""
+    met = kpi.get("met")
+    flag = (f'<span class="badge" style="background:{ACCENT["green" if met else "red"]};color:#fff">'
+            f'{escape(word(loc, "met" if met else "missed"))}</span>')
+    facts = [word(loc, "crossed", t=local(kpi["crossed_at"], zone)) if kpi.get("crossed_at")
+             else word(loc, "not_crossed")]
+    if kpi.get("ts"):
+        facts.append(word(loc, "final_at", t=local(kpi["ts"], zone)))
+    if kpi.get("pace_per_minute") is not None:
+        facts.append(word(loc, "pace", p=f"{kpi['pace_per_minute']:,.1f}", t=local(kpi.get("pace_at"), zone)))
+    else:
+        facts.append(word(loc, "no_pace", t=local(kpi.get("pace_at"), zone)))
+    value = "—" if kpi.get("value") is None else value_text(kpi["value"], {**meta, "unit": ""})
+    return (f'<div class="kpi" data-kpi="1"><span>{escape(kpi.get("title") or kpi["metric"])}</span>'
+            f'<b>{value}</b><span>/ {escape(word(loc, "target"))} {kpi["target"]:,.0f}</span>{flag}'
+            f'<span class="meta">{escape(" · ".join(facts))}</span></div>')
 
 
 def outcome_html(a: Answers, loc: str, zone: str) -> str:
-    """The KPI against the target, met or missed, when crossed; then each metric's worst value."""
+    """The KPI's line; the worst value of each metric with levels; the last value of each counter."""
     parts = [f"<h2>{escape(word(loc, 'outcome'))}</h2>"]
+    metrics = a.config.get("metrics", {})
     kpi = a.outcome.get("kpi")
     if kpi:
-        met = kpi.get("met")
-        badge = (f'<span class="badge" style="background:{ACCENT["green" if met else "red"]};color:#fff">'
-                 f'{escape(word(loc, "met" if met else "missed"))}</span>')
-        crossed = (word(loc, "crossed", t=_local(kpi["crossed_at"], zone)) if kpi.get("crossed_at")
-                   else word(loc, "not_crossed"))
-        value = "—" if kpi.get("value") is None else f"{kpi['value']:,.0f}"
-        parts.append(f'<div class="kpi" data-kpi="1"><span>{escape(kpi.get("title") or kpi["metric"])}</span>'
-                     f'<b>{value}</b><span>/ {escape(word(loc, "target"))} {kpi["target"]:,.0f}</span>{badge}'
-                     f'<span class="meta">{escape(crossed)}</span></div>')
-    metrics = a.config.get("metrics", {})
+        parts.append(_kpi_html(kpi, metrics.get(kpi["metric"], {}), loc, zone))
+    health = health_metrics(a.config)
     rows = []
-    for metric, peak in a.outcome.get("peaks", {}).items():
+    peaks = a.outcome.get("peaks", {})
+    for metric in [m for m in metrics if m in peaks]:  # the config's (the wall's) order, whatever the query's
+        peak = peaks[metric]
+        if metric in health:
+            continue
         meta = metrics.get(metric, {})
-        decimals = int(meta.get("decimals", 1))
-        value = f"{peak['value']:.{decimals}f} {escape(meta.get('unit') or '')}"
-        rows.append([escape(meta.get("title") or metric), value, _local(peak.get("ts"), zone),
-                     str(peak.get("samples", ""))])
+        rows.append([escape(meta.get("title") or metric), escape(value_text(peak["value"], meta)),
+                     local(peak.get("ts"), zone), f"{peak.get('samples', 0):,}"])
     parts.append(f"<h3>{escape(word(loc, 'peaks'))}</h3>")
-    parts.append(_table([word(loc, k) for k in ("metric", "worst", "at", "samples")], rows, {1, 3}))
+    parts.append(table([word(loc, k) for k in ("metric", "worst", "at", "samples")], rows, {1, 3}))
+    lasts = a.outcome.get("finals", {})
+    finals = [(m, lasts[m]) for m in metrics if m in lasts and (not kpi or m != kpi["metric"])]
+    if finals:
+        rows = [[escape(metrics.get(m, {}).get("title") or m), escape(value_text(v["value"], metrics.get(m, {}))),
+                 local(v.get("ts"), zone), f"{v.get('samples', 0):,}"] for m, v in finals]
+        parts.append(f"<h3>{escape(word(loc, 'counters'))}</h3>")
+        parts.append(table([word(loc, k) for k in ("metric", "last", "at", "samples")], rows, {1, 3}))
     return "".join(parts)
-
-
-def _alert_row(f: AlertFact, loc: str, zone: str) -> list[str]:
-    page = (f"{format_duration(f.first_page_s, loc)} → {escape(f.first_page_to or '')}" if f.first_page_s is not None
-            else f'<span class="miss">{escape(word(loc, "not_delivered"))}</span>')
-    if f.failed_pages:
-        page += f'<br><span class="miss">{escape(word(loc, "failed_pages", n=f.failed_pages))}</span>'
-    where = f" {escape(word(loc, 'via.' + f.acked_via.split(':')[0]))}" if f.acked_via else ""
-    ack = (f"{format_duration(f.ack_s, loc)} · {escape(f.acked_by or '')}{where}" if f.ack_s is not None
-           else f'<span class="miss">{escape(word(loc, "never"))}</span>')
-    rule = {True: f'<span class="ok">✓ {escape(word(loc, "yes"))}</span>',
-            False: f'<span class="miss">✗ {escape(word(loc, "no"))}</span>',
-            None: escape(word(loc, "pending"))}[f.rule_met]
-    esc = "<br>".join(f"{_local(t, zone)} → {escape(who)}" for t, who in f.escalations) or "—"
-    dec = "<br>".join(f"{_local(t, zone)} <b>{escape(who)}</b>: {escape(what)}" for t, who, what in f.decisions) or "—"
-    resolved = _local(f.resolved_at, zone) if f.resolved_at else escape(word(loc, "still_open"))
-    return [f"#{f.id} {escape(f.title)}", _badge(f.peak_level, loc), escape(f.owner), _local(f.opened_at, zone),
-            page, ack, rule, esc, dec, resolved]
-
-
-def alerts_html(a: Answers, loc: str, zone: str) -> str:
-    """Every alert, slowest response first, with the 5-minute rule met or missed."""
-    facts = alert_facts(a.alerts, a.annotations, a.config.get("people", {}), a.end)
-    head = f"<h2>{escape(word(loc, 'alerts'))}</h2>"
-    if not facts:
-        return head + f"<p>{escape(word(loc, 'no_alerts'))}</p>"
-    acks = [f.ack_s for f in facts if f.ack_s is not None]
-    median = format_duration(statistics.median(acks), loc) if acks else word(loc, "never")
-    summary = word(loc, "alerts_summary", n=len(facts), met=sum(f.rule_met is True for f in facts), median=median)
-    cols = [word(loc, k) for k in ("metric", "level", "owner", "opened", "first_page", "ack", "rule", "escalations",
-                                   "decided", "resolved")]
-    rows = [_alert_row(f, loc, zone) for f in facts]
-    return head + f'<p data-alerts="{len(facts)}">{escape(summary)}</p>' + _table(cols, rows)
 
 
 def _level_bar(spans: list[dict[str, Any]], loc: str) -> str:
@@ -178,35 +123,38 @@ def runsheet_html(a: Answers, loc: str, zone: str) -> str:
             late = escape(format_duration(s.late_s, loc))
         else:
             late = escape(f"{word(loc, 'early')} {format_duration(-s.late_s, loc)}")
-        rows.append([escape(s.action), escape(s.owner), _local(s.planned, zone), _local(s.done_at, zone),
-                     escape(s.done_by or "—"), late])
-    cols = [word(loc, k) for k in ("action", "owner", "planned", "done", "by", "late")]
-    return f"<h2>{escape(word(loc, 'runsheet'))}</h2>" + _table(cols, rows)
+        by = word(loc, "by_warroom") if s.done_by == "warroom" else s.done_by or "—"
+        rows.append([escape(s.action), escape(s.owner), local(s.planned, zone), local(s.done_at, zone),
+                     escape(by), late])
+    cols = [word(loc, k) for k in ("action", "step_owner", "planned", "done", "by", "late")]
+    return f"<h2>{escape(word(loc, 'runsheet'))}</h2>" + table(cols, rows)
 
 
 def collectors_html(a: Answers, loc: str, zone: str) -> str:
     """Polls, failures, the longest gap and the commonest reasons of each collector."""
     rows = []
     for c in a.collectors:
-        gap = f"{format_duration(c['longest_gap_s'], loc)} ({_local(c['gap_ended_at'], zone)})" \
+        gap = f"{format_duration(c['longest_gap_s'], loc)} ({local(c['gap_ended_at'], zone)})" \
             if c.get("longest_gap_s") else "—"
         reasons = "<br>".join(f"{r['count']}× {escape(r['error'] or '')}" for r in c.get("reasons", [])) or "—"
         failed = f'<span class="miss">{c["failed"]}</span>' if c["failed"] else "0"
         rows.append([escape(c["collector"]), str(c["polls"]), failed, gap,
                      f"{c['p50_duration_s']:.2f} s / {c['max_duration_s']:.2f} s", reasons])
     cols = [word(loc, k) for k in ("collector", "polls", "failed", "gap", "duration", "reasons")]
-    return f"<h2>{escape(word(loc, 'collectors'))}</h2>" + _table(cols, rows, {1, 2})
+    return f"<h2>{escape(word(loc, 'collectors'))}</h2>" + table(cols, rows, {1, 2})
 
 
 def decisions_html(a: Answers, loc: str, zone: str) -> str:
     """The whole decision log of the window."""
     def who(n: dict[str, Any]) -> str:
         via = (n.get("via") or "").split(":")[0]
-        return escape(n["author"]) + (f" · {escape(word(loc, 'via.' + via))}" if via else "")
+        return escape(n.get("author") or "—") + (f" · {escape(word(loc, 'via.' + via))}" if via else "")
 
-    rows = [[_local(n["ts"], zone), who(n), escape(n.get("kind") or ""), escape(n["text"])] for n in a.annotations]
+    rows = [[local(n["ts"], zone), who(n),
+             escape(word(loc, f"kind_{n['kind']}") if n.get("kind") in DECISION_KINDS else n.get("kind") or "—"),
+             escape(n.get("text") or "")] for n in a.annotations]
     cols = [word(loc, k) for k in ("at", "who", "kind", "what")]
-    return f"<h2>{escape(word(loc, 'decisions'))}</h2>" + _table(cols, rows)
+    return f"<h2>{escape(word(loc, 'decisions'))}</h2>" + table(cols, rows)
 
 
 def report_html(a: Answers, locale: str | None = None, source: str = "", generated: datetime | None = None,
@@ -217,14 +165,21 @@ def report_html(a: Answers, locale: str | None = None, source: str = "", generat
     name = a.campaign.get("name") or ""
     stamp = (generated or datetime.now(ZoneInfo(zone))).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
     sections = [f"<h1>{escape(word(loc, 'title'))} · {escape(name)}</h1>"
-                f'<div class="meta">{escape(word(loc, "window"))}: {_local(a.start, zone, True)} – '
-                f'{_local(a.end, zone, True)} ({escape(zone)}) · {escape(word(loc, "generated"))} {stamp}'
+                f'<div class="meta">{escape(word(loc, "window"))}: {local(a.start, zone, True)} – '
+                f'{local(a.end, zone, True)} ({escape(zone)}) · {escape(word(loc, "generated"))} {stamp}'
                 + (f" · {escape(word(loc, 'file'))} {escape(source)}" if source else "") + "</div>"]
-    for build in (outcome_html, alerts_html):
-        sections.append(build(a, loc, zone))
-        progress(build.__name__)
+    sections.append(outcome_html(a, loc, zone))
+    progress("outcome")
+    facts = facts_of(a)
+    sections.append(alerts_html(a, loc, zone, facts))
+    progress("alerts")
+    sections.append(reached_html(a, loc, zone))
+    progress("reached")
+    sections.append(health_html(a, loc, zone, facts))
+    progress("health")
+    health = health_metrics(a.config)
     charts = []
-    for metric in a.config.get("metrics", {}):
+    for metric in sorted(a.config.get("metrics", {}), key=lambda m: m in health):  # the monitoring box's own last
         charts.append(metric_html(a, metric, loc, zone))
         progress(metric)
     sections.append(f"<h2>{escape(word(loc, 'per_metric'))}</h2><div class=\"grid\">{''.join(charts)}</div>")
