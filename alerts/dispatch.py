@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from alerts.ack import make_token
-from alerts.log import Alert, AlertLog
+from alerts.log import Alert, AlertLog, EventRow
 from alerts.messages import PageContext, PageWriter
 from alerts.notifiers.page import Page
-from alerts.pager import PageJob, Pager
+from alerts.pager import DEADLINE_GRACE_S, MAX_BACKOFF_S, PageJob, Pager
 from alerts.roster import Roster
 from alerts.signin import make_signin, signin_url
 from alerts.silences import Silences
@@ -31,6 +33,26 @@ log = logging.getLogger("warroom.alerts")
 DECIDING = ("opened", "raised", "escalated", "lowered", "repeat")
 # Steps that only inform (the level moved to someone else, someone took it): not for forwarding.
 TELLING = ("handed_over", "stood_down", "taken")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One channel a step's page goes to, and what it is to the person paged."""
+
+    url: str
+    personal: bool = True
+    """One of the person's own channels (not a forward, not a level's shared urgent channel)."""
+    urgent: bool = False
+    """Rung for urgency: gets the short page a phone call can say."""
+
+
+@dataclass
+class _OnItsWay:
+    """The page that will start an alert's time to acknowledge, while it travels."""
+
+    step: str
+    urls: set[str] = field(default_factory=set)
+    since: float = field(default_factory=time.monotonic)
 
 
 class Dispatch:
@@ -51,14 +73,76 @@ class Dispatch:
         self.public_url = (cfg.alerts.public_url or f"http://{server.host}:{server.port}").rstrip("/")
         self.board_url: str | None = cfg.alerts.board_url
         self.campaign_end: datetime | None = None
+        self._on_its_way: dict[int, _OnItsWay] = {}
+        settings = cfg.alerts
+        # The longest a page can travel before its last attempt ends: past it, the ack clock runs anyway.
+        tries = settings.max_delivery_failures
+        self.longest_trip = tries * (settings.delivery_timeout + DEADLINE_GRACE_S) + settings.group_window + \
+            sum(min(MAX_BACKOFF_S, settings.retry_backoff * 2 ** i) for i in range(tries - 1)) + 5.0
+
+    def urgent_from(self, role: str) -> Level:
+        """The lowest level whose pages ring `role`'s urgent channels: configured, else the lowest it owns, else red."""
+        person = self.cfg.people.get(role)
+        if person is not None and person.urgent_from:
+            return Level.from_word(person.urgent_from)
+        return self.cfg.levels.lowest_owned(role) or Level.RED
+
+    def targets(self, role: str | None, kind: str, level: Level, now: datetime) -> list[Target]:
+        """Where a step's page goes: the holder's channels, their urgent ones and the level's when it asks
+        at an urgent level (every repeat included), and forwarding for every step that is not only telling."""
+        holder = self.roster.holder(role, now)
+        out = [Target(u) for u in (holder.channels if holder else ())]
+        if kind in DECIDING and level != Level.GREEN:
+            if holder is not None and role and level >= self.urgent_from(role):
+                out += [Target(u, urgent=True) for u in holder.urgent]
+            for lv in (Level.YELLOW, Level.ORANGE, Level.RED):
+                if lv <= level:
+                    out += [Target(u, personal=False, urgent=True) for u in self.cfg.levels.at(lv).urgent]
+        if kind not in TELLING:
+            out += [Target(u, personal=False) for u in self.cfg.alerts.forward]
+        seen: set[str] = set()
+        return [t for t in out if not (t.url in seen or seen.add(t.url))]
 
     def channels(self, role: str | None, kind: str, now: datetime) -> list[str]:
-        """The channels of whoever holds the role now, plus forwarding for every step that is not only telling."""
-        holder = self.roster.holder(role, now)
-        urls = list(holder.channels) if holder else []
-        if kind not in TELLING:
-            urls += [u for u in self.cfg.alerts.forward if u not in urls]
-        return urls
+        """The URLs a step's page goes to (see `targets`; a page that asks nothing rings no urgent channel)."""
+        return [t.url for t in self.targets(role, kind, Level.YELLOW, now)]
+
+    # --- the ack clock ------------------------------------------------------------------------
+
+    def on_its_way(self, alert: Alert) -> bool:
+        """True while the page that starts the alert's time to acknowledge has not arrived (nor failed for good)."""
+        trip = self._on_its_way.get(alert.id)
+        if trip is None or alert.ack_clock_at is not None:
+            return False
+        return time.monotonic() - trip.since < self.longest_trip
+
+    def arrived(self, alert: Alert, job: PageJob, event: str, now: datetime) -> bool:
+        """Start the alert's ack clock when the page asking the person now acting arrived, went unconfirmed,
+        or failed for good on every channel it took; True when the clock started (the alert needs saving)."""
+        trip = self._on_its_way.get(alert.id)
+        if trip is None or trip.step != job.step or job.url not in trip.urls:
+            return False
+        trip.urls.discard(job.url)
+        if event == "undelivered" and trip.urls:
+            return False  # another of their channels may still reach them
+        del self._on_its_way[alert.id]
+        alert.ack_clock_at = now
+        how = {"delivered": "delivered", "unconfirmed": "sent, no answer", "undelivered": "not delivered"}[event]
+        self.log.event(now, alert, "arrived", role=job.role, person=job.person, channel=shown(job.url),
+                       detail=f"page {how}: the time to acknowledge starts", step=job.step)
+        return True
+
+    def still_going(self, alert: Alert, job: PageJob) -> bool:
+        """True while another of the person's channels is still carrying the page of `job`'s step."""
+        trip = self._on_its_way.get(alert.id)
+        return trip is not None and trip.step == job.step and bool(trip.urls)
+
+    def _await(self, alert: Alert, step: str, targets: list[Target]) -> set[str]:
+        """The ack clock waits for this step's page on the person's own channels (any, when they have none)."""
+        own = {t.url for t in targets if t.personal} or {t.url for t in targets}
+        alert.ack_clock_at = None
+        self._on_its_way[alert.id] = _OnItsWay(step, set(own))
+        return own
 
     def ack_url(self, alert_id: int, role: str, now: datetime) -> str | None:
         """A personal ack link, or None when no ack secret is configured."""
@@ -95,8 +179,8 @@ class Dispatch:
             (f"; collector {feeder.name}: {error}" if error else "")
 
     def compose(self, alert: Alert, kind: str, role: str | None, now: datetime, why: str | None = None,
-                previous: str | None = None) -> Page:
-        """The page for one step, with the value's age and trend, the KPI and countdown."""
+                previous: str | None = None, urgent: bool = False) -> Page:
+        """The page for one step, with the value's age and trend, the KPI and countdown (short when urgent)."""
         view = self.snapshot.get(alert.metric)
         kpi = self.cfg.campaign.kpi
         kpi_view = self.snapshot.get(kpi.metric) if kpi else None
@@ -104,7 +188,8 @@ class Dispatch:
         ctx = PageContext(now, view.ts if view else None, self.snapshot.value_before(alert.metric, now),
                           kpi_view.value if kpi_view else None, self.campaign_end, board,
                           self.ack_url(alert.id, role, now) if role and kind in DECIDING else None, why, previous)
-        return self.writer.compose(alert, kind, role, ctx)
+        page = self.writer.compose(alert, kind, role, ctx)
+        return self.writer.urgent(page, alert, kind, ctx) if urgent else page
 
     def page(self, alert: Alert, role: str | None, kind: str, now: datetime, why: str | None = None,
              previous: str | None = None) -> str:
@@ -120,43 +205,65 @@ class Dispatch:
         if kind in DECIDING and self.silences.covers(alert.metric, now):
             self.log.event(now, alert, "silenced", role=role, detail=self.silences.why(alert.metric, now), step=step)
             return "silenced"
-        urls = self.channels(role, kind, now)
-        if kind in DECIDING:
+        if kind == "resolved":
+            self._on_its_way.pop(alert.id, None)
+        targets = self.targets(role, kind, self.level_of(alert), now)
+        asking = kind in DECIDING
+        if asking:
             if role not in alert.paged_roles:
                 alert.paged_roles.append(role)
             alert.last_page_at = now
-            if kind != "repeat":
-                alert.ack_clock_at = now  # the time to acknowledge starts when the page goes out
-        if not urls:
+        if not targets:
             alert.delivery_failed = True
             self.log.save(alert)
             self.log.event(now, alert, "undelivered", role=role, person=person, ok=False,
                            detail=f"no channel configured for role {role}", step=step)
-            return "unreachable" if kind in DECIDING and kind != "repeat" else "none"
+            return "unreachable" if asking and kind != "repeat" else "none"
+        clocked = self._await(alert, step, targets) if asking and kind != "repeat" else set()
         self.log.save(alert)
         page = self.compose(alert, kind, role, now, why, previous)
-        for url in urls:
-            self.log.event(now, alert, "notify", role=role, person=person,
-                           channel=shown(url), detail=kind, step=step)
+        urgent = self.compose(alert, kind, role, now, why, previous, urgent=True) if any(
+            t.urgent for t in targets) else page
+        # one row per channel, all written before any is queued: a restart resumes exactly these
+        self.log.events([EventRow(now, alert.id, "notify", alert.level.word, role, person, shown(t.url), step,
+                                  detail=kind) for t in targets])
         log.info("alert #%s %s %s: %s → %s (%s; %s)", alert.id, alert.metric, alert.level.word, kind, role, person,
-                 ", ".join(shown(u) for u in urls))
-        for url in urls:
-            self.pager.submit(PageJob(step, role, url, page, person=person))
+                 ", ".join(shown(t.url) + (" (urgent)" if t.urgent else "") for t in targets))
+        for t in targets:
+            self.pager.submit(PageJob(step, role, t.url, urgent if t.urgent else page, person=person,
+                                      asking=asking, personal=t.personal, starts_clock=t.url in clocked))
         return "paged"
 
-    def resume(self) -> None:
-        """Re-queue exactly the deliveries decided before a stop and not confirmed since."""
+    def resume(self, open_alerts: list[Alert] | None = None) -> None:
+        """Re-queue exactly the deliveries decided before a stop and not confirmed since.
+
+        A page that was to start an open alert's ack clock starts it again when it arrives.
+        """
+        now = self.clock()
+        waiting = {a.id: a for a in open_alerts or [] if a.ack_clock_at is None}
         for notice in self.log.pending_notices():
             alert = self.log.load(notice.alert_id)
             if alert is None:
                 continue
-            url = next((u for u in self.channels(notice.role, notice.kind, self.clock())
-                        if shown(u) == notice.channel), None)
-            if url is None:
+            targets = self.targets(notice.role, notice.kind, self.level_of(alert), now)
+            target = next((t for t in targets if shown(t.url) == notice.channel), None)
+            if target is None:
                 continue  # the channel left the config; its row stays pending for the record
-            page = self.compose(alert, notice.kind, notice.role, self.clock())
-            self.pager.submit(PageJob(notice.step, notice.role, url, page, attempt=notice.failed_attempts,
-                                      person=self.roster.name(notice.role, self.clock())))
+            asking = notice.kind in DECIDING
+            page = self.compose(alert, notice.kind, notice.role, now, urgent=target.urgent)
+            live = waiting.get(alert.id)
+            clocked = target.personal or not any(t.personal for t in targets)
+            if live is not None and asking and notice.kind != "repeat" and clocked and \
+                    notice.role == (live.escalated_to or live.owner_role):
+                trip = self._on_its_way.setdefault(alert.id, _OnItsWay(notice.step))
+                clocked = trip.step == notice.step
+                if clocked:
+                    trip.urls.add(target.url)
+            else:
+                clocked = False
+            self.pager.submit(PageJob(notice.step, notice.role, target.url, page, attempt=notice.failed_attempts,
+                                      person=self.roster.name(notice.role, now), asking=asking,
+                                      personal=target.personal, starts_clock=clocked))
 
     def level_of(self, alert: Alert) -> Level:
         """The level an escalation climbs from (a recovering alert keeps yellow's chain)."""

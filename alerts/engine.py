@@ -67,7 +67,8 @@ class AlertEngine:
 
         writer = PageWriter(self.cfg, holder)
         pager = Pager(self.log, settings.max_delivery_failures, settings.retry_backoff, self._delivery_gave_up,
-                      loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine, clock=clock)
+                      loaded.mask, send=send, group_window=settings.group_window, combine=writer.combine,
+                      timeout=settings.delivery_timeout, clock=clock, on_outcome=self._page_outcome)
         self.dispatch = Dispatch(self.cfg, self.log, self.silences, self.snapshot, writer, pager, clock, self.roster)
         # A record the disk stopped taking is paged once to the no-data owner; paging itself goes on from memory.
         self.record_alarm = RecordAlarm(self.dispatch, pager.submit, clock)
@@ -123,7 +124,7 @@ class AlertEngine:
         self.pager.start()
         if not self.store.health.complete:  # the disk was already full when the daemon opened the file
             self.record_alarm.changed(self.store.health)
-        self.dispatch.resume()
+        self.dispatch.resume(list(self.open.values()))
         if self.open:
             log.info("reloaded %d open alert(s) from the alert log", len(self.open))
         self._thread = threading.Thread(target=self._timer, name="escalation", daemon=True)
@@ -170,6 +171,7 @@ class AlertEngine:
                 return  # stored, but an older value never speaks for the present
             gap = self.open.get((metric, "no_data"))
             if gap is not None:
+                gap.value = None if math.isnan(sample.value) else sample.value  # its page says what came back
                 self._resolve(gap, now, "data is back")
             quiet = math.isnan(sample.value)  # a ratio over no traffic: nothing is wrong, nothing to show
             value = None if quiet else sample.value
@@ -224,7 +226,7 @@ class AlertEngine:
         return alert
 
     def _rise(self, alert: Alert, level: Level, now: datetime) -> None:
-        previous, from_level = alert.owner_role, alert.level
+        previous, from_level, escalated_to = alert.owner_role, alert.level, alert.escalated_to
         alert.rise += 1
         alert.level, alert.peak_level = level, max(alert.peak_level, level)
         alert.owner_role = self.cfg.owner_role(alert.metric, level)
@@ -239,11 +241,14 @@ class AlertEngine:
         log.info("alert #%s %s rose %s → %s: %s decides", alert.id, alert.metric, from_level.word, level.word,
                  alert.owner_role)
         self._page(alert, alert.owner_role, "raised", now)
-        if previous and previous != alert.owner_role and from_level != Level.GREEN:
-            self._page(alert, previous, "handed_over", now)
+        if from_level != Level.GREEN:
+            # Whoever was asked before (the decider, whoever it was escalated to) hears who decides now.
+            for role in dict.fromkeys([previous, escalated_to]):
+                if role and role != alert.owner_role:
+                    self._page(alert, role, "handed_over", now)
 
     def _fall(self, alert: Alert, level: Level, now: datetime) -> None:
-        previous, from_level = alert.owner_role, alert.level
+        previous, from_level, escalated_to = alert.owner_role, alert.level, alert.escalated_to
         alert.level = level
         alert.owner_role = self.cfg.owner_role(alert.metric, level)
         alert.threshold = self._threshold(alert.metric, level)
@@ -260,6 +265,8 @@ class AlertEngine:
             if alert.state == "open":
                 self._page(alert, alert.owner_role, "lowered", now)
             self._page(alert, previous, "stood_down", now)
+        if alert.state == "open" and escalated_to and escalated_to not in (alert.owner_role, previous):
+            self._page(alert, escalated_to, "stood_down", now)  # no longer asked: the chain starts again
 
     def _resolve(self, alert: Alert, now: datetime, detail: str) -> None:
         alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
@@ -300,15 +307,23 @@ class AlertEngine:
         if self.dispatch.page(alert, role, kind, now, why, previous) == "unreachable" and alert.state == "open":
             self._escalate(alert, now, f"nobody reachable: {role} has no channel", after=role)
 
+    def _page_outcome(self, job: PageJob, event: str, at: datetime) -> None:
+        """A page's fate is known: the one that asked the person now acting starts their time to acknowledge."""
+        with self._lock:
+            alert = next((a for a in self.open.values() if a.id == job.page.alert_id), None)
+            if alert is not None and self.dispatch.arrived(alert, job, event, at):
+                self.log.save(alert)
+
     def _delivery_gave_up(self, job: PageJob) -> None:
         with self._lock:
             alert = next((a for a in self.open.values() if a.id == job.page.alert_id), None)
-            if alert is None or alert.state != "open" or job.page.kind not in DECIDING:
+            if alert is None or alert.state != "open" or job.page.kind not in DECIDING or not job.personal:
                 return
             alert.delivery_failed = True
             self.log.save(alert)
-            if job.role not in (alert.owner_role, alert.escalated_to) or self.log.delivered(job.step):
-                return  # another channel reached the person, or the chain already moved on
+            if job.role not in (alert.owner_role, alert.escalated_to) or self.dispatch.still_going(alert, job) or \
+                    self.log.delivered(job.step):
+                return  # another channel reached (or may yet reach) the person, or the chain moved on
             self._escalate(alert, self.clock(), f"page to {job.role} failed {self.pager.max_failures} times",
                            after=job.role)
 
@@ -328,8 +343,10 @@ class AlertEngine:
                     continue
                 if alert.state != "open":
                     continue
+                if self.dispatch.on_its_way(alert):
+                    continue  # the time to acknowledge starts when the page arrives
                 timeout = self.cfg.levels.at(max(alert.level, Level.YELLOW)).ack_timeout
-                clock_from = alert.ack_clock_at or alert.level_since or alert.opened_at
+                clock_from = alert.ack_clock_at or alert.last_page_at or alert.level_since or alert.opened_at
                 if not alert.exhausted and (now - clock_from).total_seconds() >= timeout:
                     self._escalate(alert, now, f"not acknowledged within {timeout:g}s",
                                    after=alert.escalated_to or alert.owner_role)

@@ -82,6 +82,22 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class EventRow:
+    """One row of an alert's trail, for `AlertLog.events`."""
+
+    ts: datetime
+    alert_id: int
+    event: str
+    level: str | None
+    role: str | None
+    person: str | None
+    channel: str | None
+    step: str | None
+    ok: bool | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
 class PendingNotice:
     """A notification decided before a stop and not yet delivered or given up."""
 
@@ -117,8 +133,8 @@ class AlertLog:
             self._open = {r[0]: Alert.from_row(r) for r in rows}
             for step, event in store.execute(
                     """SELECT DISTINCT step, event FROM alert_events WHERE step IS NOT NULL
-                       AND event IN ('notify', 'silenced', 'delivered')""").fetchall():
-                (self._delivered if event == "delivered" else self._paged).add(step)
+                       AND event IN ('notify', 'silenced', 'delivered', 'unconfirmed')""").fetchall():
+                self._remember(step, event)
 
     def new_id(self) -> int:
         """The next alert id (ids are never reused, also across restarts)."""
@@ -149,12 +165,30 @@ class AlertLog:
             level = alert.level
         word = level.word if isinstance(level, Level) else level
         with self.lock:
-            if step is not None and event in ("notify", "silenced"):
-                self._paged.add(step)
-            elif step is not None and event == "delivered":
-                self._delivered.add(step)
+            self._remember(step, event)
             self.store.record("alert_events", [to_db_ts(ts), alert_id, event, word, role, person, channel, ok,
                                                detail, step])
+
+    def events(self, rows: list[EventRow]) -> None:
+        """Several rows of the trail in one transaction: written all together (or held in order), never some.
+
+        The pages of a step (one row per channel) and a burst of delivery outcomes hold the log's lock and
+        the database once, not once a row.
+        """
+        if not rows:
+            return
+        with self.lock:
+            for row in rows:
+                self._remember(row.step, row.event)
+            self.store.record_all("alert_events", [[to_db_ts(r.ts), r.alert_id, r.event, r.level, r.role, r.person,
+                                                    r.channel, r.ok, r.detail, r.step] for r in rows])
+
+    def _remember(self, step: str | None, event: str) -> None:
+        """Keep what decides a page in memory: steps already paged, and steps that reached (or may have) someone."""
+        if step is not None and event in ("notify", "silenced"):
+            self._paged.add(step)
+        elif step is not None and event in ("delivered", "unconfirmed"):
+            self._delivered.add(step)
 
     def open_alerts(self) -> list[Alert]:
         """Alerts not yet resolved (for a restart: copies the engine may change)."""
@@ -191,12 +225,13 @@ class AlertLog:
         return Alert.from_row(row) if row else None
 
     def delivered(self, step: str) -> bool:
-        """True when any channel confirmed the page of `step` (another channel of the person worked)."""
+        """True when any channel confirmed the page of `step`, or sent it with no answer (it may have arrived)."""
         with self.lock:
             if self.live:
                 return step in self._delivered
             return first_row(self.store.execute(
-                "SELECT count(*) FROM alert_events WHERE step = ? AND event = 'delivered'", [step]))[0] > 0
+                "SELECT count(*) FROM alert_events WHERE step = ? AND event IN ('delivered', 'unconfirmed')",
+                [step]))[0] > 0
 
     def step_done(self, step: str) -> bool:
         """True when a notify intent for `step` was already decided (so a restart never repeats it)."""

@@ -37,6 +37,13 @@ _TAG = {
            "stood_down": "FELL TO {level}",
            "taken": "TAKEN", "resolved": "RESOLVED", "no_data": "NO DATA"},
 }
+# What a phone call says first (urgent channels): the level, and for a repeat or an escalation why it rings.
+_VOICE = {
+    "zh-CN": {"opened": "{level}", "raised": "升至{level}", "escalated": "{level}, 无人确认, 现请你决策",
+              "repeat": "{level}, 仍未确认", "lowered": "降至{level}"},
+    "en": {"opened": "{colour} alert", "raised": "risen to {colour}", "escalated": "{colour} alert, not acknowledged, "
+           "you decide now", "repeat": "{colour} alert, still not acknowledged", "lowered": "fell to {colour}"},
+}
 _DECISION = {
     "zh-CN": {Level.YELLOW: "请你决策: 扩容 / 限流 / 降级?",
               Level.ORANGE: "请你决策: 切换备用服务器 / 页面降级 / 延长时限?",
@@ -57,7 +64,10 @@ _W = {
               "rose_to": "级别升至{colour}, 现由 {who} 决策, 你无需再处理",
               "fell_to": "级别降至{colour}, 现由 {who} 决策",
               "taken_by": "{who} 已确认 {time}, 正在处理", "peak": "峰值 {level}", "no_data_why": "原因: {why}",
-              "no_data_since": "{time} 起没有数据", "standing": "你在替 {who} 值守", "footer": "告警 #{id} · {time}",
+              "no_data_since": "{time} 起没有数据", "data_back": "数据已恢复: {time} 收到新数据",
+              "gap": "中断 {start} – {end}, 共 {duration}", "no_data_voice": "没有数据",
+              "press": "请按消息中的链接确认。", "voice_group": "{n} 条告警, 最高 {level}",
+              "standing": "你在替 {who} 值守", "footer": "告警 #{id} · {time}",
               "group": "{n} 条告警 · 最高 {level}", "nobody": "(无人)", "demo": ", 演示之夜的时间",
               "not_yours": "告警 #{id} 现为{colour}, 由 {who} 决策; {role} 的确认不覆盖这一级别",
               "already": "告警 #{id} 已由 {who} 于 {time} 确认",
@@ -74,7 +84,10 @@ _W = {
            "you decide now", "rose_to": "The level rose to {colour}; {who} decides now, nothing more is needed from "
            "you", "fell_to": "The level fell to {colour}; {who} decides now",
            "taken_by": "{who} acknowledged at {time} and is on it", "peak": "peak {level}", "no_data_why": "Why: {why}",
-           "no_data_since": "no data since {time}", "standing": "You stand in for {who}",
+           "no_data_since": "no data since {time}", "data_back": "data is back: a new sample at {time}",
+           "gap": "no data from {start} to {end} ({duration})", "no_data_voice": "no data",
+           "press": "Press the link in the message to acknowledge.", "voice_group": "{n} alerts, worst {level}",
+           "standing": "You stand in for {who}",
            "footer": "alert #{id} · {time}", "group": "{n} alerts · worst {level}", "nobody": "(nobody)",
            "demo": ", the demo night's time",
            "not_yours": "alert #{id} is now {level}; {who} decides: an acknowledgement by {role} does not cover it",
@@ -214,10 +227,36 @@ class PageWriter:
         labels = {"owner_role": decider or "", "kind": alert.kind, "severity": alert.peak_level.word}
         body = "\n".join(lines[:-1] + tail + lines[-1:])
         return Page(alert.id, alert.metric, kind, alert.level.word, title, body, alert.opened_at,
-                    alert.resolved_at if kind == "resolved" else None, labels, ctx.ack_url, "\n".join(tail))
+                    alert.resolved_at if kind == "resolved" else None, labels, ctx.ack_url, "\n".join(tail),
+                    locale=self.locale)
+
+    def urgent(self, page: Page, alert: Alert, kind: str, ctx: PageContext) -> Page:
+        """The page for an urgent channel: the few words a phone call says, and the ack link for a screen."""
+        spec = self.cfg.metrics.get(alert.metric)
+        title_of = spec.title if spec else alert.metric
+        level = alert.level if alert.level != Level.GREEN else Level.YELLOW
+        said = _VOICE[self.locale].get(kind, _VOICE[self.locale]["opened"]).format(
+            level=level_words(level, self.locale), colour=_COLOUR[self.locale][level])
+        said = said[:1].upper() + said[1:]
+        what = self._w("no_data_voice") if alert.kind == "no_data" else self._value(alert.metric, alert.value)
+        stop = "。" if self.locale == "zh-CN" else ". "
+        voice = f"{said}{stop}{title_of} {what}{stop}{self._w('press')}"
+        body = voice + (f"\n{self._w('ack', url=ctx.ack_url)}" if ctx.ack_url else "")
+        return Page(page.alert_id, page.metric, page.kind, page.level, page.title, body, page.started_at,
+                    page.ended_at, page.labels, page.ack_url, "", voice, self.locale)
 
     def _state_lines(self, alert: Alert, kind: str, ctx: PageContext) -> list[str]:
         spec = self.cfg.metrics.get(alert.metric)
+        if alert.kind == "no_data" and kind == "resolved":
+            # The news is that data came back: say when, the value, and how long the gap was.
+            back = alert.resolved_at or ctx.now
+            lines = [self._w("data_back", time=self.clock(back))]
+            if alert.value is not None:
+                lines[0] += " · " + self._w("value", value=self._value(alert.metric, alert.value))
+            start = ctx.value_ts if ctx.value_ts is not None and ctx.value_ts < back else alert.opened_at
+            lines.append(self._w("gap", start=self.clock(start), end=self.clock(back),
+                                 duration=self.span((back - start).total_seconds())))
+            return lines
         if alert.kind == "no_data":
             seen = ctx.value_ts or alert.opened_at
             lines = [self._w("no_data_since", time=self.clock(seen))]
@@ -313,5 +352,11 @@ class PageWriter:
             " | ".join(p.title for p in ordered)
         body = "\n\n".join(f"{i}. {core(p)}" for i, p in enumerate(ordered, 1)) + (f"\n\n{tail}" if tail else "")
         first = ordered[0]
+        voice = ""
+        if all(p.voice for p in ordered):  # one call for several alerts: each said briefly, the link said once
+            press, stop = self._w("press"), "。" if self.locale == "zh-CN" else ". "
+            said = [p.voice.replace(press, "").strip().rstrip("。.").strip() for p in ordered]
+            voice = self._w("voice_group", n=len(ordered), level=level_words(worst, self.locale)) + stop + \
+                stop.join(said) + stop + press
         return Page(first.alert_id, first.metric, first.kind, first.level, title, body, first.started_at,
-                    first.ended_at, first.labels, first.ack_url, tail)
+                    first.ended_at, first.labels, first.ack_url, tail, voice, first.locale)

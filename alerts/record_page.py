@@ -62,7 +62,8 @@ class RecordAlarm:
         page = self.page(health, holder.name if holder else role, now)
         step = f"record:{health.since.timestamp():.3f}:{role}"
         for url in urls:
-            self.submit(PageJob(step, role, url, page, person=holder.name if holder else None))
+            # it asks for something (free the space): it never waits behind a page that only tells
+            self.submit(PageJob(step, role, url, page, person=holder.name if holder else None, asking=True))
         self.pages += 1
         if urls:
             log.warning("%s: paged %s (%s) via %s", health.headline(), role, holder.name if holder else "-",

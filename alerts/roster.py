@@ -30,6 +30,8 @@ class Holder:
     how: str
     """config | shift | stand-in"""
     until: datetime | None = None
+    urgent: tuple[str, ...] = ()
+    """Channels that reach this person at once (a phone call), for pages at their urgent level and above."""
 
     def as_dict(self) -> dict[str, Any]:
         """The API form (channels are never shown: they hold tokens)."""
@@ -76,8 +78,9 @@ class Roster:
         shift = on_duty(person.shifts, at, self.cfg.campaign.timezone)
         if shift is not None:
             channels = shift.channels if shift.channels is not None else person.channels
-            return Holder(role, shift.name, shift.phone, tuple(channels), "shift")
-        return Holder(role, person.name, person.phone, tuple(person.channels), "config")
+            urgent = shift.urgent if shift.urgent is not None else person.urgent
+            return Holder(role, shift.name, shift.phone, tuple(channels), "shift", urgent=tuple(urgent))
+        return Holder(role, person.name, person.phone, tuple(person.channels), "config", urgent=tuple(person.urgent))
 
     def holder(self, role: str | None, at: datetime) -> Holder | None:
         """Who holds `role` at `at` (None for a role nobody configured)."""
@@ -89,9 +92,11 @@ class Roster:
         if stand_in is not None and stand_in.since <= at and (stand_in.until is None or at < stand_in.until):
             if stand_in.person and stand_in.person in self.cfg.people:
                 channels = tuple(self.cfg.people[stand_in.person].channels)
+                urgent = tuple(self.cfg.people[stand_in.person].urgent)
             else:
                 channels = configured.channels if configured else ()
-            return Holder(role, stand_in.name, stand_in.phone, channels, "stand-in", stand_in.until)
+                urgent = configured.urgent if configured else ()
+            return Holder(role, stand_in.name, stand_in.phone, channels, "stand-in", stand_in.until, urgent)
         return configured
 
     def name(self, role: str | None, at: datetime) -> str | None:

@@ -7,13 +7,17 @@
   −10 min and +20 min, with the daemon's SteadyClock (goal: all visible in /api/v1/alerts?state=active
   after each step; the yellow one escalates after its own 3 s across the step back, and no orange one
   escalates early after the step forward).
+- channels: a healthy channel's page delay with 0, 1, 8 and 32 hanging chat providers, and duplicates
+  (goal: within 100 ms of none at p50 and p95; 0 duplicates): bench/faults_channels.py.
 
-    python -m bench.faults_bench [--breaches 20] [--alerts 12] [--part disk|clock]
+    python -m bench.faults_bench [--breaches 20] [--alerts 12] [--part disk|clock|channels]
+                                 [--trials 30] [--hanging 0,1,8,32] [--timeout 5] [--seed 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import tempfile
 import time
@@ -24,6 +28,7 @@ from typing import Any
 
 import requests
 
+from bench.faults_channels import channels
 from tests.harness.full_disk import NoSmallFilesystem, fill, free_bytes, small_filesystem
 from tests.harness.receiver import Receiver
 from tests.harness.rig import TOKEN, pushed_config
@@ -194,13 +199,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--breaches", type=int, default=20)
     parser.add_argument("--alerts", type=int, default=12)
-    parser.add_argument("--part", choices=["disk", "clock"], action="append")
+    parser.add_argument("--part", choices=["disk", "clock", "channels"], action="append")
+    parser.add_argument("--trials", type=int, default=30, help="channels: breaches per run")
+    parser.add_argument("--hanging", default="0,1,8,32", help="channels: hanging channel counts")
+    parser.add_argument("--timeout", type=float, default=5.0, help="channels: delivery_timeout in seconds")
+    parser.add_argument("--seed", type=int, default=1, help="channels: the pauses between breaches")
     args = parser.parse_args()
-    parts = args.part or ["disk", "clock"]
+    parts = args.part or ["disk", "clock", "channels"]
     if "disk" in parts:
         print(disk_line(disk_full(args.breaches)), flush=True)
     if "clock" in parts:
         print(clock_line(clock_step(args.alerts)), flush=True)
+    if "channels" in parts:
+        # every page to a hanging channel is a warning line; the figures are the output here
+        logging.getLogger("warroom").setLevel(logging.ERROR)
+        print(channels(args.trials, args.hanging, args.timeout, args.seed), flush=True)
     return 0
 
 

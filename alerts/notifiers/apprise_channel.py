@@ -1,15 +1,35 @@
-"""DingTalk, WeCom, Feishu, Slack, mail, JSON webhooks…: every Apprise URL."""
+"""DingTalk, WeCom, Feishu, Slack, mail, JSON webhooks, phone calls…: every Apprise URL.
+
+Apprise runs a send with a deadline (its own `service_timeout`, 60 s unless set, or `notify(timeout=)`)
+on one process-wide pool of about six workers: eight hanging chat providers fill it, and every other
+channel's page waits in its queue and is then reported as timed out although it never left. So the
+send runs here, on the lane's own thread, with no Apprise deadline; the socket timeouts (`cto`, `rto`)
+bound it, and the pager's deadline bounds whatever they do not.
+"""
 
 from __future__ import annotations
 
 import time
+from html import escape
 
 import apprise
 
 from alerts.notifiers.page import Delivery, Page
-from warroom.config.channels import channel_problem
+from warroom.config.channels import channel_problem, query
 
 _TYPE = {"resolved": apprise.NotifyType.SUCCESS, "opened": apprise.NotifyType.WARNING}
+# No deadline on Apprise's side: a deadline is what sends the call through its shared pool.
+_OWN_THREAD = apprise.AppriseAsset(service_timeout=0)
+_VOICE_LANGUAGE = {"zh-CN": "zh-CN", "en": "en-US"}
+
+
+def timeouts(timeout: float) -> tuple[float, float]:
+    """(connect, read) timeouts for a channel whose page must be accepted within `timeout` seconds.
+
+    The connect timeout is kept below the read timeout, so a connection error that took longer than
+    the connect timeout can only have come after the request went out: it may have arrived.
+    """
+    return min(timeout / 2, 5.0), timeout
 
 
 def with_timeouts(url: str, timeout: float) -> str:
@@ -18,26 +38,49 @@ def with_timeouts(url: str, timeout: float) -> str:
     Apprise's HTTP plugins wait 4 s for a reply by default: a webhook slower than that receives the
     page while warroom logs a failure and sends it again.
     """
-    query = url.split("?", 1)[1] if "?" in url else ""
-    keys = {part.split("=", 1)[0].lower() for part in query.split("&") if part}
-    if "rto" in keys or "cto" in keys:
+    if {"rto", "cto"} & set(query(url)):
         return url
-    return f"{url}{'&' if '?' in url else '?'}cto={min(timeout, 5.0):g}&rto={timeout:g}"
+    connect, read = timeouts(timeout)
+    return f"{url}{'&' if '?' in url else '?'}cto={connect:g}&rto={read:g}"
+
+
+def is_voice_call(url: str) -> bool:
+    """True for a channel that rings a phone and reads the page aloud (Twilio `method=call`)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    return scheme == "twilio" and query(url).get("method", "").lower().startswith("c")
+
+
+def twiml(page: Page, locale: str) -> str:
+    """The call's TwiML: the short voice text said twice, in the campaign's language."""
+    said = escape(page.voice or page.title)
+    language = _VOICE_LANGUAGE.get(locale, "en-US")
+    return (f'<Response><Say language="{language}" loop="2">{said}</Say></Response>')
+
+
+def _connect_timeout(url: str, timeout: float) -> float:
+    try:
+        return float(query(url).get("cto", ""))
+    except ValueError:
+        return timeouts(timeout)[0]
 
 
 def send(url: str, page: Page, timeout: float) -> Delivery:
-    """One Apprise notify; the error is the service's own log lines."""
-    notifier = apprise.Apprise()
+    """One Apprise notify on this thread; the error is the service's own log lines."""
+    notifier = apprise.Apprise(asset=_OWN_THREAD)
     if not notifier.add(with_timeouts(url, timeout)):
         return Delivery(False, channel_problem(url) or "Apprise refused the URL")
+    title, body = page.title, page.body
+    if is_voice_call(url):
+        title, body = "", twiml(page, page.locale)
     started = time.monotonic()
-    result = notifier.notify(body=page.body, title=page.title,
-                             notify_type=_TYPE.get(page.kind, apprise.NotifyType.FAILURE), timeout=timeout + 5.0)
+    result = notifier.notify(body=body, title=title, notify_type=_TYPE.get(page.kind, apprise.NotifyType.FAILURE))
+    took = time.monotonic() - started
     if result:
         return Delivery(True)
     lines = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR", "CRITICAL")]
     error = "; ".join(lines[-3:]) or f"delivery failed ({result.status})"
-    # Apprise keeps the socket error at debug level, out of reach per call; a connection error that
-    # took the whole read timeout is a request sent and never answered, so it may have arrived.
-    unconfirmed = "Connection error" in error and time.monotonic() - started >= 0.9 * timeout
-    return Delivery(False, f"no reply within {timeout:g}s: {error}" if unconfirmed else error, unconfirmed)
+    # Apprise keeps the socket error at debug level, out of reach per call. A connection error that came
+    # after the connect timeout came after the request went out (a read timeout, a reset mid-answer).
+    connect = _connect_timeout(url, timeout)
+    unconfirmed = "Connection error" in error and took > connect
+    return Delivery(False, f"no answer after {took:.1f}s: {error}" if unconfirmed else error, unconfirmed)

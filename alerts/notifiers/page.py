@@ -23,6 +23,10 @@ class Page:
     ack_url: str | None = None
     tail: str = ""
     """The lines every page of the moment shares (KPI and countdown, board link): said once in a grouped page."""
+    voice: str = ""
+    """For urgent channels: the few words a phone call says (level, metric, value, press the link)."""
+    locale: str = "en"
+    """The campaign's language, for a voice that reads the page aloud."""
 
 
 @dataclass(frozen=True)

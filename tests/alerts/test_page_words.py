@@ -33,14 +33,17 @@ def test_rise_escalation_and_fall_read_differently_in_chinese_and_local_time(rig
     assert escalated.title.startswith("[无人确认 · 已上报]") and "Zhang 5分内未确认, 现请你决策" in escalated.body
     clock.advance(10)
     push(engine, clock, "cpu", 97)  # the level rose: a different word
-    phone.got(n=4)
+    phone.got(n=5)
     raised = pages_to(phone, "general_manager")[0]
     assert raised.title.startswith("[升至红色]") and "已上报" not in raised.title
     handed = next(p for p in pages_to(phone, "tech_lead") if p.kind == "handed_over")
     assert "级别升至红色, 现由 Wang 3 决策" in handed.body
+    # the operations lead, escalated to at yellow, is told too: nothing more is asked of him
+    told = next(p for p in pages_to(phone, "ops_lead") if p.kind == "handed_over")
+    assert "级别升至红色, 现由 Wang 3 决策, 你无需再处理" in told.body
     clock.advance(10)
     push(engine, clock, "cpu", 92)  # the level fell: never called an escalation
-    phone.got(n=6)
+    phone.got(n=7)
     fell = [p for r, k, _, p in phone.pages if k in ("lowered", "stood_down")]
     assert fell and all("升" not in p.title and "上报" not in p.title for p in fell)
     assert fell[0].title.startswith("[降至橙色]")
@@ -85,6 +88,7 @@ def test_a_repeat_says_how_old_a_stale_value_is(rig):
     make, clock, phone, _ = rig
     engine = make(config(repeat_every="1m"))
     push(engine, clock, "cpu", 85)
+    phone.got(n=1)
     clock.advance(60)
     engine.tick(clock.now)  # no new sample for a minute: the repeat must not pass 85 off as current
     repeat = phone.got(n=2) and phone.pages[-1][3]
@@ -111,6 +115,7 @@ def test_when_someone_acknowledges_everyone_else_paged_is_told_who_took_it(rig):
     make, clock, phone, _ = rig
     engine = make(config(repeat_every="0s"))
     push(engine, clock, "cpu", 85)
+    phone.got(n=1)  # the time to acknowledge starts when the page arrived
     clock.advance(300)
     engine.tick(clock.now)  # escalated to the operations lead
     phone.got(n=2)
@@ -163,7 +168,8 @@ def test_in_demo_mode_pages_speak_the_nights_time_and_minutes(rig):
     push(engine, clock, "cpu", 85)
     clock.advance(60)  # one real minute is nine of the night's
     push(engine, clock, "cpu", 92)
-    raised = next(p for r, k, _, p in phone.got(n=2) and phone.pages if k == "raised")
+    # opened to the tech lead, raised to the operations lead, and the tech lead told it moved on
+    raised = next(p for r, k, _, p in phone.got(n=3) and phone.pages if k == "raised")
     assert "23:40:00 起" in raised.body and "演示之夜的时间" in raised.body
     assert "15:2" not in raised.body
 
@@ -172,6 +178,7 @@ def test_a_level_held_by_the_clear_band_says_what_ends_it_not_that_the_line_is_p
     make, clock, phone, _ = rig
     engine = make(config(repeat_every="0s"))
     push(engine, clock, "cpu", 92)  # orange (cpu clears 2 below each line)
+    phone.got(n=1)
     clock.advance(300)
     push(engine, clock, "cpu", 89)  # under 90 but inside the band: still orange
     engine.tick(clock.now)  # nobody acknowledged: the escalation page reads the held level

@@ -114,6 +114,7 @@ def test_a_restart_in_the_middle_of_an_escalation_through_a_deputy_pages_nobody_
                          general_manager={"deputy": "deputy_gm"})
     first = make(loaded)
     push(first, clock, "cpu", 97)
+    phone.got(n=1)  # the GM's time to acknowledge starts when his page arrived
     clock.advance(300)
     first.tick(clock.now)
     assert phone.got(n=2)[-1] == ("deputy_gm", "escalated", "red")
@@ -130,6 +131,7 @@ def test_a_restart_in_the_middle_of_an_escalation_through_a_deputy_pages_nobody_
     # and re-sent nothing: a page queued at start would travel a lane (first in, first out) ahead of, or
     # grouped with, another alert's pages to the same two people
     push(second, clock, "success", 70)
+    phone.got(n=1)
     clock.advance(300)
     second.tick(clock.now)
     assert phone.got(n=2) == [("general_manager", "opened", "red"), ("deputy_gm", "escalated", "red")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,12 +32,22 @@ def readings(scenario: Scenario, scenario_s: float) -> dict[str, float]:
     return values
 
 
+def _arrived(engine: AlertEngine) -> None:
+    """Wait until every page decided so far was sent and its outcome recorded (bounded: a hang fails later)."""
+    deadline = time.monotonic() + 10.0
+    while (engine.pager.in_flight() or engine.pager.queued()) and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def play(loaded: LoadedConfig, scenario: Scenario, db: Path, speed: float, real_s: float, every_s: float = 2.0,
          phase_s: float = 0.0, probe_timeout_s: float = 20.0) -> list[tuple[float, str, str, str, str]]:
     """Pages the engine decided on as (real seconds from the start, role, kind, level, metric); nobody acks."""
     now = [T0]
     store = Store(db)
     engine = AlertEngine(loaded, store, lambda: now[0], send=lambda url, page: Delivery(True), tick=3600)
+    # An inbox that answers at once, and no real time to group pages in: each page arrives (and starts its
+    # reader's time to acknowledge) at the moment of the poll that decided it.
+    engine.pager.group_window = 0.0
     engine.start()
     # The order page probe waits out the page's real latency (at most its timeout) before its sample
     # arrives, stamped with when it began; the next probe starts at the first poll after it returned.
@@ -56,6 +67,7 @@ def play(loaded: LoadedConfig, scenario: Scenario, db: Path, speed: float, real_
             for metric, value in readings(scenario, t * speed).items():
                 engine.observe_sample(Sample(now[0], metric, value))
             engine.tick(now[0])
+            _arrived(engine)
         rows = store.execute(
             "SELECT DISTINCT e.ts, e.role, e.detail, e.level, a.metric FROM alert_events e "
             "JOIN (SELECT DISTINCT id, metric FROM alerts) a ON a.id = e.alert_id "

@@ -27,6 +27,12 @@ CHANNELS = [
     ("json://webUSER:webPASSsecret@127.0.0.1:9/x", ["webPASSsecret", "webUSER"]),
     ("alertmanager://amUSER:amPASSsecret@127.0.0.1:9093", ["amPASSsecret"]),
     ("alertmanagers://127.0.0.1:9093/amPATHsecret", ["amPATHsecret"]),
+    # the urgent channels the README shows: a phone call, Pushover emergency, an ntfy siren topic
+    ("twilio://ACsecretSID0123:twTOKENsecret0@+15551234567/+8613800000003?method=call",
+     ["ACsecretSID0123", "twTOKENsecret0"]),
+    ("pover://poUSERsecret0@poTOKENsecret0/?priority=emergency&interval=30&expire=3600",
+     ["poUSERsecret0", "poTOKENsecret0"]),
+    ("ntfys://ntfy.example.com/siren0secretTopic?priority=max", ["siren0secretTopic"]),
 ]
 
 

@@ -26,6 +26,9 @@ LITERAL = {
     "postgres password": "LITpgPASS0010",
     "public url password": "LITpublicPASS0011",
     "env header": "ENVhdrSECRET0012",
+    "urgent call token": "LITtwilioTOKEN0013",
+    "shift urgent key": "LITpoverKEY0014",
+    "level urgent topic": "LITsirenTOPIC0015",
 }
 
 
@@ -35,8 +38,12 @@ def _raw() -> dict:
         "campaign": {"name": "night", "end": "+1h", "locale": "en"},
         "people": {
             "tech_lead": {"name": "Zhang", "channels": [f"dingtalk://{s['dingtalk sign']}@{s['dingtalk token']}/"],
+                          "urgent": [f"twilio://AC0123456789abcdef0123456789abcdef:{s['urgent call token']}"
+                                     "@+15551234567/+8613800000001?method=call"],
                           "shifts": [{"from": "22:00", "to": "02:00", "name": "Zhou", "phone": "5",
-                                      "channels": [f"wecombot://{s['shift channel']}"]},
+                                      "channels": [f"wecombot://{s['shift channel']}"],
+                                      "urgent": [f"pover://user0123456789@{s['shift urgent key']}/"
+                                                 "?priority=emergency"]},
                                      {"from": "02:00", "to": "22:00", "name": "Zhang", "phone": "1"}]},
             "ops_lead": {"name": "Li"}, "general_manager": {"name": "Wang"}},
         "collectors": [
@@ -52,6 +59,8 @@ def _raw() -> dict:
              "dsn": f"postgresql://warroom:{s['postgres password']}@127.0.0.1:9/shop"},
         ],
         "metrics": {name: {"title": name, "yellow": 1} for name in ("orders", "page_s.home", "conns", "pg")},
+        "levels": {"red": {"owner": "general_manager",
+                           "urgent": [f"ntfys://ntfy.example.com/{s['level urgent topic']}?priority=max"]}},
         "alerts": {"forward": [f"alertmanager://am:{s['forward password']}@127.0.0.1:9093"],
                    "public_url": f"https://ops:{s['public url password']}@warroom.example.com"},
         "server": {"port": 0},

@@ -36,6 +36,14 @@ def channel_problem(url: str) -> str | None:
     return None
 
 
+def query(url: str) -> dict[str, str]:
+    """The query parameters of a channel URL, keys in lower case (the last of a repeated key wins)."""
+    if "?" not in url:
+        return {}
+    pairs = (part.split("=", 1) for part in url.split("?", 1)[1].split("#", 1)[0].split("&") if part)
+    return {pair[0].lower(): unquote(pair[1]) if len(pair) > 1 else "" for pair in pairs}
+
+
 def shown(url: str) -> str:
     """A channel as it may appear in logs, the API and the database: scheme plus a non-secret label.
 
@@ -89,7 +97,7 @@ def scrub(url: str, text: str) -> str:
 # Query parameters that carry credentials in URLs people paste into configs.
 _SECRET_QUERY = re.compile(r"(?i)^(?:.*(?:token|secret|passw|pwd|key|sig|auth|credential|session).*)$")
 # Keys of the config tree whose values are channel URLs, or request headers.
-_CHANNEL_KEYS = ("channels", "forward")
+_CHANNEL_KEYS = ("channels", "forward", "urgent")
 _URL_KEYS = ("url", "public_url", "board_url", "clock_url")
 
 

@@ -44,11 +44,19 @@ def cross_check(cfg: WarroomConfig) -> list[str]:
         for i, url in enumerate(person.channels):
             if (why := channel_problem(url)) is not None:
                 problems.append(f"people.{role}.channels[{i}]: {why}")
+        for i, url in enumerate(person.urgent):
+            if (why := channel_problem(url)) is not None:
+                problems.append(f"people.{role}.urgent[{i}]: {why}")
         for i, shift in enumerate(person.shifts):
-            for j, url in enumerate(shift.channels or []):
-                if (why := channel_problem(url)) is not None:
-                    problems.append(f"people.{role}.shifts[{i}].channels[{j}]: {why}")
+            for key in ("channels", "urgent"):
+                for j, url in enumerate(getattr(shift, key) or []):
+                    if (why := channel_problem(url)) is not None:
+                        problems.append(f"people.{role}.shifts[{i}].{key}[{j}]: {why}")
     problems += _duty_problems(cfg)
+    for level in ("yellow", "orange", "red"):
+        for i, url in enumerate(getattr(cfg.levels, level).urgent):
+            if (why := channel_problem(url)) is not None:
+                problems.append(f"levels.{level}.urgent[{i}]: {why}")
     for key in ("silence", "stand_in"):
         given = getattr(cfg.rights, key)
         for role in [given] if isinstance(given, str) else (given or []):

@@ -117,6 +117,13 @@ class Person(Strict):
                                description="Another entry of people paged next when this one does not acknowledge.")
     shifts: list[Shift] = Field(default_factory=list,
                                 description="Who holds the role at each time of day (campaign timezone).")
+    urgent: list[str] = Field(default_factory=list,
+                              description="Channels that reach this person at once (a phone call, Pushover "
+                                          "emergency, ntfy max), used with `channels` for pages asking them to "
+                                          "decide at `urgent_from` and above, every repeat included.")
+    urgent_from: Literal["yellow", "orange", "red"] | None = Field(
+        default=None, description="The lowest level whose pages ring `urgent`; default the lowest level this role "
+                                  "owns in `levels`, else red.")
 
 
 class LevelOwnership(Strict):
@@ -127,6 +134,9 @@ class LevelOwnership(Strict):
     escalate_to: str | None = Field(default=None, pattern=ROLE_NAME,
                                     description="Next tier when nobody acknowledges; default the next level's owner.")
     decision: str | None = Field(default=None, description="The decision asked of the owner, shown in every page.")
+    urgent: list[str] = Field(default_factory=list,
+                              description="Channels rung for every page asking someone to decide at this level or "
+                                          "above, whoever it goes to (a duty phone, a siren topic).")
 
 
 class Levels(Strict):
@@ -143,6 +153,10 @@ class Levels(Strict):
     def at(self, level: Level) -> LevelOwnership:
         """The section for a warning level."""
         return getattr(self, level.word)
+
+    def lowest_owned(self, role: str) -> Level | None:
+        """The lowest level `role` decides at (None when it owns none)."""
+        return next((lv for lv in (Level.YELLOW, Level.ORANGE, Level.RED) if self.owner_role(lv) == role), None)
 
     def next_tier(self, level: Level) -> str | None:
         """Who is paged when `level` is not acknowledged in time."""

@@ -27,6 +27,7 @@ class Shift(BaseModel):
     name: str = Field(min_length=1)
     phone: str = ""
     channels: list[str] | None = Field(default=None, description="Default: the role's channels.")
+    urgent: list[str] | None = Field(default=None, description="Default: the role's urgent channels.")
 
     @field_validator("start", "end")
     @classmethod

@@ -77,6 +77,8 @@ def _apply(alert: Alert, ts: datetime, event: str, level: str | None, role: str 
         return replace(alert, escalated_at=ts, exhausted=True, updated_at=ts)
     if event in ("undelivered", "delivery_failed"):
         return replace(alert, delivery_failed=True)
+    if event == "arrived":  # the page to the person now acting arrived: their time to acknowledge starts
+        return replace(alert, ack_clock_at=ts)
     if event == "notify" and role and role not in alert.paged_roles:
         return replace(alert, paged_roles=[*alert.paged_roles, role], last_page_at=ts)
     if event == "resolved":

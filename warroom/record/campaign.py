@@ -66,9 +66,11 @@ def config_from_snapshot(snapshot: str, source: str) -> LoadedConfig:
     """The config an archive was recorded with; channels are dropped (an archive never pages)."""
     tree: dict[str, Any] = json.loads(snapshot)
     for person in (tree.get("people") or {}).values():
-        person["channels"] = []
+        person["channels"], person["urgent"] = [], []
         for shift in person.get("shifts") or []:
-            shift["channels"] = None  # recorded as labels (masked), not URLs
+            shift["channels"] = shift["urgent"] = None  # recorded as labels (masked), not URLs
+    for level in (tree.get("levels") or {}).values():
+        level["urgent"] = []
     tree.get("alerts", {})["forward"] = []
     return parse_config(tree, f"{source} (recorded config)", env={})
 

@@ -194,6 +194,14 @@ class Store:
         else:
             self.backlog.put(row)
 
+    def record_all(self, table: str, rows: Sequence[Sequence[object]]) -> None:
+        """Append several rows to a table of the record in one transaction (all or none); see `record`."""
+        batch = [RecordRow(table, tuple(values)) for values in rows]
+        if self.backlog is None:
+            write_rows(self.reader(), batch)
+        else:
+            self.backlog.put_all(batch)
+
     def execute(self, sql: str, params: Sequence[object] = ()) -> duckdb.DuckDBPyConnection:
         """Run one statement on the calling thread's cursor (alert log, annotations)."""
         return self.reader().execute(sql, list(params))
