@@ -55,14 +55,17 @@ class StandIn:
 class Roster:
     """Resolves roles to people; stand-ins are kept in the `duty` table and survive a restart."""
 
-    def __init__(self, cfg: WarroomConfig, store: Store):
+    def __init__(self, cfg: WarroomConfig, store: Store, as_of: datetime | None = None):
+        """The roster in force now, or (`as_of`) as it stood at a past moment: replay names who held a role then."""
         self.cfg = cfg
         self.store = store
         self._lock = threading.Lock()
         self._standins: dict[str, StandIn] = {}
+        bound = "" if as_of is None else "WHERE ts <= ?"
         for row in store.execute(
-                """SELECT role, name, phone, person, ts, until_ts, set_by, cleared FROM duty
-                   QUALIFY row_number() OVER (PARTITION BY role ORDER BY ts DESC) = 1""").fetchall():
+                f"""SELECT role, name, phone, person, ts, until_ts, set_by, cleared FROM duty {bound}
+                    QUALIFY row_number() OVER (PARTITION BY role ORDER BY ts DESC, rowid DESC) = 1""",
+                [] if as_of is None else [to_db_ts(as_of)]).fetchall():
             if not row[7]:
                 # a name stored before names were checked must still not break a page's lines
                 self._standins[row[0]] = StandIn(row[0], on_terminal(row[1]), on_terminal(row[2] or ""), row[3],

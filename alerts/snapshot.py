@@ -63,8 +63,11 @@ class Snapshot:
         role, name = self.owner(metric, level, now)
         with self._lock:
             old = self._views.get(metric)
-            changed = force or old is None or (old.level, old.stale, old.owner_role, old.owner_name, old.note) != \
-                (level.word, stale, role, name, note)
+            # A number coming or going is a change of what the wall shows (0 of 0 orders after the close: "—"),
+            # and NaN samples are not stored: replay knows it only from this row.
+            shown = (level.word, stale, role, name, note, value is None)
+            changed = force or old is None or \
+                (old.level, old.stale, old.owner_role, old.owner_name, old.note, old.value is None) != shown
             view = MetricView(metric, value, ts, level.word, stale, role, name,
                               now if changed or old is None else old.since, note)
             self._views[metric] = view

@@ -18,6 +18,7 @@ import streamlit as st
 from app import session
 from app.alert_lines import alert_line, strip_order, value_text
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
+from app.decision_log import decision_rows, where
 from app.labels import level_word, role_word, text, word
 from app.people import Person, signed_in
 from app.tiles import local_time
@@ -60,18 +61,10 @@ def trail_frame(alert: dict[str, Any], zone: str, loc: str) -> pd.DataFrame:
         text(loc, "col.event"): word(loc, "event", e.get("event")),
         text(loc, "col.level"): level_word(loc, e["level"]) if e.get("level") else "",
         text(loc, "col.role"): role_word(loc, e.get("role")), text(loc, "col.person"): e.get("person") or "",
-        text(loc, "col.channel"): _where(e.get("channel"), loc),
+        text(loc, "col.channel"): where(e.get("channel"), loc),
         text(loc, "col.ok"): "" if e.get("ok") is None else ("✓" if e.get("ok") else "✗"),
         text(loc, "col.detail"): e.get("detail") or "",
     } for e in alert.get("events") or []])
-
-
-def _where(channel: str | None, loc: str) -> str:
-    """A page's channel as shown, or where an action came from in words (board, link, API, wall)."""
-    if not channel:
-        return ""
-    kind = channel.split(":", 1)[0]
-    return text(loc, f"via.{kind}") if kind in ("board", "link", "api") or channel.startswith("wall:") else channel
 
 
 def alert_card_html(alert: dict[str, Any], loc: str, now: datetime, tile: dict[str, Any] | None = None) -> str:
@@ -153,14 +146,7 @@ def recent_panel() -> None:
         st.caption(text(loc, "write.missing", path="/api/v1/annotations"))
         return
     if notes:
-        st.dataframe(pd.DataFrame([{
-            text(loc, "col.time"): local_time(n.get("ts"), zone),
-            text(loc, "col.kind"): word(loc, "kind", n.get("kind")),
-            text(loc, "col.author"): n.get("author"), text(loc, "col.role"): role_word(loc, n.get("role")),
-            text(loc, "col.via"): _where(n.get("via"), loc),
-            text(loc, "col.level"): level_word(loc, n["level"]) if n.get("level") else "",
-            text(loc, "col.alert"): n.get("alert_id"), text(loc, "col.text"): n.get("text"),
-        } for n in notes]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(decision_rows(notes, loc, zone)), hide_index=True, width="stretch")
 
 
 def silence_form(metrics: dict[str, str], loc: str) -> None:

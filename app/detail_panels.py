@@ -11,9 +11,10 @@ import streamlit as st
 
 from app import session
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
+from app.decision_log import decision_rows, own_marks
 from app.figures import detail_figure
-from app.labels import level_word, role_word, text, word
-from app.tiles import TileView, local_time, parse_ts, tile_view
+from app.labels import text
+from app.tiles import TileView, parse_ts, tile_view
 
 WINDOWS: dict[str, timedelta | None] = {
     "15m": timedelta(minutes=15), "30m": timedelta(minutes=30), "1h": timedelta(hours=1),
@@ -82,9 +83,10 @@ def detail_chart_panel(tile: dict[str, Any], choice: str) -> None:
     alerts, have_alerts = _optional(lambda: client.alerts("all", start.isoformat(), end.isoformat()))
     alerts = [a for a in alerts if a.get("metric") == tile["metric"]]
     notes, have_notes = _optional(lambda: client.annotations(start.isoformat(), end.isoformat()))
-    related = {a.get("id") for a in alerts}
-    # Decisions about this metric's alerts, plus general ones (no alert) that belong on every timeline.
-    marks = [n for n in notes if n.get("alert_id") in related or n.get("alert_id") is None]
+    silences, _ = _optional(lambda: client.silences(active=False))
+    # Only this metric's own marks: decisions about its alerts and silences of it (not a stand-in, not another
+    # metric's silence: those are the night's, in the decision log and on the replay's timeline).
+    marks = own_marks(notes, {a.get("id") for a in alerts}, tile["metric"], silences)
     fig = detail_figure(data, tile, start, end, zone, alerts, marks, loc)
     # No modebar: it sits over the alert labels; drag to zoom and double-click to reset still work.
     st.plotly_chart(fig, theme=None, key="wr-detail-chart", config={"displayModeBar": False})
@@ -94,10 +96,4 @@ def detail_chart_panel(tile: dict[str, Any], choice: str) -> None:
         st.caption(text(loc, "alerts.unavailable"))
     if have_notes and marks:
         st.subheader(text(loc, "detail.decisions"))
-        st.dataframe(pd.DataFrame([{
-            text(loc, "col.time"): local_time(n.get("ts"), zone),
-            text(loc, "col.kind"): word(loc, "kind", n.get("kind")),
-            text(loc, "col.author"): n.get("author"), text(loc, "col.role"): role_word(loc, n.get("role")),
-            text(loc, "col.level"): level_word(loc, n["level"]) if n.get("level") else "",
-            text(loc, "col.alert"): n.get("alert_id"), text(loc, "col.text"): n.get("text")} for n in marks]),
-            hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(decision_rows(marks, loc, zone)), hide_index=True, width="stretch")

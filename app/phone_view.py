@@ -9,10 +9,9 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from app.alert_lines import alert_line, strip_order
+from app.alert_lines import alert_line, strip_order, value_text
 from app.decision import decision_html, decision_view
 from app.labels import text
-from app.tiles import format_value
 
 
 def alerts_for(alerts: list[dict[str, Any]] | None, role: str | None) -> list[dict[str, Any]]:
@@ -24,13 +23,14 @@ def alerts_for(alerts: list[dict[str, Any]] | None, role: str | None) -> list[di
     return strip_order([a for a in alerts or [] if mine(a)])
 
 
-def phone_card_html(alert: dict[str, Any], locale: str | None, now: datetime) -> str:
-    """One alert as a card that wraps instead of cutting: level, metric, value against threshold, state."""
+def phone_card_html(alert: dict[str, Any], locale: str | None, now: datetime,
+                    tile: dict[str, Any] | None = None) -> str:
+    """One alert as a card that wraps instead of cutting: level, metric, value against threshold, state.
+
+    The value is printed as the alerts page prints it, with the metric's unit and decimals from its tile.
+    """
     line = alert_line(alert, locale, now)
-    value = ""
-    if alert.get("value") is not None:
-        value = text(locale, "phone.value", value=format_value(alert.get("value")),
-                     threshold=format_value(alert.get("threshold")))
+    value = value_text(alert, tile, locale) if alert.get("value") is not None else ""
     fail = (f'<div class="wr-fail">⚠ {escape(text(locale, "alert.delivery_failed"))}</div>'
             if line.delivery_failed else "")
     return (
@@ -46,15 +46,15 @@ def phone_card_html(alert: dict[str, Any], locale: str | None, now: datetime) ->
 
 
 def phone_html(alerts: list[dict[str, Any]] | None, alerts_state: str, role: str | None, who: str,
-               locale: str | None, now: datetime) -> str:
-    """Decision banner, then the cards of `role` (or every active alert), newest state first."""
+               locale: str | None, now: datetime, tiles: dict[str, dict[str, Any]] | None = None) -> str:
+    """Decision banner, then the cards of `role` (or every active alert), newest state first; `tiles` by metric."""
     banner = decision_html(decision_view(alerts, locale, now), locale, compact=True)
     title = text(locale, "phone.title", who=who) if role else text(locale, "phone.all")
     if alerts_state != "ok":
         body = f'<div class="wr-phone-line">{escape(text(locale, "alerts.unknown"))}</div>'
     else:
         mine = alerts_for(alerts, role)
-        body = "".join(phone_card_html(a, locale, now) for a in mine) or \
+        body = "".join(phone_card_html(a, locale, now, (tiles or {}).get(a.get("metric") or "")) for a in mine) or \
             f'<div class="wr-phone-none" data-phone-none="1">✓ {escape(text(locale, "phone.none"))}</div>'
     return f'{banner}<div class="wr-phone-head">{escape(title)}</div><div data-phone-alerts="1">{body}</div>'
 

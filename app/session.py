@@ -93,9 +93,22 @@ def kiosk() -> bool:
     return str(st.query_params.get("kiosk", "")).lower() in {"1", "true", "yes"}
 
 
+# Without a config file, how long to wait before asking an unreachable daemon again for the campaign's language.
+LOCALE_RETRY_S = 30.0
+
+
 def locale() -> str:
-    """The board's language: the campaign's locale from the last answer, else the config file's."""
-    return normal_locale(st.session_state.get("wr_locale") or settings().locale_hint)
+    """The board's language: the campaign's locale from the last answer, else the config file's, else the daemon's."""
+    known = st.session_state.get("wr_locale")
+    if not known and settings().config_path is None and time.time() >= st.session_state.get("wr_locale_retry", 0.0):
+        # `warroom replay` starts the board without a config: the menu is drawn before any board is read, so ask
+        # the daemon (its /config, which the hub keeps) rather than fall back to English for a Chinese night.
+        known = ((hub().config() or {}).get("campaign") or {}).get("locale")
+        if known:
+            st.session_state["wr_locale"] = known
+        else:
+            st.session_state["wr_locale_retry"] = time.time() + LOCALE_RETRY_S  # a daemon away is not asked each call
+    return normal_locale(known or settings().locale_hint)
 
 
 def remember_board(board: dict[str, Any]) -> None:

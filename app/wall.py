@@ -21,7 +21,7 @@ pages = [
     st.Page(HERE / "pages" / "metric_detail.py", title=text(loc, "page.detail"), url_path="detail"),
     st.Page(HERE / "pages" / "alerts_decisions.py", title=text(loc, "page.alerts"), url_path="alerts"),
     st.Page(HERE / "pages" / "phone.py", title=text(loc, "page.phone"), url_path="phone"),
-    st.Page(HERE / "pages" / "replay.py", title="回放 · Replay" if loc == "zh-CN" else "Replay", url_path="replay"),
+    st.Page(HERE / "pages" / "replay.py", title=text(loc, "page.replay"), url_path="replay"),
 ]
 page = st.navigation(pages, position="hidden" if session.kiosk() else "sidebar")
 people.person_bar(loc)  # who is signed in on this browser, on every page but the kiosk wall

@@ -17,9 +17,12 @@ STRIP_MAX = 6
 
 
 def header_html(name: str, countdown: str, countdown_note: str, clock_text: str, kpi: KpiView | None,
-                locale: str | None, mark: str = "", record: str = "") -> str:
+                locale: str | None, mark: str = "", record: str = "", at: str = "") -> str:
     """Campaign name and clock (with `mark`, e.g. the demo's, and `record` when the disk stopped taking the record),
-    the countdown, and orders against the KPI."""
+    the countdown, and orders against the KPI.
+
+    `at` is the moment of the board answer drawn (`data-at`): a wall and its replay can be lined up by it.
+    """
     kpi_html = ""
     if kpi is not None:
         colour = "#2fbf71" if kpi.on_track else "#f5c518"
@@ -33,7 +36,7 @@ def header_html(name: str, countdown: str, countdown_note: str, clock_text: str,
             f'<span style="color:{colour}">{escape(kpi.projection_text)}</span></span></div></div>'
         )
     return (
-        f'<div class="wr-header"><div class="wr-name">{escape(name)}'
+        f'<div class="wr-header" data-at="{escape(at)}"><div class="wr-name">{escape(name)}'
         f'<div class="wr-clock">{escape(clock_text)}{demo_mark_html(mark)}{record_mark_html(record)}</div></div>'
         f'<div class="wr-countdown" data-countdown="1">{escape(countdown)}<small>{escape(countdown_note)}</small></div>'
         f"{kpi_html}</div>"

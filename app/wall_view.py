@@ -91,7 +91,7 @@ def build_wall(board: dict[str, Any], alerts: list[dict[str, Any]] | None, alert
                                                 zone, locale)
     name = campaign.get("name", "") + (f" · {plan.title}" if plan.title else "")
     header = header_html(name, countdown, note, clock, kpi_view(campaign.get("kpi"), locale), locale, mark=mark,
-                         record=record_words(board.get("record"), zone, locale))
+                         record=record_words(board.get("record"), zone, locale), at=str(board.get("at") or ""))
     by_metric = {t["metric"]: t for t in board.get("tiles", [])}
 
     def view(metric: str):  # noqa: ANN202 - a TileView

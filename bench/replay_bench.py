@@ -15,16 +15,17 @@ import random
 import re
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import requests
 
-from app.alert_lines import alert_line, next_steps, step_line, strip_order
-from app.tiles import kpi_view, tile_view
-from app.wall_html import header_html, step_html, strip_html, tile_html
+from app.alert_lines import next_steps, step_line
+from app.figures import sparkline
+from app.wall_html import step_html
+from app.wall_view import WallPlan, build_wall
 from bench.common import T0, metrics_config, night_table, summary
 from warroom.archive.replay import archive_app, open_archive
 from warroom.archive.report.make import make_report
@@ -73,16 +74,18 @@ def build(folder: Path, hours: float) -> Path:
     return db
 
 
-def frame_html(answer: dict, loc: str = "en") -> int:
-    """The wall's HTML of one frame, as the replay page draws it (without Streamlit); returns its size."""
+def frame_html(answer: dict, loc: str = "en", series: dict[str, list] | None = None, tiles: int | None = None) -> int:
+    """The wall of one frame as the replay page builds it (`build_wall`, sparklines from `series`); its size."""
     board = answer["board"]
-    moment = T0
-    parts = [header_html(board["campaign"]["name"], "T-00:00:00", "", "", kpi_view(board["campaign"]["kpi"], loc),
-                         loc),
-             strip_html([alert_line(a, loc, moment) for a in strip_order(answer["alerts"])], loc)]
-    parts += [tile_html(tile_view(t, loc), loc) for t in board["tiles"]]
-    parts += [step_html(step_line(s, loc, moment, "UTC"), loc) for s in next_steps(answer["runsheet"], 4)]
-    return sum(len(p) for p in parts)
+    moment = datetime.fromisoformat(answer["at"])
+    plan = WallPlan("", "", tuple(t["metric"] for t in board["tiles"][:tiles]), (), ())
+    wall = build_wall(board, answer["alerts"], "ok", plan, loc, moment, compact=len(plan.metrics) > 12)
+    size = sum(len(p) for p in (wall.styles, wall.header, wall.decision, wall.strip, wall.health, *wall.tiles))
+    size += sum(len(step_html(step_line(s, loc, moment, "UTC"), loc)) for s in next_steps(answer["runsheet"], 4))
+    by_metric = {t["metric"]: t for t in board["tiles"]}
+    for metric, points in (series or {}).items():
+        size += len(sparkline(points, by_metric[metric], moment, 180).to_json())
+    return size
 
 
 def main() -> None:
@@ -119,6 +122,20 @@ def main() -> None:
             times.append(time.perf_counter() - t)
         print(summary("replay frame at 60x (GET /frame + wall HTML)", times, "(goal p50 <= 150 ms)")
               + f"  {html / 1024:.0f} KiB HTML")
+        # A wall of 12 full tiles: each frame also reads the 30 minutes before it for the sparklines.
+        times, html = [], 0
+        for _ in range(args.requests):
+            at += timedelta(seconds=60)
+            t = time.perf_counter()
+            answer = session.get(f"{base}/api/v1/frame", params={"at": at.isoformat()}, timeout=30).json()
+            wanted = [tile["metric"] for tile in answer["board"]["tiles"][:12]]
+            series = session.get(f"{base}/api/v1/series", params=[
+                ("from", (at - timedelta(minutes=30)).isoformat()), ("to", at.isoformat()), ("points", 150),
+                *(("metric", m) for m in wanted)], timeout=30).json()["series"]
+            html = frame_html(answer, series=series, tiles=12)
+            times.append(time.perf_counter() - t)
+        print(summary("replay frame, 12 tiles + sparklines (+ /series)", times, "(goal p50 <= 150 ms)")
+              + f"  {html / 1024:.0f} KiB")
         t = time.perf_counter()
         session.get(f"{base}/api/v1/timeline", params={"from": T0.isoformat(), "levels": "false",
                                                        "to": (T0 + timedelta(seconds=seconds)).isoformat()},

@@ -1,21 +1,21 @@
 """Replay: the wall as it was at any moment of the night (/replay?at=…), with a timeline of who did what.
 
-Layout only; app/replay_panels.py fills it. Against `warroom replay --db FILE` this replays an
-archive; against the live daemon it replays tonight so far.
+Layout only: the REPLAY band with its controls on top, then the wall's own layout (app/wall_layout.py,
+the same as the live wall's), then the timeline; app/replay_panels.py fills them. Against
+`warroom replay --db FILE` this replays an archive; against the live daemon it replays tonight so far.
 """
 
 from __future__ import annotations
-
-import math
 
 import streamlit as st
 
 from app import session
 from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.labels import text
-from app.replay_panels import AT, SPEEDS, ReplaySlots, replay_panel, set_moment, timeline_panel, window_of, word
-from app.theme import grid_columns, tile_height_css
-from app.tiles import parse_ts
+from app.replay_moment import asked_moment
+from app.replay_panels import AT, BAND_CSS, SPEEDS, ReplaySlots, replay_panel, set_moment, timeline_panel, window_of
+from app.wall_layout import lay_out_wall
+from app.wall_view import wall_plan
 
 session.page_style(wall=True)
 loc = session.locale()
@@ -28,34 +28,22 @@ except (DaemonUnreachable, ApiRefused, EndpointMissing) as err:
     st.error(text(loc, "write.unreachable", message=str(err)))
     st.stop()
 if not campaign.get("first_sample"):
-    st.info(word(loc, "empty"))
+    st.info(text(loc, "replay.empty"))
     st.stop()
 window = window_of(campaign)
 if AT not in st.session_state:
-    asked = parse_ts(st.query_params.get("at"))
-    set_moment(asked.timestamp() if asked else window.start, window)
+    # ?at= as people write it (an ISO time, 23:31, now, -2h); anything else is a plain note, never a traceback.
+    asked = asked_moment(st.query_params.get("at"), window.start, window.end, window.zone, loc)
+    st.session_state["wr_rp_problem"] = asked.problem
+    set_moment(asked.epoch, window)
     st.session_state.setdefault("wr_rp_speed", SPEEDS[2])
 
-banner, styles = st.empty(), st.empty()
-panel = st.container()
-header, strip = st.empty(), st.empty()
-tiles = board["tiles"]
-cols = grid_columns(len(tiles))
-rows = max(1, math.ceil(len(tiles) / cols))
-# The replay page has the banner and the controls above the header: the tiles get the rest.
-st.html(tile_height_css(rows, reserved_px=380))
-grid, side = st.columns([5, 1.3], gap="small")
-slots = []
-with grid:
-    for r in range(rows):
-        for c, column in enumerate(st.columns(cols, gap="small")):
-            i = r * cols + c
-            if i >= len(tiles):
-                break
-            with column, st.container(key=f"wr-tile-{i}"):
-                slots.append(st.empty())
+st.html(BAND_CSS)
+band = st.container(key="wr-replay-band")
+plan = wall_plan(session.hub().config(), board, st.query_params.get("wall"), loc)
+wall, side = lay_out_wall(plan, tuple(t["metric"] for t in board["tiles"]), session.kiosk())
 with side:
     sheet = st.empty()
-with panel:
-    st.fragment(replay_panel, run_every=1.0)(ReplaySlots(banner, styles, header, strip, slots, sheet), window)
-timeline_panel(window, {t["metric"]: t["title"] for t in tiles}, loc)
+with band:
+    st.fragment(replay_panel, run_every=1.0)(ReplaySlots(wall, sheet), window)
+timeline_panel(window, {t["metric"]: t["title"] for t in board["tiles"]}, loc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,9 @@ def test_the_moment_in_the_address_is_the_wall_as_it_was(monkeypatch, archive_ap
     assert tile(app, "queue") == ("red", "47.0")
     assert 'data-alerts="1"' in page and "Wang" in page  # the alerts strip as it stood
     assert app.query_params["at"] == at(115).isoformat()
-    assert len(app.get("plotly_chart")) == 1  # the timeline
+    assert 'data-decision="red"' in page  # the decision banner, as the wall drew it then
+    # every tile's sparkline (the thirty minutes before the moment), then the timeline
+    assert [c.key for c in app.get("plotly_chart")] == ["wr-spark-0", "wr-spark-1", "wr-rp-timeline"]
 
 
 def test_step_buttons_and_play(monkeypatch, archive_api):
@@ -91,7 +94,7 @@ def test_the_slider_moves_the_moment(monkeypatch, archive_api):
 
 def test_timeline_rows_and_markers(monkeypatch, archive_api):
     app = replay_page(monkeypatch, archive_api, at(95).isoformat())
-    spec = app.get("plotly_chart")[0].proto.spec
+    spec = next(c for c in app.get("plotly_chart") if c.key == "wr-rp-timeline").proto.spec
     assert "Queue" in spec and "switch to the backup servers" in spec and "acked" in spec
     assert Path(ENTRY).exists()
 
@@ -106,3 +109,22 @@ def test_after_pausing_the_slider_can_go_back_to_a_moment_play_went_past(monkeyp
     slider = app.slider(key="wr-rp-slider")
     slider.set_value(slider.value - timedelta(seconds=2)).run()
     assert replayed_at(app) < at(99).isoformat() and "❚❚" in html(app)
+
+
+@pytest.mark.parametrize("asked", ["garbage", "<b>x</b>", "2024-13-45"])
+def test_an_unreadable_moment_is_a_plain_note_not_a_traceback(monkeypatch, archive_api, asked):
+    app = replay_page(monkeypatch, archive_api, asked)
+    assert not app.exception, app.exception
+    page = html(app)
+    assert "Traceback" not in page and "File \"" not in page and ".py" not in page
+    note = re.search(r'data-replay-problem="1">([^<]*)<', page).group(1)
+    assert "Cannot read at=" in note and escape(asked) in note
+    assert replayed_at(app) == at(1).isoformat()  # the start of the record (its first sample)
+    assert tile(app, "queue") == ("green", "5.0")
+
+
+def test_now_and_minus_two_minutes_mean_what_they_say(monkeypatch, archive_api):
+    app = replay_page(monkeypatch, archive_api, "now")
+    assert replayed_at(app) == at(170).isoformat() and 'data-replay-problem' not in html(app)  # the last sample
+    app = replay_page(monkeypatch, archive_api, "-1m")
+    assert replayed_at(app) == at(110).isoformat() and tile(app, "queue") == ("red", "47.0")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.roster import Roster
 from warroom.config.models import WarroomConfig
 from warroom.record.views import views_at
 from warroom.store.database import Store
@@ -115,6 +116,16 @@ def campaign_header(
     return head
 
 
+def phones_then(cfg: WarroomConfig, store: Store, at: datetime) -> Callable[[str], str]:
+    """The phone of whoever held a role at `at` (a stand-in's, from the duty table), as the wall showed it then."""
+    then = Roster(cfg, store, as_of=at)
+
+    def phone_of(role: str) -> str:
+        holder = then.holder(role, at)
+        return holder.phone if holder else ""
+    return phone_of
+
+
 class BoardReader:
     """Builds the board live (the engine's snapshot) or at a past moment (the store); daemon and replay share it."""
 
@@ -154,12 +165,14 @@ class BoardReader:
         if live:
             views = self.views()
             runs = self.latest.snapshot()[1]
+            phone_of = self.phone_of
             # The snapshot is read after `now` was taken; under load the engine may have moved on in between.
             # Answer for a moment at which everything in it was already known, so ?at= that moment agrees.
             moment = max([moment, *(t for v in views.values() for t in (v.ts, v.since) if t is not None)])
         else:
             views = self.views_then(moment)
             runs = last_runs_at(cur, moment, LOOKBACK_S)
+            phone_of = phones_then(self.cfg, self.store, moment)
         kpi = self.cfg.campaign.kpi
         kpi_view = views.get(kpi.metric) if kpi else None
         kpi_now = (kpi_view.ts, kpi_view.value) if kpi_view and kpi_view.ts and kpi_view.value is not None else None
@@ -174,5 +187,5 @@ class BoardReader:
             "at": moment.isoformat(),
             "live": live,
             "campaign": head,
-            "tiles": build_tiles(self.cfg, views, runs, moment, self.phone_of if live else None),
+            "tiles": build_tiles(self.cfg, views, runs, moment, phone_of),
         }

@@ -27,6 +27,7 @@ LOOKBACKS_S = (120.0, LOOKBACK_S)
 RECOMPUTED = "recomputed"
 # How long after a sample was learned the engine may still be applying it (a loaded machine).
 APPLY_WINDOW_S = 5.0
+WATCH_ENDED = "watch_ended"
 
 
 def transitions_at(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetime,
@@ -63,13 +64,20 @@ def not_yet_applied(cur: duckdb.DuckDBPyConnection, at: datetime, since: datetim
 
     A sample is stamped when warroom learned it; the engine applies it a moment later (longer under
     load) and writes the transition it causes then. Until that moment the wall showed the value before.
+    Only a transition a sample can cause counts: a new level, or back from stale. The timer's rows (going
+    stale, the watch ending, a new decider) carry the value already shown, so they say nothing of it.
     """
     after = cur.execute(
-        """SELECT metric, arg_min(value, ts) FROM level_changes WHERE ts > ? AND ts <= ?
-           AND metric IN (SELECT unnest(?)) GROUP BY metric""",
+        """SELECT metric, arg_min(value, ts), arg_min(level, ts), arg_min(stale, ts), arg_min(detail, ts)
+           FROM level_changes WHERE ts > ? AND ts <= ? AND metric IN (SELECT unnest(?)) GROUP BY metric""",
         [to_db_ts(at), to_db_ts(at + timedelta(seconds=APPLY_WINDOW_S)), list(values)]).fetchall()
-    late = [m for m, value in after if value is not None and value == values[m][1]
-            and (m not in changes or changes[m][0] < values[m][0])]
+
+    def caused_by_a_sample(metric: str, level: str, stale: bool, note: str | None) -> bool:
+        before = changes.get(metric)
+        return not stale and note != WATCH_ENDED and (before is None or before[2] or before[1] != level)
+
+    late = [m for m, value, level, stale, note in after if value is not None and value == values[m][1]
+            and (m not in changes or changes[m][0] < values[m][0]) and caused_by_a_sample(m, level, stale, note)]
     before: dict[str, Point | None] = {}
     for metric in late:
         ts = values[metric][0]

@@ -12,7 +12,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from alerts.acting import acting_now, configured_holder
+from alerts.acting import acting_now, roster_holder
+from alerts.roster import Roster
 from warroom.api.context import ApiContext, Context
 from warroom.api.params import parse_moment, parse_window
 from warroom.api.read_model import RECORD_HORIZON
@@ -61,12 +62,13 @@ def alerts_json(source: NightSource, since: datetime, start: datetime, end: date
     if state in ("open", "acked", "resolved"):
         alerts = [a for a in alerts if a.state == state]
     trails = record_alerts.trails(cur, [a.id for a in alerts], since, at)
-    held = configured_holder(source.cfg)
+    then = Roster(source.cfg, source.log.store, as_of=at)  # who held each role then: a stand-in, not the config
+    held = roster_holder(then, at)
     rows_at = []
     for a in alerts:
         silenced = source.silences.covers(a.metric, at)
         rows_at.append((a, trails.get(a.id), silenced, acting_now(source.cfg, a, held, silenced)))
-    return record_alerts.ranked(source.cfg, rows_at)
+    return record_alerts.ranked(source.cfg, rows_at, then, at)
 
 
 def _since_for(ctx: ApiContext, moment: datetime) -> datetime:
@@ -173,11 +175,13 @@ def collectors(ctx: Context, from_: str = Query("-24h", alias="from"), to: str =
 
 @router.get("/api/v1/frame")
 def frame(ctx: Context, at: str = Query(..., description="the replayed moment")) -> JSONResponse:
-    """One replay frame in one call: the board, the active alerts and the run sheet as they were at `at`."""
+    """One replay frame in one call: the board, the active alerts, the run sheet and handovers as they were at `at`."""
     when = _moment(ctx, at)
     since = _since_for(ctx, when)
     anchor = ctx.campaign.anchor if ctx.campaign else since
     body = {"at": when.isoformat(), "board": ctx.reader.board(ctx.night.clock(), when),
             "alerts": alerts_json(ctx.night, since, when - timedelta(days=1), when, "active", when),
-            "runsheet": sheet.run_sheet(ctx.reader.store.reader(), ctx.night.cfg, anchor, when)}
+            "runsheet": sheet.run_sheet(ctx.reader.store.reader(), ctx.night.cfg, anchor, when),
+            # The shift changes of the hour after `at`, as the wall listed them under the run sheet then.
+            "handovers": Roster(ctx.night.cfg, ctx.reader.store, as_of=when).handovers(when)}
     return JSONResponse(body)
