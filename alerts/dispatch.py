@@ -192,8 +192,11 @@ class Dispatch:
         return self.writer.urgent(page, alert, kind, ctx) if urgent else page
 
     def page(self, alert: Alert, role: str | None, kind: str, now: datetime, why: str | None = None,
-             previous: str | None = None) -> str:
-        """Log the step and queue its pages; 'paged', 'done' (already), 'silenced', 'none' or 'unreachable'."""
+             previous: str | None = None, afresh: bool = False) -> str:
+        """Log the step and queue its pages; 'paged', 'done' (already), 'silenced', 'none' or 'unreachable'.
+
+        `afresh`: a repeat that asks again from the start (a silence ended), so its arrival restarts the ack clock.
+        """
         if role is None:
             return "none"
         suffix = f":{now.timestamp():.3f}" if kind in ("repeat", "taken") else ""
@@ -219,7 +222,7 @@ class Dispatch:
             self.log.event(now, alert, "undelivered", role=role, person=person, ok=False,
                            detail=f"no channel configured for role {role}", step=step)
             return "unreachable" if asking and kind != "repeat" else "none"
-        clocked = self._await(alert, step, targets) if asking and kind != "repeat" else set()
+        clocked = self._await(alert, step, targets) if asking and (kind != "repeat" or afresh) else set()
         self.log.save(alert)
         page = self.compose(alert, kind, role, now, why, previous)
         urgent = self.compose(alert, kind, role, now, why, previous, urgent=True) if any(

@@ -78,6 +78,7 @@ class AlertEngine:
         store.health.listeners.append(self.record_alarm.changed)
         self.store = store
         self.watch = Watch(self.cfg, self.snapshot)
+        self._hushed: set[int] = set()  # open alerts a silence kept from repeating or escalating
         self._lock = threading.RLock()
         self.states: dict[str, LevelState] = {}
         self.open: dict[tuple[str, str], Alert] = {}
@@ -307,8 +308,9 @@ class AlertEngine:
         return self.roster.name(role, self.clock()) if role else None
 
     def _page(self, alert: Alert, role: str | None, kind: str, now: datetime, why: str | None = None,
-              previous: str | None = None) -> None:
-        if self.dispatch.page(alert, role, kind, now, why, previous) == "unreachable" and alert.state == "open":
+              previous: str | None = None, afresh: bool = False) -> None:
+        if self.dispatch.page(alert, role, kind, now, why, previous, afresh) == "unreachable" and \
+                alert.state == "open":
             self._escalate(alert, now, f"nobody reachable: {role} has no channel", after=role)
 
     def _page_outcome(self, job: PageJob, event: str, at: datetime) -> None:
@@ -346,6 +348,15 @@ class AlertEngine:
                     self._resolve(alert, now, "the campaign ended; this metric is watched only until then")
                     continue
                 if alert.state != "open":
+                    continue
+                if self.silences.covers(alert.metric, now):
+                    # The room chose not to be asked: nobody above is asked either, and nothing repeats.
+                    self._hushed.add(alert.id)
+                    continue
+                if alert.id in self._hushed:
+                    # The silence is over: its own decider is asked afresh, and their time to acknowledge restarts.
+                    self._hushed.discard(alert.id)
+                    self._page(alert, alert.escalated_to or alert.owner_role, "repeat", now, afresh=True)
                     continue
                 if self.dispatch.on_its_way(alert):
                     continue  # the time to acknowledge starts when the page arrives

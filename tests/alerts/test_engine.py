@@ -134,6 +134,28 @@ def test_silenced_metric_is_recorded_not_paged(rig):
     assert phone.got(n=1) == [("ops_lead", "opened", "orange")]
 
 
+def test_a_silenced_alert_does_not_climb_the_chain_and_its_decider_hears_when_the_silence_ends(rig):
+    make, clock, phone, store = rig
+    engine = make()
+    push(engine, clock, "cpu", 85)
+    phone.got(n=1)  # asked, and the page arrived: the ack clock runs; then the room silences the metric
+    engine.silences.add("cpu", clock.now, clock.now + timedelta(minutes=30), "Li", "planned scale-out", clock.now)
+    for _ in range(5):  # 25 minutes of 5 min ack timeouts under the silence
+        clock.advance(300)
+        engine.tick(clock.now)
+    climbed = store.execute("SELECT count(*) FROM alert_events WHERE event LIKE 'escalat%'").fetchone()[0]
+    assert climbed == 0, "a silenced alert escalated: the people above were asked about what the room silenced"
+    assert notices(store) == [("tech_lead", "opened", "yellow")]
+    clock.advance(360)  # the silence is over: the alert's own decider is asked, not the next one up
+    engine.tick(clock.now)
+    assert notices(store)[1:] == [("tech_lead", "repeat", "yellow")]
+    assert phone.got(n=2)[1] == ("tech_lead", "repeat", "yellow")
+    clock.advance(60)  # a minute into their fresh 5 minutes: still theirs, not the next one's
+    engine.tick(clock.now)
+    alert = engine.open[("cpu", "level")]
+    assert alert.escalated_to is None and not alert.exhausted and alert.ack_clock_at is not None
+
+
 def test_ack_tokens_are_personal_and_checked(rig):
     make, clock, phone, store = rig
     engine = make()
