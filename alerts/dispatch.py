@@ -81,11 +81,15 @@ class Dispatch:
             sum(min(MAX_BACKOFF_S, settings.retry_backoff * 2 ** i) for i in range(tries - 1)) + 5.0
 
     def urgent_from(self, role: str) -> Level:
-        """The lowest level whose pages ring `role`'s urgent channels: configured, else the lowest it owns, else red."""
+        """The lowest level whose pages ring `role`'s urgent channels: configured, else the lowest it decides at
+        (a level's owner or a metric's override: the DBA who decides the pool at yellow is rung at yellow), else red."""
         person = self.cfg.people.get(role)
         if person is not None and person.urgent_from:
             return Level.from_word(person.urgent_from)
-        return self.cfg.levels.lowest_owned(role) or Level.RED
+        owned = [lv for lv in (Level.YELLOW, Level.ORANGE, Level.RED)
+                 if self.cfg.levels.owner_role(lv) == role or any(
+                     self.cfg.owner_role(metric, lv) == role for metric in self.cfg.metrics)]
+        return min(owned, default=Level.RED)
 
     def targets(self, role: str | None, kind: str, level: Level, now: datetime) -> list[Target]:
         """Where a step's page goes: the holder's channels, their urgent ones and the level's when it asks

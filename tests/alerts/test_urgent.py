@@ -140,6 +140,15 @@ def test_a_stand_in_is_rung_on_their_own_urgent_channel(engine_on, receivers):
     assert sorted(paths(receivers)) == ["deputy", "deputy_call", "siren"]
 
 
+def test_a_role_that_decides_only_through_a_metrics_override_is_rung_at_its_own_level(engine_on, receivers):
+    raw = raw_config(receivers)
+    raw["people"]["dba"]["urgent"] = [receivers.url("dba_call", scheme="form")]  # decides db at yellow, no level
+    engine, _ = engine_on(raw)
+    push(engine, engine.clock, "db", 72)  # yellow for db: the DBA decides, so the DBA's phone rings
+    settled(engine, receivers, 2)
+    assert sorted(paths(receivers)) == ["dba", "dba_call"]
+
+
 def test_urgent_urls_are_checked_with_apprise_at_validate(receivers):
     raw = raw_config(receivers)
     raw["people"]["general_manager"]["urgent"] = ["twilio://not-a-sid@+1555/+8613800000000?method=call"]

@@ -123,7 +123,7 @@ class Person(Strict):
                                           "decide at `urgent_from` and above, every repeat included.")
     urgent_from: Literal["yellow", "orange", "red"] | None = Field(
         default=None, description="The lowest level whose pages ring `urgent`; default the lowest level this role "
-                                  "owns in `levels`, else red.")
+                                  "decides at (in `levels` or a metric's `owner`), else red.")
 
 
 class LevelOwnership(Strict):
@@ -153,10 +153,6 @@ class Levels(Strict):
     def at(self, level: Level) -> LevelOwnership:
         """The section for a warning level."""
         return getattr(self, level.word)
-
-    def lowest_owned(self, role: str) -> Level | None:
-        """The lowest level `role` decides at (None when it owns none)."""
-        return next((lv for lv in (Level.YELLOW, Level.ORANGE, Level.RED) if self.owner_role(lv) == role), None)
 
     def next_tier(self, level: Level) -> str | None:
         """Who is paged when `level` is not acknowledged in time."""
