@@ -62,7 +62,10 @@ def alert_line(alert: dict[str, Any], locale: str | None, now: datetime) -> Aler
     elif alert.get("recovering") or level == "green":
         parts.append(text(locale, "alert.recovering", peak=level_word(locale, alert.get("peak_level") or "yellow")))
     elif alert.get("acked_by"):
-        parts.append(text(locale, "alert.acked", who=role_word(locale, alert["acked_by"])))
+        # The person who took it, by name (a stand-in's own), not only their role.
+        who = person_text(alert.get("acked_by_person"), locale, phone=False) if alert.get("acked_by_person") else \
+            role_word(locale, alert["acked_by"])
+        parts.append(text(locale, "alert.acked", who=who))
     else:
         parts.append(text(locale, "alert.open"))
     missed = missed_text(acting, locale) if state != "resolved" else ""

@@ -57,6 +57,9 @@ def test_the_strip_names_the_decider_at_the_current_level_not_the_peak():
 def test_acked_alert_and_failed_delivery():
     line = alert_line(alert(acked_by="ops_lead", state="acked", delivery_failed=True), "zh-CN", NOW)
     assert line.status == "已由 运营负责人 确认" and line.delivery_failed and line.acked
+    named = alert(acked_by="ops_lead", state="acked",
+                  acked_by_person={"role": "ops_lead", "name": "李娜", "phone": "2"})
+    assert alert_line(named, "zh-CN", NOW).status == "已由 李娜 · 运营负责人 确认"
 
 
 def test_no_data_alert_and_resolved():
