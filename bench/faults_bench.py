@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -205,6 +206,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=5.0, help="channels: delivery_timeout in seconds")
     parser.add_argument("--seed", type=int, default=1, help="channels: the pauses between breaches")
     args = parser.parse_args()
+    # The daemons run in this process: they take pushes only with a token (as any daemon does).
+    os.environ.update(WARROOM_TOKEN=TOKEN)
     parts = args.part or ["disk", "clock", "channels"]
     if "disk" in parts:
         print(disk_line(disk_full(args.breaches)), flush=True)
