@@ -1,0 +1,61 @@
+"""The board's one client against two real daemon processes: kill the one it reads, the next refresh reads the other."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+import requests
+
+from app.api_client import DaemonClient
+from app.hub import SnapshotHub
+from tests.daemon_kit import api_base, start_collect, stop, wait_for, write_config
+from tests.harness.rig import TOKEN, push, pushed_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def two_nodes(tmp_path):
+    """node-a and node-b: two `warroom collect` processes, each with its own file, port and name."""
+    procs, bases = [], []
+    try:
+        for name in ("node-a", "node-b"):
+            raw = pushed_config(tmp_path / f"{name}.duckdb", {})
+            config = write_config(raw, tmp_path / f"{name}.yaml")
+            log = tmp_path / f"{name}.log"
+            proc = start_collect(config, log, {"WARROOM_TOKEN": TOKEN, "WARROOM_NODE": name})
+            procs.append(proc)
+            bases.append(api_base(raw))
+            wait_for(lambda b=bases[-1], n=name: requests.get(f"{b}/api/v1/health", timeout=2).json()["node"] == n,
+                     60, f"{name} to serve", proc, log)
+        yield procs, bases
+    finally:
+        for proc in procs:
+            stop(proc)
+
+
+def tile(snap, metric: str) -> dict:  # noqa: ANN001
+    return next(t for t in snap.board["tiles"] if t["metric"] == metric)
+
+
+def test_the_next_refresh_reads_the_other_node_when_the_one_it_reads_is_killed(two_nodes):
+    (proc_a, _), (a, b) = two_nodes
+    # The same metric, a different value on each node: the tile says which node answered.
+    push(a, [{"metric": "queue", "value": 1.0}]).raise_for_status()
+    push(b, [{"metric": "queue", "value": 2.0}]).raise_for_status()
+    hub = SnapshotHub(DaemonClient(f"{a},{b}", TOKEN), 0.5)
+    wait_for(lambda: tile(hub.current(max_age_s=0), "queue")["value"] == 1.0, 30, "node-a's value on the board")
+    first = hub.current(max_age_s=0)
+    assert first.error is None and first.node == "node-a"
+    proc_a.send_signal(signal.SIGKILL)
+    proc_a.wait(10)
+    # The very next refresh: node-b's board, no outage, nothing blank.
+    snap = hub.current(max_age_s=0)
+    assert snap.error is None, snap.error
+    assert snap.node == "node-b" and tile(snap, "queue")["value"] == 2.0 and snap.alerts is not None
+    assert hub.client.down_since is None and hub.client.base == b
+    # Both gone: the last board stays, marked unreachable (as with one daemon).
+    stop(two_nodes[0][1])
+    down = hub.current(max_age_s=0)
+    assert down.error is not None and down.board is not None and tile(down, "queue")["value"] == 2.0
