@@ -142,9 +142,14 @@ class DaemonClient:
                 raise DaemonUnreachable(nodes.current, since, _short_reason(err)) from None
         if tried:
             nodes.moved(tried[0], base)
+        self._local.answered_by = base
         with self._lock:
             self._down_since = None
         return _answer(resp, path)
+
+    def answered_by(self) -> str:
+        """The node whose answer this thread's last call read (a survey may since have moved the board)."""
+        return getattr(self._local, "answered_by", None) or self.base
 
     def _health(self, base: str, timeout: float) -> Any:
         """One node's /api/v1/health (for the survey of app/nodes.py), None unless it answers 200."""

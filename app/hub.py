@@ -152,6 +152,7 @@ class SnapshotHub:
             nodes.survey_soon()
         try:
             board = self.client.board()
+            node = nodes.name(self.client.answered_by()) if nodes.several else None
         except DaemonUnreachable as err:
             return self._down(last, seq, err, started)
         except (ApiRefused, EndpointMissing) as exc:
@@ -170,7 +171,7 @@ class SnapshotHub:
         with self._state:
             self.stats.fetches += 1
         return Snapshot(seq, taken, board, taken, alerts, state, None, _offset(board, taken),
-                        (time.perf_counter() - started) * 1000, rate_of(board), nodes.name() if nodes.several else None)
+                        (time.perf_counter() - started) * 1000, rate_of(board), node)
 
     def _down(self, last: Snapshot | None, seq: int, err: DaemonUnreachable, started: float) -> Snapshot:
         with self._state:

@@ -57,7 +57,7 @@ def node_mark_html(node: str, locale: str | None) -> str:
     """The small grey words saying which node the board reads ("via node-b"), when it reads one of several."""
     if not node:
         return ""
-    return (f'<span class="wr-node" data-node="{escape(node, quote=True)}" style="font-size:0.6em;color:#8b95a3;'
+    return (f'<span class="wr-node" data-node="{escape(node, quote=True)}" style="color:#8b95a3;'
             f'margin-left:10px">{escape(text(locale, "header.via", node=node))}</span>')
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
 import requests
 
 from app.api_client import DaemonClient
 from app.hub import SnapshotHub
+from tests.app.board_kit import chromium, close_chromium, start_board, stop_group, wait_board, wait_dom
 from tests.daemon_kit import api_base, start_collect, stop, wait_for, write_config
 from tests.harness.rig import TOKEN, push, pushed_config
+from tests.realparts import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -59,3 +62,37 @@ def test_the_next_refresh_reads_the_other_node_when_the_one_it_reads_is_killed(t
     stop(two_nodes[0][1])
     down = hub.current(max_age_s=0)
     assert down.error is not None and down.board is not None and tile(down, "queue")["value"] == 2.0
+
+
+# Set when the wall ever shows the "unreachable" banner (the wall's or the strip's): an error flash.
+WATCH_FOR_FLASH = """window.sawDown = false;
+new MutationObserver(() => { if (document.querySelector('[data-banner=down]')) window.sawDown = true; })
+  .observe(document.body, {subtree: true, childList: true, characterData: true});"""
+
+
+@pytest.mark.needs_chromium
+def test_the_wall_header_names_the_node_and_moves_without_an_error_flash(two_nodes, tmp_path):
+    (proc_a, _), (a, b) = two_nodes
+    for base in (a, b):
+        push(base, [{"metric": "failures", "value": 30.0}, {"metric": "queue", "value": 3.0}]).raise_for_status()
+    chrome = chromium()
+    port = free_port()
+    config = tmp_path / "node-a.yaml"
+    board = start_board(config, f"{a},{b}", port, tmp_path / "board.log", {"WARROOM_TOKEN": TOKEN})
+    try:
+        wait_board(port, board, tmp_path / "board.log")
+        chrome.get(f"http://127.0.0.1:{port}/?kiosk=1")
+        wait_dom(chrome, "document.querySelector('[data-node=\"node-a\"]') !== null", 45, "the header naming node-a")
+        assert chrome.execute_script("return document.querySelector('[data-node]').textContent") == "via node-a"
+        chrome.execute_script(WATCH_FOR_FLASH)
+        proc_a.send_signal(signal.SIGKILL)
+        proc_a.wait(10)
+        wait_dom(chrome, "document.querySelector('[data-node=\"node-b\"]') !== null", 30, "the header naming node-b")
+        assert chrome.execute_script("return window.sawDown") is False
+        assert chrome.execute_script("return document.querySelectorAll('[data-metric][data-level=orange]').length") == 1
+        artifacts = Path(__file__).resolve().parents[1] / "artifacts"
+        artifacts.mkdir(exist_ok=True)
+        chrome.save_screenshot(str(artifacts / "wall-follows-node-b.png"))
+    finally:
+        close_chromium(chrome)
+        stop_group(board)
