@@ -6,13 +6,13 @@ import signal
 from pathlib import Path
 
 import pytest
-import requests
 
 from app.api_client import DaemonClient
 from app.hub import SnapshotHub
 from tests.app.board_kit import chromium, close_chromium, start_board, stop_group, wait_board, wait_dom
-from tests.daemon_kit import api_base, start_collect, stop, wait_for, write_config
-from tests.harness.rig import TOKEN, push, pushed_config
+from tests.daemon_kit import stop, wait_for
+from tests.harness.pair import running_nodes
+from tests.harness.rig import TOKEN, push
 from tests.realparts import free_port
 
 pytestmark = pytest.mark.slow
@@ -21,21 +21,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def two_nodes(tmp_path):
     """node-a and node-b: two `warroom collect` processes, each with its own file, port and name."""
-    procs, bases = [], []
-    try:
-        for name in ("node-a", "node-b"):
-            raw = pushed_config(tmp_path / f"{name}.duckdb", {})
-            config = write_config(raw, tmp_path / f"{name}.yaml")
-            log = tmp_path / f"{name}.log"
-            proc = start_collect(config, log, {"WARROOM_TOKEN": TOKEN, "WARROOM_NODE": name})
-            procs.append(proc)
-            bases.append(api_base(raw))
-            wait_for(lambda b=bases[-1], n=name: requests.get(f"{b}/api/v1/health", timeout=2).json()["node"] == n,
-                     60, f"{name} to serve", proc, log)
-        yield procs, bases
-    finally:
-        for proc in procs:
-            stop(proc)
+    with running_nodes(tmp_path) as nodes:
+        yield nodes
 
 
 def tile(snap, metric: str) -> dict:  # noqa: ANN001
