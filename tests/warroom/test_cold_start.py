@@ -14,9 +14,9 @@ import pytest
 
 from tests.daemon_kit import ROOT
 
-# Each costs tens to hundreds of milliseconds to import, more under load.
-HEAVY = ("pandas", "plotly", "pyarrow", "numpy", "streamlit", "psycopg")
-# `import apprise` brings its base classes; the hundred plug-ins load on the first URL read.
+# Each costs tens to hundreds of milliseconds to import, more under load (Apprise: its own import, and its
+# hundred plug-ins on the first URL it reads).
+HEAVY = ("pandas", "plotly", "pyarrow", "numpy", "streamlit", "psycopg", "apprise")
 APPRISE_PLUGINS = "apprise.plugins."
 APPRISE_BASE = {"apprise.plugins.base"}
 

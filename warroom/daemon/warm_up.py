@@ -26,11 +26,11 @@ def warm_up() -> threading.Thread:
 def _load() -> None:
     started = time.monotonic()
     try:
-        import apprise
         import pyarrow  # noqa: F401 - the writer's first batch
 
-        # Apprise loads all its plug-ins on the first URL it reads: a test URL here, not the first page.
-        apprise.Apprise.instantiate("json://127.0.0.1/", suppress_exceptions=True)
+        from alerts.notifiers.apprise_channel import warm as warm_apprise
+
+        warm_apprise()
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first use loads it
         log.exception("warm-up failed; the first batch or page loads what it needs itself")
         return
