@@ -15,6 +15,8 @@ from typing import Any
 
 import requests
 
+from app.nodes import Nodes, parse_bases
+
 TIMEOUT_S = 2.0
 
 
@@ -68,7 +70,8 @@ class DaemonClient:
 
     def __init__(self, base: str, token: str | None = None, timeout: float = TIMEOUT_S,
                  clock: Callable[[], float] = time.time):
-        self.base = base.rstrip("/")
+        # `base` may list several nodes (`--api URL1,URL2`): the client reads one and moves (app/nodes.py).
+        self.nodes = Nodes(parse_bases(base), self._health)
         self._token = token or None
         self.timeout = min(timeout, TIMEOUT_S)
         self.clock = clock
@@ -78,7 +81,16 @@ class DaemonClient:
 
     def __repr__(self) -> str:
         # The token must never reach a log line or an error page.
-        return f"DaemonClient({self.base!r}, token={'set' if self._token else 'none'})"
+        return f"DaemonClient({','.join(self.nodes.bases)!r}, token={'set' if self._token else 'none'})"
+
+    @property
+    def base(self) -> str:
+        """The API base of the node the board reads now."""
+        return self.nodes.current
+
+    @base.setter
+    def base(self, value: str) -> None:
+        self.nodes = Nodes(parse_bases(value), self._health)
 
     @property
     def can_write(self) -> bool:
@@ -109,18 +121,40 @@ class DaemonClient:
         if actor is not None:
             # who acts: a signed-in person's session, or a trusted wall (the daemon checks both)
             headers.update(actor.headers())
-        try:
-            resp = self._session().request(method, self.base + path, params=params, json=body, headers=headers,
-                                           timeout=self.timeout)
-        except requests.RequestException as err:
-            with self._lock:
-                if self._down_since is None:
-                    self._down_since = self.clock()
-                since = self._down_since
-            raise DaemonUnreachable(self.base, since, _short_reason(err)) from None
+        nodes = self.nodes
+        base, tried = nodes.current, []
+        while True:
+            try:
+                resp = self._session().request(method, base + path, params=params, json=body, headers=headers,
+                                               timeout=self.timeout)
+                break
+            except requests.RequestException as err:
+                tried.append(base)
+                # A write whose answer timed out may have been done: never repeat it on another node.
+                others = [] if write and isinstance(err, requests.ReadTimeout) else nodes.others(tried)
+                if others:
+                    base = others[0]
+                    continue
+                with self._lock:
+                    if self._down_since is None:
+                        self._down_since = self.clock()
+                    since = self._down_since
+                raise DaemonUnreachable(nodes.current, since, _short_reason(err)) from None
+        if tried:
+            nodes.moved(tried[0], base)
+        self._local.answered_by = base
         with self._lock:
             self._down_since = None
         return _answer(resp, path)
+
+    def answered_by(self) -> str:
+        """The node whose answer this thread's last call read (a survey may since have moved the board)."""
+        return getattr(self._local, "answered_by", None) or self.base
+
+    def _health(self, base: str, timeout: float) -> Any:
+        """One node's /api/v1/health (for the survey of app/nodes.py), None unless it answers 200."""
+        resp = self._session().get(base + "/api/v1/health", headers={"Accept": "application/json"}, timeout=timeout)
+        return resp.json() if resp.ok else None
 
     def get(self, path: str, params: Any = None) -> Any:
         """GET an API path and return its JSON."""

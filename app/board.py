@@ -28,6 +28,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from app.api_client import ApiRefused, DaemonClient, DaemonUnreachable, EndpointMissing, TokenMissing
 from app.labels import normal_locale, text
+from app.session import client
 from app.settings import current_settings
 
 HERE = Path(__file__).resolve().parent
@@ -42,8 +43,8 @@ PagesManager.uses_pages_directory = False
 
 
 def _client() -> DaemonClient:
-    s = current_settings()
-    return DaemonClient(s.api, s.token)
+    # The pages' own client: with several nodes (`--api URL1,URL2`) a sign-in goes to the node the wall reads.
+    return client()
 
 
 def _back_to(scope_path: str, query: list[tuple[str, str]]) -> str:

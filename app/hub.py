@@ -54,6 +54,8 @@ class Snapshot:
     fetch_ms: float = 0.0
     rate: float = 1.0
     """Daemon seconds per real second (the demo night's speed, 0 once it holds): the clock runs on at it."""
+    node: str | None = None
+    """The name of the node that answered, when the board reads one of several (`--api URL1,URL2`)."""
 
     @property
     def down_for(self) -> float | None:
@@ -99,6 +101,7 @@ class SnapshotHub:
                  process: Any = None):
         self.client = client
         self.period_s = period_s
+        client.nodes.every_s = period_s  # the leader is looked for once per refresh, not more
         self.clock = clock
         self._snap: Snapshot | None = None
         self._state = threading.Lock()
@@ -141,8 +144,15 @@ class SnapshotHub:
     def _fetch(self, last: Snapshot | None) -> Snapshot:
         started = time.perf_counter()
         seq = (last.seq + 1) if last else 1
+        nodes = self.client.nodes
+        # Several nodes: read the leader. The first snapshot waits for the survey; later ones never do.
+        if last is None:
+            nodes.survey()
+        else:
+            nodes.survey_soon()
         try:
             board = self.client.board()
+            node = nodes.name(self.client.answered_by()) if nodes.several else None
         except DaemonUnreachable as err:
             return self._down(last, seq, err, started)
         except (ApiRefused, EndpointMissing) as exc:
@@ -161,7 +171,7 @@ class SnapshotHub:
         with self._state:
             self.stats.fetches += 1
         return Snapshot(seq, taken, board, taken, alerts, state, None, _offset(board, taken),
-                        (time.perf_counter() - started) * 1000, rate_of(board))
+                        (time.perf_counter() - started) * 1000, rate_of(board), node)
 
     def _down(self, last: Snapshot | None, seq: int, err: DaemonUnreachable, started: float) -> Snapshot:
         with self._state:
@@ -169,7 +179,7 @@ class SnapshotHub:
         board = last.board if last else None
         return Snapshot(seq, self.clock(), board, last.board_time if last else None, None, "unknown", err,
                         last.offset_s if last else 0.0, (time.perf_counter() - started) * 1000,
-                        last.rate if last else 1.0)
+                        last.rate if last else 1.0, last.node if last else None)
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
         """`build()` once per key (keys carry the snapshot's seq): every session ships the same HTML."""

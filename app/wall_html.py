@@ -17,11 +17,12 @@ STRIP_MAX = 6
 
 
 def header_html(name: str, countdown: str, countdown_note: str, clock_text: str, kpi: KpiView | None,
-                locale: str | None, mark: str = "", record: str = "", at: str = "") -> str:
+                locale: str | None, mark: str = "", record: str = "", at: str = "", node: str = "") -> str:
     """Campaign name and clock (with `mark`, e.g. the demo's, and `record` when the disk stopped taking the record),
     the countdown, and orders against the KPI.
 
-    `at` is the moment of the board answer drawn (`data-at`): a wall and its replay can be lined up by it.
+    `at` is the moment of the board answer drawn (`data-at`): a wall and its replay can be lined up by it;
+    `node` names the node it came from when the board reads one of several.
     """
     kpi_html = ""
     if kpi is not None:
@@ -37,7 +38,8 @@ def header_html(name: str, countdown: str, countdown_note: str, clock_text: str,
         )
     return (
         f'<div class="wr-header" data-at="{escape(at)}"><div class="wr-name">{escape(name)}'
-        f'<div class="wr-clock">{escape(clock_text)}{demo_mark_html(mark)}{record_mark_html(record)}</div></div>'
+        f'<div class="wr-clock">{escape(clock_text)}{demo_mark_html(mark)}{node_mark_html(node, locale)}'
+        f'{record_mark_html(record)}</div></div>'
         f'<div class="wr-countdown" data-countdown="1">{escape(countdown)}<small>{escape(countdown_note)}</small></div>'
         f"{kpi_html}</div>"
     )
@@ -49,6 +51,14 @@ def demo_mark_html(mark: str) -> str:
         return ""
     return (f'<span class="wr-demo" data-demo="1" style="font-size:0.7em;border:1px solid #8b95a3;'
             f'border-radius:4px;padding:0 5px;margin-left:8px;color:#c9d1d9">{escape(mark)}</span>')
+
+
+def node_mark_html(node: str, locale: str | None) -> str:
+    """The small grey words saying which node the board reads ("via node-b"), when it reads one of several."""
+    if not node:
+        return ""
+    return (f'<span class="wr-node" data-node="{escape(node, quote=True)}" style="color:#8b95a3;'
+            f'margin-left:10px">{escape(text(locale, "header.via", node=node))}</span>')
 
 
 def record_mark_html(message: str) -> str:

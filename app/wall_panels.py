@@ -106,7 +106,7 @@ def wall_parts(hub: SnapshotHub, snap: Snapshot, plan: WallPlan, loc: str, compa
             message = _down_message(loc, snap.error, _zone(snap.board), False, hub.client.base, snap)
             outage = Outage(message, snap.error.reason, (snap.down_for or 0.0) * snap.rate)
         now = datetime.fromtimestamp(snap.daemon_now(), UTC)
-        return build_wall(snap.board, snap.alerts, snap.alerts_state, plan, loc, now, compact, outage)
+        return build_wall(snap.board, snap.alerts, snap.alerts_state, plan, loc, now, compact, outage, snap.node)
 
     return hub.memo(("wall", snap.seq, loc, plan, compact), build)
 

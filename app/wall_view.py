@@ -81,8 +81,12 @@ class Outage:
 
 
 def build_wall(board: dict[str, Any], alerts: list[dict[str, Any]] | None, alerts_state: str, plan: WallPlan,
-               locale: str | None, now: datetime, compact: bool = False, outage: Outage | None = None) -> WallHtml:
-    """Header, decision banner, alerts strip, tiles and health row of one wall at `now` (the daemon's clock)."""
+               locale: str | None, now: datetime, compact: bool = False, outage: Outage | None = None,
+               node: str | None = None) -> WallHtml:
+    """Header, decision banner, alerts strip, tiles and health row of one wall at `now` (the daemon's clock).
+
+    `node` is the daemon node the answers came from, named in the header when the board reads one of several.
+    """
     campaign = board.get("campaign", {})
     zone = campaign.get("timezone") or "UTC"
     down_for = outage.down_for_s if outage else None
@@ -91,7 +95,8 @@ def build_wall(board: dict[str, Any], alerts: list[dict[str, Any]] | None, alert
                                                 zone, locale)
     name = campaign.get("name", "") + (f" · {plan.title}" if plan.title else "")
     header = header_html(name, countdown, note, clock, kpi_view(campaign.get("kpi"), locale), locale, mark=mark,
-                         record=record_words(board.get("record"), zone, locale), at=str(board.get("at") or ""))
+                         record=record_words(board.get("record"), zone, locale), at=str(board.get("at") or ""),
+                         node=node or "")
     by_metric = {t["metric"]: t for t in board.get("tiles", [])}
 
     def view(metric: str):  # noqa: ANN202 - a TileView

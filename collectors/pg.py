@@ -13,8 +13,6 @@ import threading
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, SecretStr
 
 from collectors.base import CollectError, Collector, CollectorContext, CollectorSettings
@@ -25,6 +23,25 @@ _URL_KEYS = ("user", "password", "host", "port", "dbname")
 # A server that stops answering (frozen, or the network path gone) never runs statement_timeout's cancel,
 # so the client side gives up this long after the server should have.
 WATCHDOG_GRACE = 1.0
+
+
+class _Psycopg:
+    """psycopg, imported on first use: a config without PostgreSQL never pays its import at the daemon's start."""
+
+    def __getattr__(self, name: str) -> Any:
+        import psycopg
+
+        return getattr(psycopg, name)
+
+
+psycopg: Any = _Psycopg()
+
+
+def conninfo_to_dict(dsn: str) -> dict[str, Any]:
+    """libpq's parse of a DSN (psycopg.conninfo), loaded on first use."""
+    from psycopg.conninfo import conninfo_to_dict as parse
+
+    return parse(dsn)
 
 
 def mask_dsn(dsn: str) -> str:

@@ -9,18 +9,35 @@ bound it, and the pager's deadline bounds whatever they do not.
 
 from __future__ import annotations
 
+import functools
 import time
 from html import escape
-
-import apprise
+from typing import Any
 
 from alerts.notifiers.page import Delivery, Page
 from warroom.config.channels import channel_problem, query
 
-_TYPE = {"resolved": apprise.NotifyType.SUCCESS, "opened": apprise.NotifyType.WARNING}
-# No deadline on Apprise's side: a deadline is what sends the call through its shared pool.
-_OWN_THREAD = apprise.AppriseAsset(service_timeout=0)
 _VOICE_LANGUAGE = {"zh-CN": "zh-CN", "en": "en-US"}
+
+
+@functools.cache
+def _apprise() -> tuple[Any, dict[str, Any], Any]:
+    """Apprise, the notify type per page kind, and an asset with no deadline of Apprise's own.
+
+    Imported on the first page (the daemon's warm-up thread does it first, right after /health answers):
+    importing the daemon must not pay for it (warroom/daemon/warm_up.py).
+    """
+    import apprise
+
+    types = {"resolved": apprise.NotifyType.SUCCESS, "opened": apprise.NotifyType.WARNING}
+    # No deadline on Apprise's side: a deadline is what sends the call through its shared pool.
+    return apprise, types, apprise.AppriseAsset(service_timeout=0)
+
+
+def warm() -> None:
+    """Import Apprise and its plug-ins now (they load on the first URL read), so the first page does not wait."""
+    apprise, _, _ = _apprise()
+    apprise.Apprise.instantiate("json://127.0.0.1/", suppress_exceptions=True)
 
 
 def timeouts(timeout: float) -> tuple[float, float]:
@@ -66,14 +83,15 @@ def _connect_timeout(url: str, timeout: float) -> float:
 
 def send(url: str, page: Page, timeout: float) -> Delivery:
     """One Apprise notify on this thread; the error is the service's own log lines."""
-    notifier = apprise.Apprise(asset=_OWN_THREAD)
+    apprise, types, own_thread = _apprise()
+    notifier = apprise.Apprise(asset=own_thread)
     if not notifier.add(with_timeouts(url, timeout)):
         return Delivery(False, channel_problem(url) or "Apprise refused the URL")
     title, body = page.title, page.body
     if is_voice_call(url):
         title, body = "", twiml(page, page.locale)
     started = time.monotonic()
-    result = notifier.notify(body=body, title=title, notify_type=_TYPE.get(page.kind, apprise.NotifyType.FAILURE))
+    result = notifier.notify(body=body, title=title, notify_type=types.get(page.kind, apprise.NotifyType.FAILURE))
     took = time.monotonic() - started
     if result:
         return Delivery(True)

@@ -114,7 +114,14 @@ def cmd_board(args: argparse.Namespace) -> int:
     """Run the Streamlit wall board against the daemon's API (it never opens the database)."""
     loaded = load_or_exit(args.config)
     server = loaded.config.server
+    from app.nodes import NodeListError, parse_bases
+
     api = args.api or f"http://{server.host}:{server.port}"
+    try:
+        api = ",".join(parse_bases(api))  # several nodes: the board reads the leader (app/nodes.py)
+    except NodeListError as err:
+        print(f"warroom board: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     port = args.port if args.port is not None else server.board_port
     argv = streamlit_argv(api, args.host, port, str(Path(args.config).resolve()))
     print(f"warroom board: http://{args.host}:{port}/?kiosk=1  (API {api})", flush=True)
@@ -241,4 +248,5 @@ def add_live_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("board", cmd_board, "Run the wall board (Streamlit) that reads the daemon's API.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, help="default: server.board_port from the config (8501)")
-    p.add_argument("--api", help="the daemon's API base URL (default: from the config's server section)")
+    p.add_argument("--api", help="the daemon's API base URL, or several nodes' as URL1,URL2 (the board reads the "
+                                 "leader); default: from the config's server section")

@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import apprise
+from warroom.config.channel_memory import accepted_before, remember_accepted
 
 # Schemes whose host part is a network address, not a token: showing it helps and reveals nothing.
 _HOST_SCHEMES = {"json", "jsons", "form", "forms", "xml", "xmls", "mailto", "mailtos", "alertmanager",
@@ -30,9 +30,14 @@ def channel_problem(url: str) -> str | None:
     if scheme in ALERTMANAGER_SCHEMES:
         rest = url.split("://", 1)[1]
         return None if rest.split("/", 1)[0] else "alertmanager:// URL needs a host, e.g. alertmanager://127.0.0.1:9093"
+    if accepted_before(url):
+        return None  # the same Apprise accepted it before: a restart does not load its plug-ins to ask again
+    import apprise
+
     if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
         shown_scheme = url.split("://", 1)[0] if "://" in url else url[:12]
         return f"Apprise cannot use a '{shown_scheme}://' URL (unknown scheme or missing parts)"
+    remember_accepted(url)
     return None
 
 

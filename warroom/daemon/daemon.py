@@ -26,6 +26,7 @@ from warroom.config.load import LoadedConfig
 from warroom.config.models import WarroomConfig
 from warroom.daemon.night_clock import NightClock
 from warroom.daemon.scheduler import Scheduler
+from warroom.daemon.warm_up import warm_up
 from warroom.record.campaign import open_campaign
 from warroom.record.runsheet_actions import RunSheetActions
 from warroom.store.queries import last_runs_at, last_stamp, latest_at
@@ -187,6 +188,7 @@ class Daemon:
         self.scheduler.start()
         self.api = ApiServer(self.app, sock)
         self.api.start()
+        warm_up()  # pyarrow, Apprise's plug-ins: loaded now that /health answers, before the first batch or page
         # T=0 without a keyboard: `do:` steps of the run sheet, in a thread (and a process) of their own.
         self.runsheet = RunSheetActions(self.cfg, self.store, self.engine.roster, self.clock, self.campaign.anchor,
                                         self.db_path, report_url=self._report_url, mask=self.loaded.mask)

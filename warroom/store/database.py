@@ -6,13 +6,14 @@ through the API.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from warroom.store.backlog import Backlog, RecordHealth, RecordRow, write_rows
 from warroom.store.dbfile import CONNECT_CONFIG, DamagedDatabase, DatabaseBusy, check_file, check_wal
@@ -20,7 +21,17 @@ from warroom.store.migrate import MigrationError, upgrade
 from warroom.store.schema import SANE_FROM, SANE_TO, first_row, from_db_ts, to_db_ts
 from warroom.values import RunRecord, Sample
 
-_SAMPLE_SCHEMA = pa.schema([("ts", pa.timestamp("us")), ("metric", pa.string()), ("value", pa.float64())])
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@functools.cache
+def _sample_schema() -> pa.Schema:
+    # pyarrow (with numpy) is a tenth of a second to import: the daemon answers /health first and
+    # loads it in its warm-up thread (warroom.daemon.warm_up), before the first batch needs it.
+    import pyarrow as pa
+
+    return pa.schema([("ts", pa.timestamp("us")), ("metric", pa.string()), ("value", pa.float64())])
 
 
 def _epoch_us(ts: datetime) -> int:
@@ -30,6 +41,8 @@ def _epoch_us(ts: datetime) -> int:
 
 
 def _timestamps(values: Iterable[datetime]) -> pa.Array:
+    import pyarrow as pa
+
     """Aware datetimes as an Arrow timestamp[us] column of naive UTC."""
     return pa.array([_epoch_us(t) for t in values], pa.int64()).cast(pa.timestamp("us"))
 
@@ -101,6 +114,8 @@ class Store:
 
     def append(self, samples: Sequence[Sample], runs: Iterable[RunRecord] = ()) -> None:
         """One commit: samples in time order through Arrow (never executemany), then run rows."""
+        import pyarrow as pa
+
         runs = list(runs)
         tables = []
         if samples:
@@ -111,7 +126,7 @@ class Store:
                     pa.array([s.metric for s in ordered], pa.string()),
                     pa.array([float(s.value) for s in ordered], pa.float64()),
                 ],
-                schema=_SAMPLE_SCHEMA,
+                schema=_sample_schema(),
             )))
         if runs:
             tables.append(("collector_runs", pa.table({

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import requests
 
 from warroom.outside_text import on_terminal
@@ -166,6 +165,8 @@ def import_promql(store: Store, url: str, query: str, metric: str, start: dateti
         if not math.isfinite(float(value)):
             raise ImportRefused(f"{url}: point {i}: value {value} is not finite; nothing was imported")
     stamps = [datetime.fromtimestamp(float(t), UTC).replace(tzinfo=None).isoformat() for t, _ in points]
+    import pyarrow as pa  # only an import of outside samples needs it: not the daemon's start
+
     table = pa.table({"ts": pa.array(stamps),
                       "metric": pa.array([metric] * len(points)), "value": pa.array([v for _, v in points]),
                       "wr_row": pa.array(range(1, len(points) + 1), pa.int64())})

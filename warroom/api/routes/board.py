@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -76,8 +78,9 @@ def health(ctx: Context) -> dict[str, Any]:
     """Is the daemon alive, and how is each collector doing."""
     # extra_families are prometheus_client objects meant for /metrics only
     body = {k: v for k, v in ctx.status().items() if k != "extra_families"}
-    return {"status": "ok", "version": __version__, "now": ctx.clock().isoformat(), **body,
-            "refusals": ctx.refusals.as_dict()}
+    # "node" always: a board reading several nodes (`--api URL1,URL2`) names the one it reads.
+    return {"status": "ok", "version": __version__, "node": os.environ.get("WARROOM_NODE") or socket.gethostname(),
+            "now": ctx.clock().isoformat(), **body, "refusals": ctx.refusals.as_dict()}
 
 
 @router.get("/api/v1/board")
