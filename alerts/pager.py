@@ -176,6 +176,8 @@ class Pager:
         self.unconfirmed = 0
         self.abandoned = 0
         """Sends the lane stopped waiting for at the deadline (their thread may still be running)."""
+        self.holding = False
+        """High availability: this node lost the lease; nothing more is sent (the new leader resumes the rest)."""
 
     def start(self) -> None:
         """Start the scheduler (pages submitted before start wait for it)."""
@@ -203,9 +205,26 @@ class Pager:
         with self._writing:  # whatever is left is not written: the caller may close the store after this
             self._closed = True
 
-    def submit(self, job: PageJob) -> None:
-        """Queue a page (its notify intent must already be in the log)."""
+    def hold(self) -> int:
+        """Stop sending at once and drop what waits (its rows stay pending for whoever leads); how many dropped."""
         with self._cv:
+            self.holding = True
+            dropped = sum(len(lane.waiting) + sum(len(b.jobs) for b in lane.retries) for lane in self._lanes.values())
+            for lane in self._lanes.values():
+                lane.waiting, lane.retries = [], []
+            return dropped
+
+    def release(self) -> None:
+        """Send again (this node leads)."""
+        with self._cv:
+            self.holding = False
+            self._cv.notify_all()
+
+    def submit(self, job: PageJob) -> None:
+        """Queue a page (its notify intent must already be in the log); refused while holding."""
+        with self._cv:
+            if self.holding:
+                return
             lane = self._lanes.get(job.url)
             if lane is None:
                 lane = self._lanes[job.url] = _Lane(job.url, shown(job.url))
@@ -238,6 +257,9 @@ class Pager:
                 self._cv.wait(None if wake is None else max(0.0, wake - time.monotonic()))
 
     def _launch(self, lane: _Lane, bundle: _Bundle) -> None:
+        if self.holding:
+            lane.asking_in_flight = lane.telling_in_flight = False
+            return  # no longer the leader: the new one sends it
         carrier = threading.Thread(target=self._carry, args=(lane, bundle), daemon=True,
                                    name=f"page {lane.channel}")
         self._carriers.add(carrier)
