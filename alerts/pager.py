@@ -176,6 +176,8 @@ class Pager:
         self.unconfirmed = 0
         self.abandoned = 0
         """Sends the lane stopped waiting for at the deadline (their thread may still be running)."""
+        self.may_send: Callable[[], bool] = lambda: True
+        """High availability: false for a moment while a thawed leader has not yet looked at its lease."""
         self.holding = False
         """High availability: this node lost the lease; nothing more is sent (the new leader resumes the rest)."""
 
@@ -257,8 +259,11 @@ class Pager:
                 self._cv.wait(None if wake is None else max(0.0, wake - time.monotonic()))
 
     def _launch(self, lane: _Lane, bundle: _Bundle) -> None:
-        if self.holding:
+        if self.holding or not self.may_send():
             lane.asking_in_flight = lane.telling_in_flight = False
+            if not self.holding:  # not sure yet it still leads: look again in a moment, keep the page
+                bundle.due = time.monotonic() + 0.1
+                lane.retries.append(bundle)  # the scheduler wakes for it (Lane.ready)
             return  # no longer the leader: the new one sends it
         carrier = threading.Thread(target=self._carry, args=(lane, bundle), daemon=True,
                                    name=f"page {lane.channel}")

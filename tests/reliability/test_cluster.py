@@ -54,8 +54,9 @@ def test_one_breach_three_nodes_exactly_one_page(tmp_path: Path, postgres_dsn: s
     try:
         cluster.start_all()
         leader = cluster.wait_leader()
-        # every node sees the breach (each collects its own samples); each push returns after its engine saw it
-        cluster.push([{"metric": "failures", "value": 60}])
+        # every node sees the breach (each collects its own samples; a push returns after the node's engine saw it),
+        # the followers first: had they decided, their own notify rows would be written before the leader's exist
+        cluster.push([{"metric": "failures", "value": 60}], only=[*(i for i in range(3) if i != leader), leader])
         _until(lambda: receiver.to("general_manager"), "the general manager is paged")
         # every node's file holds the leader's page and its outcome (the shared log, mirrored)
         for i in range(3):
@@ -68,7 +69,8 @@ def test_one_breach_three_nodes_exactly_one_page(tmp_path: Path, postgres_dsn: s
                 assert pager["pages_sent"] == 1
             else:  # a follower decided nothing and queued nothing
                 assert pager["pages_sent"] == 0 and pager["pages_queued"] == 0, cluster.nodes[i].name
-                assert [e["event"] for e in cluster.alerts(i)[0]["events"]].count("notify") == 1
+                rows = [e["event"] for a in cluster.alerts(i) for e in a["events"]]
+                assert rows.count("notify") == 1 and rows.count("opened") == 1, (cluster.nodes[i].name, rows)
     finally:
         cluster.stop_all()
 

@@ -52,15 +52,16 @@ class ClusterNode:
         self.shared = SharedLog(settings.dsn, cluster, self.node, store, connect_timeout=settings.renew_every * 2,
                                 on_fenced=self._fenced, on_mirrored=lambda rows: follow_mirror(engine, rows))
         self.lease = Lease(settings.dsn, cluster, self.node, ttl=settings.lease_ttl, renew_every=settings.renew_every,
-                           url=self.url, connect_timeout=settings.renew_every * 2, on_change=self._changed,
+                           url=self.url, connect_timeout=settings.renew_every, on_change=self._changed,
                            clock=clock, lag=self.lag)
         store.tap = self.shared.tap
         engine.leading = self.leading
         engine.pager.hold()  # nothing leaves this node before the lease says it leads
+        engine.pager.may_send = self.leading
 
     def leading(self) -> bool:
-        """May this node decide and page now (it holds the lease and has taken over)."""
-        return self._leading
+        """May this node decide and page now (it holds a fresh lease and has taken over)."""
+        return self._leading and self.lease.leading()
 
     def leader_url(self) -> tuple[str | None, str | None]:
         """The node holding the lease and its API's address (as of this node's last look)."""

@@ -115,6 +115,8 @@ class Lease:
         self.seen: list[dict[str, object]] = []
         """Every node's last heartbeat, as of this node's last look (for /api/v1/health without a query)."""
         self.lease_age_s: float | None = None
+        self.looked_at = time.monotonic()
+        """When the last look ended (taken, renewed, lost or unreachable), by this process's monotonic clock."""
         """Seconds since the holder last renewed, by PostgreSQL's clock, as of the last look."""
         self._con: psycopg.Connection | None = None
         self._stop = threading.Event()
@@ -156,6 +158,7 @@ class Lease:
             # Keep leading if we were: paging from what we hold beats silence. A follower stays one.
             now = replace(before, unreachable_since=before.unreachable_since or self.clock(),
                           error=f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}")
+        self.looked_at = time.monotonic()
         self._set(now)
         return now
 
@@ -180,9 +183,15 @@ class Lease:
             self.on_change(now)
 
     def leading(self) -> bool:
-        """May this node page now."""
+        """May this node page now: it holds the lease, and its last look is younger than the lease.
+
+        A process frozen (SIGSTOP, a VM paused) longer than the ttl has not looked, whatever it held:
+        once thawed it decides nothing until its next look says whether the lease is still its own.
+        While PostgreSQL is unreachable the looks go on failing within `connect_timeout`, so a leader
+        keeps paging (see the module's docstring).
+        """
         with self._lock:
-            return self.state.leader
+            return self.state.leader and time.monotonic() - self.looked_at < self.ttl
 
     def nodes(self) -> list[dict[str, object]]:
         """Every node of the cluster with its last heartbeat and lag (for `warroom status` and /health)."""
