@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from alerts.ack import make_token
@@ -33,6 +33,8 @@ log = logging.getLogger("warroom.alerts")
 DECIDING = ("opened", "raised", "escalated", "lowered", "repeat")
 # Steps that only inform (the level moved to someone else, someone took it): not for forwarding.
 TELLING = ("handed_over", "stood_down", "taken")
+# A page a new leader sends again because the old one's delivery was never confirmed: it may be a duplicate.
+RESENT = {"zh-CN": "（故障切换后重发）", "en": " (resent after failover)"}
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,10 @@ class Dispatch:
         self.log.event(now, alert, "arrived", role=job.role, person=job.person, channel=shown(job.url),
                        detail=f"page {how}: the time to acknowledge starts", step=job.step)
         return True
+
+    def forget_trips(self) -> None:
+        """Pages this node had on their way are another's now (it took over, or handed over)."""
+        self._on_its_way.clear()
 
     def still_going(self, alert: Alert, job: PageJob) -> bool:
         """True while another of the person's channels is still carrying the page of `job`'s step."""
@@ -241,12 +247,15 @@ class Dispatch:
                                       asking=asking, personal=t.personal, starts_clock=t.url in clocked))
         return "paged"
 
-    def resume(self, open_alerts: list[Alert] | None = None) -> None:
-        """Re-queue exactly the deliveries decided before a stop and not confirmed since.
+    def resume(self, open_alerts: list[Alert] | None = None, resent: str | None = None) -> int:
+        """Re-queue exactly the deliveries decided before a stop and not confirmed since; how many.
 
-        A page that was to start an open alert's ack clock starts it again when it arrives.
+        A page that was to start an open alert's ack clock starts it again when it arrives. After a
+        failover (`resent` says from whom) each is marked on the page and in the trail: the old leader
+        may have sent it already, and a duplicate is counted, never hidden.
         """
         now = self.clock()
+        count = 0
         waiting = {a.id: a for a in open_alerts or [] if a.ack_clock_at is None}
         for notice in self.log.pending_notices():
             alert = self.log.load(notice.alert_id)
@@ -268,9 +277,15 @@ class Dispatch:
                     trip.urls.add(target.url)
             else:
                 clocked = False
+            count += 1
+            if resent is not None:
+                page = replace(page, title=page.title + RESENT.get(page.locale, RESENT["en"]))
+                self.log.event(now, alert, "resent", role=notice.role, channel=notice.channel, step=notice.step,
+                               detail=f"resent after failover ({resent}): its delivery was not confirmed")
             self.pager.submit(PageJob(notice.step, notice.role, target.url, page, attempt=notice.failed_attempts,
                                       person=self.roster.name(notice.role, now), asking=asking,
                                       personal=target.personal, starts_clock=clocked))
+        return count
 
     def level_of(self, alert: Alert) -> Level:
         """The level an escalation climbs from (a recovering alert keeps yellow's chain)."""

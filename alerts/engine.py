@@ -29,6 +29,7 @@ from alerts.record_page import RecordAlarm
 from alerts.roster import Roster
 from alerts.silences import Silences
 from alerts.snapshot import Snapshot
+from alerts.takeover import load_open
 from alerts.watch import Watch
 from warroom.config.load import LoadedConfig
 from warroom.store.database import Store
@@ -86,6 +87,8 @@ class AlertEngine:
         self.started_at: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # High availability: only the node holding the lease decides and pages (alerts/takeover.py).
+        self.leading: Callable[[], bool] = lambda: True
 
     @property
     def pager(self) -> Pager:
@@ -116,10 +119,7 @@ class AlertEngine:
     def start(self, last_values: dict[str, tuple[datetime, float]] | None = None) -> None:
         """Reload open alerts, seed the snapshot, resume undelivered pages, start the pager and timer."""
         now = self.started_at = self.clock()
-        for alert in self.log.open_alerts():
-            self.open[(alert.metric, alert.kind)] = alert
-            if alert.kind == "level":
-                self.states[alert.metric] = LevelState(alert.level)
+        load_open(self)
         for metric in self.cfg.metrics:
             ts, value = (last_values or {}).get(metric, (None, None))
             level = self.states.get(metric, GREEN_STATE).level
@@ -172,8 +172,9 @@ class AlertEngine:
             view = self.snapshot.get(metric)
             if view is not None and view.ts is not None and sample.ts < view.ts:
                 return  # stored, but an older value never speaks for the present
+            leading = self.leading()
             gap = self.open.get((metric, "no_data"))
-            if gap is not None:
+            if gap is not None and leading:
                 gap.value = None if math.isnan(sample.value) else sample.value  # its page says what came back
                 self._resolve(gap, now, "data is back")
             quiet = math.isnan(sample.value)  # a ratio over no traffic: nothing is wrong, nothing to show
@@ -193,7 +194,8 @@ class AlertEngine:
                 alert.value = sample.value
             self.snapshot.set(metric, now, value=value, ts=sample.ts, level=state.level, stale=False,
                               note="no_traffic" if quiet else None, alert_id=alert.id if alert else None)
-            self._follow(metric, alert, state.level, now, value)
+            if leading:  # a follower shows its own samples; the leader's alerts come from the shared log
+                self._follow(metric, alert, state.level, now, value)
 
     def _follow(self, metric: str, alert: Alert | None, level: Level, now: datetime, value: float | None) -> None:
         """Move the metric's alert to `level`: every rise (out of recovery too) is a new step."""
@@ -339,6 +341,9 @@ class AlertEngine:
         """Ack timeouts, repeats, resolution, staleness and no-data at `now`."""
         settings = self.cfg.alerts
         with self._lock:
+            if not self.leading():
+                self.watch.refresh(now)
+                return
             for alert in list(self.open.values()):
                 if alert.kind == "level" and alert.recovering:
                     if (now - alert.green_since).total_seconds() >= settings.resolve_after:

@@ -121,10 +121,20 @@ class AlertLog:
     def __init__(self, store: Store):
         self.store = store
         self.lock = threading.RLock()
-        row = first_row(store.execute("SELECT coalesce(max(id), 0) FROM alerts"))
-        self._next_id = int(row[0]) + 1 if row else 1
+        self._next_id = 1
         # A read-only file (an archive) is read with queries; a live night keeps its working set here.
         self.live = store.backlog is not None
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the working set again from the file (a node taking the lease, its mirror just caught up)."""
+        with self.lock:
+            self._reload()
+
+    def _reload(self) -> None:
+        store = self.store
+        row = first_row(store.execute("SELECT coalesce(max(id), 0) FROM alerts"))
+        self._next_id = max(self._next_id, int(row[0]) + 1 if row else 1)
         self._open: dict[int, Alert] = {}
         self._paged: set[str] = set()
         self._delivered: set[str] = set()
@@ -182,6 +192,20 @@ class AlertLog:
                 self._remember(row.step, row.event)
             self.store.record_all("alert_events", [[to_db_ts(r.ts), r.alert_id, r.event, r.level, r.role, r.person,
                                                     r.channel, r.ok, r.detail, r.step] for r in rows])
+
+    def mirror(self, alert: Alert) -> None:
+        """An alert's row another node wrote (a follower's mirror): in the working set, never written again."""
+        with self.lock:
+            self._next_id = max(self._next_id, alert.id + 1)
+            if alert.state == "resolved":
+                self._open.pop(alert.id, None)
+            else:
+                self._open[alert.id] = replace(alert, paged_roles=list(alert.paged_roles))
+
+    def mirror_event(self, step: str | None, event: str) -> None:
+        """A trail row another node wrote: what was paged and delivered counts here too."""
+        with self.lock:
+            self._remember(step, event)
 
     def _remember(self, step: str | None, event: str) -> None:
         """Keep what decides a page in memory: steps already paged, and steps that reached (or may have) someone."""

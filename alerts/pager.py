@@ -176,6 +176,10 @@ class Pager:
         self.unconfirmed = 0
         self.abandoned = 0
         """Sends the lane stopped waiting for at the deadline (their thread may still be running)."""
+        self.may_send: Callable[[], bool] = lambda: True
+        """High availability: false for a moment while a thawed leader has not yet looked at its lease."""
+        self.holding = False
+        """High availability: this node lost the lease; nothing more is sent (the new leader resumes the rest)."""
 
     def start(self) -> None:
         """Start the scheduler (pages submitted before start wait for it)."""
@@ -203,9 +207,26 @@ class Pager:
         with self._writing:  # whatever is left is not written: the caller may close the store after this
             self._closed = True
 
-    def submit(self, job: PageJob) -> None:
-        """Queue a page (its notify intent must already be in the log)."""
+    def hold(self) -> int:
+        """Stop sending at once and drop what waits (its rows stay pending for whoever leads); how many dropped."""
         with self._cv:
+            self.holding = True
+            dropped = sum(len(lane.waiting) + sum(len(b.jobs) for b in lane.retries) for lane in self._lanes.values())
+            for lane in self._lanes.values():
+                lane.waiting, lane.retries = [], []
+            return dropped
+
+    def release(self) -> None:
+        """Send again (this node leads)."""
+        with self._cv:
+            self.holding = False
+            self._cv.notify_all()
+
+    def submit(self, job: PageJob) -> None:
+        """Queue a page (its notify intent must already be in the log); refused while holding."""
+        with self._cv:
+            if self.holding:
+                return
             lane = self._lanes.get(job.url)
             if lane is None:
                 lane = self._lanes[job.url] = _Lane(job.url, shown(job.url))
@@ -238,6 +259,12 @@ class Pager:
                 self._cv.wait(None if wake is None else max(0.0, wake - time.monotonic()))
 
     def _launch(self, lane: _Lane, bundle: _Bundle) -> None:
+        if self.holding or not self.may_send():
+            lane.asking_in_flight = lane.telling_in_flight = False
+            if not self.holding:  # not sure yet it still leads: look again in a moment, keep the page
+                bundle.due = time.monotonic() + 0.1
+                lane.retries.append(bundle)  # the scheduler wakes for it (Lane.ready)
+            return  # no longer the leader: the new one sends it
         carrier = threading.Thread(target=self._carry, args=(lane, bundle), daemon=True,
                                    name=f"page {lane.channel}")
         self._carriers.add(carrier)

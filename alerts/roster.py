@@ -61,6 +61,11 @@ class Roster:
         self.store = store
         self._lock = threading.Lock()
         self._standins: dict[str, StandIn] = {}
+        self.reload(as_of)
+
+    def reload(self, as_of: datetime | None = None) -> None:
+        """Read tonight's stand-ins again from the file (a node taking the lease, its mirror just caught up)."""
+        store, standins = self.store, {}
         bound = "" if as_of is None else "WHERE ts <= ?"
         for row in store.execute(
                 f"""SELECT role, name, phone, person, ts, until_ts, set_by, cleared FROM duty {bound}
@@ -68,8 +73,10 @@ class Roster:
                 [] if as_of is None else [to_db_ts(as_of)]).fetchall():
             if not row[7]:
                 # a name stored before names were checked must still not break a page's lines
-                self._standins[row[0]] = StandIn(row[0], on_terminal(row[1]), on_terminal(row[2] or ""), row[3],
-                                                 from_db_ts(row[4]), from_db_ts(row[5]), row[6])
+                standins[row[0]] = StandIn(row[0], on_terminal(row[1]), on_terminal(row[2] or ""), row[3],
+                                           from_db_ts(row[4]), from_db_ts(row[5]), row[6])
+        with self._lock:
+            self._standins = standins
 
     def _configured(self, role: str, at: datetime) -> Holder | None:
         person = self.cfg.people.get(role)

@@ -45,7 +45,12 @@ class Silences:
     def __init__(self, store: Store):
         self.store = store
         self._lock = threading.Lock()
-        rows = store.execute(
+        self.items: list[Silence] = []
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the windows again from the file (a node taking the lease, its mirror just caught up)."""
+        rows = self.store.execute(
             "SELECT id, metric, starts_at, ends_at, author, reason, created_at FROM silences").fetchall()
         self.items = [Silence(r[0], r[1], from_db_ts(r[2]), from_db_ts(r[3]), r[4], r[5], from_db_ts(r[6]))
                       for r in rows]

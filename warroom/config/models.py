@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from collectors.base import METRIC_NAME, CollectorSettings
+from warroom.config.ha import HaSettings, HeartbeatSettings
 from warroom.config.shifts import Shift
 from warroom.durations import Duration, parse_duration
 from warroom.values import Level, LevelRule, known_zone
@@ -299,6 +300,8 @@ class WarroomConfig(Strict):
     demo: DemoSettings | None = None
     walls: dict[str, Wall] = Field(default_factory=dict)
     rights: Rights = Rights()
+    ha: HaSettings | None = None
+    heartbeat: HeartbeatSettings | None = None
     _feeders: dict[str, CollectorSettings] | None = PrivateAttr(default=None)
 
     @field_validator("people")

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -22,6 +22,7 @@ from collectors.registry import collector_class
 from warroom.api.app import create_app
 from warroom.api.read_model import LOOKBACK_S, BoardReader, real_clock
 from warroom.clock import SteadyClock
+from warroom.config.ha import node_name
 from warroom.config.load import LoadedConfig
 from warroom.config.models import WarroomConfig
 from warroom.daemon.night_clock import NightClock
@@ -32,6 +33,10 @@ from warroom.record.runsheet_actions import RunSheetActions
 from warroom.store.queries import last_runs_at, last_stamp, latest_at
 from warroom.store.writer import LatestValues, Writer
 from warroom.values import PollResult, RunRecord
+
+if TYPE_CHECKING:
+    from warroom.daemon.deadman import DeadMansSwitch
+    from warroom.daemon.ha import ClusterNode
 
 log = logging.getLogger("warroom.daemon")
 # `warroom up` starts the demo and the daemon together; the demo may need a moment to listen.
@@ -130,6 +135,8 @@ class Daemon:
         self.night_clock: NightClock | None = None
         self.anchor: datetime | None = None
         self.runsheet: RunSheetActions | None = None
+        self.cluster: ClusterNode | None = None
+        self.deadman: DeadMansSwitch | None = None
 
     def start(self) -> None:
         """Open the store, reload the last values, start polling and serving."""
@@ -174,6 +181,7 @@ class Daemon:
             self.engine.dispatch.public_url = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
         self.listeners.append(self.engine.observe)
         self.engine.campaign_end = self.campaign.end
+        self.cluster = self._join_cluster(sock)
         self.engine.start(self.latest.snapshot()[0])
         self.collectors = build_collectors(self.cfg, self.context)
         for collector in self.collectors:
@@ -183,6 +191,10 @@ class Daemon:
                                   since=self.campaign.anchor)
         self.app = create_app(self.reader, self.clock, self.status, campaign=self.campaign, engine=self.engine,
                               deliver=self.deliver)
+        if self.cluster is not None:
+            from warroom.daemon.forward import Forwarder  # HA only: a lone node has nobody to forward to
+
+            self.app.middleware("http")(Forwarder(self.cluster.node, self.cluster.leading, self.cluster.leader_url))
         self.writer.start()
         self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
         self.scheduler.start()
@@ -191,10 +203,37 @@ class Daemon:
         warm_up()  # pyarrow, Apprise's plug-ins: loaded now that /health answers, before the first batch or page
         # T=0 without a keyboard: `do:` steps of the run sheet, in a thread (and a process) of their own.
         self.runsheet = RunSheetActions(self.cfg, self.store, self.engine.roster, self.clock, self.campaign.anchor,
-                                        self.db_path, report_url=self._report_url, mask=self.loaded.mask)
+                                        self.db_path, report_url=self._report_url, mask=self.loaded.mask,
+                                        leading=self.engine.leading)
         self.runsheet.start()
+        self.deadman = self._dead_mans_switch()
+        if self.cluster is not None:
+            self.cluster.start()
         log.info("collecting %d collectors into %s; API on http://%s:%d", len(self.collectors), self.db_path,
                  self.cfg.server.host, self.api.port)
+
+    def _join_cluster(self, sock: socket.socket) -> ClusterNode | None:
+        """HA on: this node pages only while it holds the lease (warroom.daemon.ha); off: it always pages."""
+        ha = self.cfg.ha
+        if ha is None:
+            return None
+        from warroom.daemon.ha import ClusterNode  # HA only: a lone node never loads the PostgreSQL driver
+
+        own = f"http://{self.cfg.server.host}:{sock.getsockname()[1]}"
+        return ClusterNode(ha, ha.cluster or self.cfg.campaign.name, self.store, self.engine, self.clock, url=own)
+
+    def _dead_mans_switch(self) -> DeadMansSwitch | None:
+        """`heartbeat:`: the leader (a lone node always) tells the outside world it is alive and paging."""
+        beat = self.cfg.heartbeat
+        if beat is None:
+            return None
+        from warroom.daemon.deadman import DeadMansSwitch
+
+        switch = DeadMansSwitch(beat.url, beat.alertmanagers, beat.every,
+                                self.cluster.cluster if self.cluster else self.cfg.campaign.name,
+                                node_name(self.cfg.ha), self.engine.leading)
+        switch.start()
+        return switch
 
     def _follow_the_night(self) -> None:
         """Demo mode: the night's clock becomes the daemon's one clock (stamps, durations, timeouts, pages)."""
@@ -264,6 +303,9 @@ class Daemon:
             "alerts": {k: v for k, v in alerts.items() if k != "levels" and k != "open"},
             "open_alerts": len(alerts["open"]),
             "extra_families": _alert_families(alerts),
+            "node": node_name(self.cfg.ha),
+            **({"ha": self.cluster.health()} if self.cluster is not None else {}),
+            **({"heartbeat": self.deadman.status()} if self.deadman is not None else {}),
         }
 
     @staticmethod
@@ -277,6 +319,10 @@ class Daemon:
         self.stopped.set()
         if self.runsheet is not None:
             self.runsheet.stop()
+        if self.deadman is not None:
+            self.deadman.stop()
+        if self.cluster is not None:
+            self.cluster.stop()  # hand the lease over now rather than after its ttl
         self.api.stop()
         if self.night_clock is not None:
             self.night_clock.stop()

@@ -110,6 +110,14 @@ class Lease:
         self.lag = lag
         self.started_at = self.clock()
         self.state = Leadership(False, None, 0, None, None)
+        self.previous: str | None = None
+        """Who held the lease before this node took it (None: nobody, or unknown)."""
+        self.seen: list[dict[str, object]] = []
+        """Every node's last heartbeat, as of this node's last look (for /api/v1/health without a query)."""
+        self.lease_age_s: float | None = None
+        self.looked_at = time.monotonic()
+        """When the last look ended (taken, renewed, lost or unreachable), by this process's monotonic clock."""
+        """Seconds since the holder last renewed, by PostgreSQL's clock, as of the last look."""
         self._con: psycopg.Connection | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -133,18 +141,24 @@ class Lease:
         before = self.state
         try:
             con = self._connect()
+            if not before.leader:  # who led before us, should the claim below make us the leader
+                found = con.execute(_READ, (self.cluster,)).fetchone()
+                self.previous = found[0] if found else None
             con.execute(_CLAIM, {"cluster": self.cluster, "node": self.node, "ttl": self.ttl})
-            holder, epoch, since, expires, _ = con.execute(_READ, (self.cluster,)).fetchone()
+            holder, epoch, since, expires, server_now = con.execute(_READ, (self.cluster,)).fetchone()
             leading = holder == self.node
             con.execute(_SEEN, {"cluster": self.cluster, "node": self.node, "url": self.url, "leader": leading,
                                 "epoch": epoch if leading else None, "started_at": self.started_at,
                                 "lag_s": self.lag()})
+            self.seen = self._nodes(con.execute(_NODES, (self.cluster,)).fetchall())
+            self.lease_age_s = round(self.ttl - (expires - server_now).total_seconds(), 3)
             now = Leadership(leading, holder, epoch, since, expires)
         except psycopg.Error as err:
             self._drop()
             # Keep leading if we were: paging from what we hold beats silence. A follower stays one.
             now = replace(before, unreachable_since=before.unreachable_since or self.clock(),
                           error=f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}")
+        self.looked_at = time.monotonic()
         self._set(now)
         return now
 
@@ -169,9 +183,15 @@ class Lease:
             self.on_change(now)
 
     def leading(self) -> bool:
-        """May this node page now."""
+        """May this node page now: it holds the lease, and its last look is younger than the lease.
+
+        A process frozen (SIGSTOP, a VM paused) longer than the ttl has not looked, whatever it held:
+        once thawed it decides nothing until its next look says whether the lease is still its own.
+        While PostgreSQL is unreachable the looks go on failing within `connect_timeout`, so a leader
+        keeps paging (see the module's docstring).
+        """
         with self._lock:
-            return self.state.leader
+            return self.state.leader and time.monotonic() - self.looked_at < self.ttl
 
     def nodes(self) -> list[dict[str, object]]:
         """Every node of the cluster with its last heartbeat and lag (for `warroom status` and /health)."""
@@ -180,6 +200,10 @@ class Lease:
         except psycopg.Error:
             self._drop()
             return []
+        return self._nodes(rows)
+
+    @staticmethod
+    def _nodes(rows: list[tuple]) -> list[dict[str, object]]:
         return [{"node": r[0], "url": r[1], "leader": r[2], "epoch": r[3], "seen_at": r[4].isoformat(),
                  "started_at": r[5].isoformat() if r[5] else None, "lag_s": r[6],
                  "heartbeat_age_s": round(r[7].total_seconds(), 3)} for r in rows]

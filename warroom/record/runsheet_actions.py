@@ -88,13 +88,14 @@ class RunSheetActions:
     def __init__(self, cfg: WarroomConfig, store: Store, roster: Roster, clock: Callable[[], datetime],
                  anchor: datetime, db_path: Path, *, send: Callable[[str, Page], Delivery] | None = None,
                  report_url: Callable[[str], str | None] = lambda _: None, mask: Callable[[str], str] = lambda s: s,
-                 python: str = sys.executable):
+                 python: str = sys.executable, leading: Callable[[], bool] = lambda: True):
         self.cfg, self.store, self.roster, self.clock = cfg, store, roster, clock
         self.anchor = anchor
         self.folder = db_path.parent / REPORTS
         self.stem = db_path.stem
         self.send = send or (lambda url, page: deliver(url, page, timeout=cfg.alerts.delivery_timeout))
         self.report_url, self.mask, self.python = report_url, mask, python
+        self.leading = leading  # high availability: a step is done once per night, by the node that pages
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen[bytes] | None = None
@@ -148,6 +149,8 @@ class RunSheetActions:
 
     def _watch(self) -> None:
         while not self._stop.wait(1.0):
+            if not self.leading():
+                continue
             try:
                 for index in self.due(self.clock()):
                     if self._stop.is_set():

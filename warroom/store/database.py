@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,6 +91,8 @@ class Store:
         self._rolled_until: datetime | None = None
         self.health = RecordHealth(str(self.path), _filesystem(self.path))
         self.backlog: Backlog | None = None
+        # High availability: the leader's rows of the shared tables also go to PostgreSQL (warroom.daemon.shared_log).
+        self.tap: Callable[[list[RecordRow]], None] | None = None
         if not read_only:
             self._create_schema()
             self.backlog = Backlog(self.reader, self.health)
@@ -204,6 +206,8 @@ class Store:
         and `health` says since when the record is incomplete (warroom.store.backlog).
         """
         row = RecordRow(table, tuple(values), columns)
+        if self.tap is not None:
+            self.tap([row])
         if self.backlog is None:
             write_rows(self.reader(), [row])
         else:
@@ -212,6 +216,12 @@ class Store:
     def record_all(self, table: str, rows: Sequence[Sequence[object]]) -> None:
         """Append several rows to a table of the record in one transaction (all or none); see `record`."""
         batch = [RecordRow(table, tuple(values)) for values in rows]
+        if self.tap is not None:
+            self.tap(batch)
+        self.record_rows(batch)
+
+    def record_rows(self, batch: Sequence[RecordRow]) -> None:
+        """Rows of several tables in one transaction, never shown to `tap` (a mirror of another node's record)."""
         if self.backlog is None:
             write_rows(self.reader(), batch)
         else:

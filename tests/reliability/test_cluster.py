@@ -1,0 +1,166 @@
+"""A warroom cluster with a real PostgreSQL and real node processes (like Alertmanager's TestClusterDeduplication).
+
+One breach seen by three nodes is paged once; a leader killed mid-delivery costs at most one duplicate,
+marked; an acknowledgement posted to a follower stops the leader's escalation; with PostgreSQL down the
+leader goes on paging and says HA is degraded. Every wait is on a condition, bounded.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.harness.cluster import Cluster, own_postgres, postgres_start, postgres_stop
+from tests.harness.receiver import Receiver
+from tests.harness.rig import TOKEN
+
+pytestmark = pytest.mark.needs_postgres
+
+
+def _until(check: Callable[[], Any], what: str, limit_s: float = 60.0) -> Any:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"never happened within {limit_s:g}s: {what}")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rx = Receiver()
+    yield rx
+    rx.stop()
+
+
+def _cluster(tmp_path: Path, dsn: str, receiver: Receiver, **kw: Any) -> Cluster:
+    return Cluster(tmp_path, dsn, receiver, cluster=f"c{secrets.token_hex(4)}", **kw)
+
+
+def _events(cluster: Cluster, i: int, alert_id: int) -> list[dict[str, Any]]:
+    return next((a["events"] for a in cluster.alerts(i) if a["id"] == alert_id), [])
+
+
+def test_one_breach_three_nodes_exactly_one_page(tmp_path: Path, postgres_dsn: str, receiver: Receiver) -> None:
+    cluster = _cluster(tmp_path, postgres_dsn, receiver)
+    try:
+        cluster.start_all()
+        leader = cluster.wait_leader()
+        # every node sees the breach (each collects its own samples; a push returns after the node's engine saw it),
+        # the followers first: had they decided, their own notify rows would be written before the leader's exist
+        cluster.push([{"metric": "failures", "value": 60}], only=[*(i for i in range(3) if i != leader), leader])
+        _until(lambda: receiver.to("general_manager"), "the general manager is paged")
+        # every node's file holds the leader's page and its outcome (the shared log, mirrored)
+        for i in range(3):
+            _until(lambda i=i: [a for a in cluster.alerts(i) if "delivered" in [e["event"] for e in a["events"]]],
+                   f"{cluster.nodes[i].name} mirrors the delivered page")
+        assert len(receiver.to("general_manager")) == 1
+        for i in range(3):
+            pager = cluster.health(i)["alerts"]
+            if i == leader:
+                assert pager["pages_sent"] == 1
+            else:  # a follower decided nothing and queued nothing
+                assert pager["pages_sent"] == 0 and pager["pages_queued"] == 0, cluster.nodes[i].name
+                rows = [e["event"] for a in cluster.alerts(i) for e in a["events"]]
+                assert rows.count("notify") == 1 and rows.count("opened") == 1, (cluster.nodes[i].name, rows)
+    finally:
+        cluster.stop_all()
+
+
+def test_a_leader_killed_mid_delivery_costs_at_most_one_duplicate_marked(tmp_path: Path, postgres_dsn: str,
+                                                                      receiver: Receiver) -> None:
+    cluster = _cluster(tmp_path, postgres_dsn, receiver)
+    try:
+        cluster.start_all()
+        leader = cluster.wait_leader()
+        receiver.hold("general_manager")  # the page arrives and hangs unanswered: its fate unknown to the leader
+        cluster.push([{"metric": "failures", "value": 60}])
+        _until(lambda: receiver.held("general_manager"), "the page is in flight")
+        # the notify row reached the shared log (a follower mirrors it) before the leader dies
+        follower = next(i for i in range(3) if i != leader)
+        _until(lambda: "notify" in [e["event"] for e in (cluster.alerts(follower) or [{"events": []}])[0]["events"]],
+               "the decided page is in the shared log")
+        cluster.signal(leader, signal.SIGKILL)
+        receiver.release("general_manager")
+        new = cluster.wait_leader(other_than=leader)
+        pages = _until(lambda: len(receiver.to("general_manager")) >= 2 and receiver.to("general_manager"),
+                       "the new leader sends the unconfirmed page once more")
+        assert len(pages) == 2, [p["title"] for p in pages]
+        assert "resent after failover" not in pages[0]["title"]
+        assert "(resent after failover)" in pages[1]["title"]
+        trail = _until(lambda: [e for e in cluster.alerts(new)[0]["events"] if e["event"] == "resent"],
+                       "the resend is in the trail")
+        assert len(trail) == 1 and "resent after failover" in trail[0]["detail"]
+        assert cluster.health(new)["ha"]["resent_after_failover"] == 1
+        # the resent page's fate is known; nothing is pending any more, so no third copy can come
+        _until(lambda: [e for e in cluster.alerts(new)[0]["events"] if e["event"] == "delivered"],
+               "the resent page is delivered")
+    finally:
+        cluster.stop_all()
+
+
+def test_an_ack_on_a_follower_stops_the_leaders_escalation(tmp_path: Path, postgres_dsn: str,
+                                                           receiver: Receiver) -> None:
+    def tune(raw: dict[str, Any]) -> None:
+        raw["levels"]["orange"]["ack_timeout"] = "4s"
+        raw["metrics"]["queue"].update(orange=30, stale_after="1h")
+
+    cluster = _cluster(tmp_path, postgres_dsn, receiver, tune=tune)
+    try:
+        cluster.start_all()
+        leader = cluster.wait_leader()
+        follower = next(i for i in range(3) if i != leader)
+        # two orange alerts for the operations lead; one is acknowledged on a follower, the other not
+        cluster.push([{"metric": "failures", "value": 25}, {"metric": "queue", "value": 35}])
+        _until(lambda: len(receiver.to("ops_lead")) >= 2, "the operations lead is paged twice")
+        ids = {a["metric"]: a["id"] for a in cluster.alerts(leader)}
+        reply = requests.post(f"{cluster.nodes[follower].base}/api/v1/alerts/{ids['failures']}/ack",
+                              json={"by": "ops_lead"}, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=15)
+        assert reply.status_code == 200, reply.text
+        assert reply.headers["x-warroom-answered-by"] == cluster.nodes[leader].name
+        assert reply.json()["state"] == "acked"
+        # the other alert's time runs out and the leader escalates it: the acknowledged one never is
+        _until(lambda: receiver.to("general_manager"), "the unacknowledged alert escalates", 60)
+        on_leader = {a["metric"]: a for a in cluster.alerts(leader)}
+        assert on_leader["failures"]["state"] == "acked" and on_leader["failures"]["acked_by"] == "ops_lead"
+        assert "escalated" not in [e["event"] for e in on_leader["failures"]["events"]]
+        assert "escalated" in [e["event"] for e in on_leader["queue"]["events"]]
+        assert all("Order failures" not in p["title"] for p in receiver.to("general_manager"))
+        # the follower's wall shows the acknowledgement too (the shared log, mirrored)
+        _until(lambda: {a["metric"]: a["state"] for a in cluster.alerts(follower)}.get("failures") == "acked",
+               "the follower shows the acknowledgement")
+    finally:
+        cluster.stop_all()
+
+
+def test_with_postgresql_down_the_leader_keeps_paging(tmp_path: Path, receiver: Receiver) -> None:
+    with own_postgres() as (server, runner):
+        cluster = _cluster(tmp_path, server.dsn, receiver)
+        try:
+            cluster.start_all()
+            leader = cluster.wait_leader()
+            postgres_stop(runner)
+            degraded = _until(lambda: (cluster.health(leader)["ha"]["degraded"] or ""), "the leader says degraded")
+            assert degraded.startswith("HA degraded: lease store unreachable since")
+            cluster.push([{"metric": "failures", "value": 60}])
+            _until(lambda: receiver.to("general_manager"), "the leader pages with PostgreSQL down")
+            for i in range(3):  # nobody else took over
+                assert cluster.health(i)["ha"]["role"] == ("leader" if i == leader else "follower")
+            postgres_start(runner)
+            _until(lambda: cluster.health(leader)["ha"]["degraded"] is None, "the lease store is back")
+            assert cluster.leader() == leader
+            # what the leader held while PostgreSQL was down reaches the others
+            follower = next(i for i in range(3) if i != leader)
+            _until(lambda: [a for a in cluster.alerts(follower) if a["metric"] == "failures"],
+                   "the follower mirrors the alert paged during the outage")
+            assert len(receiver.to("general_manager")) == 1
+        finally:
+            cluster.stop_all()
