@@ -1,0 +1,148 @@
+"""`warroom status` and the wall against a real warroom pair on a real PostgreSQL.
+
+The leader and the follower named with their heartbeats and lag; after the leader is killed, the new
+leader (and the dead one as not answering: exit 1); with PostgreSQL stopped, "HA degraded: lease store
+unreachable since …" in the terminal and, in the campaign's language and zone, in the wall's header and
+the phone view's header line, in a real Chromium. Every wait is on a condition, bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.app.board_kit import chromium, close_chromium, start_board, stop_group, wait_board, wait_dom
+from tests.harness.cluster import DSN_ENV, ROOT, Cluster, own_postgres, postgres_stop
+from tests.harness.receiver import Receiver
+from tests.harness.rig import TOKEN
+from tests.realparts import free_port
+
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.slow]
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def _until(check: Callable[[], Any], what: str, limit_s: float = 60.0) -> Any:
+    deadline = time.monotonic() + limit_s
+    found = None
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"never happened within {limit_s:g}s: {what}\nlast: {found!r}")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rx = Receiver()
+    yield rx
+    rx.stop()
+
+
+def status(cluster: Cluster, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`warroom status --api <every node>` as an operator types it on a node (the DSN in its environment)."""
+    apis = ",".join(n.base for n in cluster.nodes)
+    return subprocess.run([sys.executable, "-m", "warroom.cli", "status", "-c", str(cluster.nodes[0].config),
+                           "--api", apis, *extra], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), DSN_ENV: cluster.dsn})
+
+
+def _row(out: str, node: str) -> str:
+    return next((line for line in out.splitlines() if line.strip().startswith(node + " ")), "")
+
+
+def test_status_names_the_leader_the_follower_and_the_new_leader_after_a_kill(tmp_path: Path,
+                                                                              receiver: Receiver) -> None:
+    with own_postgres() as (server, _runner):
+        cluster = Cluster(tmp_path, server.dsn, receiver, n=2, cluster=f"c{secrets.token_hex(4)}")
+        try:
+            cluster.start_all()
+            leader = cluster.wait_leader()
+            follower = 1 - leader
+            lead, follow = cluster.nodes[leader].name, cluster.nodes[follower].name
+            # both heartbeats are in the lease store once each node has renewed once
+            done = _until(lambda: (r := status(cluster)).returncode == 0 and "ago" in _row(r.stdout, follow) and r,
+                          "status lists the follower and exits 0")
+            assert f": {lead} leads since " in done.stdout
+            assert re.search(rf"{lead}\s+leader\s+yes\s+\d\d:\d\d:\d\d \(\d+\.\ds ago\)\s+\d+\.\ds",
+                             _row(done.stdout, lead)), done.stdout
+            assert re.search(rf"{follow}\s+follower\s+yes\s+\d\d:\d\d:\d\d \(\d+\.\ds ago\)\s+\d+\.\ds",
+                             _row(done.stdout, follow)), done.stdout
+            assert "epoch 1" in done.stdout and "HA degraded" not in done.stdout
+
+            cluster.signal(leader, signal.SIGKILL)
+            assert cluster.wait_leader(other_than=leader) == follower
+            after = _until(lambda: (r := status(cluster)) and f": {follow} leads since " in r.stdout and r,
+                           "status names the new leader")
+            # the dead node is named as not answering: the pair has no standby left, so the exit code says degraded
+            assert re.search(rf"{lead}\s+\S+\s+NO \(ConnectionError\)", _row(after.stdout, lead)), after.stdout
+            assert after.returncode == 1, after.stdout
+            assert "epoch 2" in after.stdout and "takeovers" in after.stdout
+        finally:
+            cluster.stop_all()
+
+
+def _zh(raw: dict[str, Any]) -> None:
+    raw["campaign"].update(locale="zh-CN", timezone="Asia/Shanghai")
+
+
+@pytest.mark.needs_chromium
+def test_with_postgresql_stopped_status_and_the_wall_say_ha_degraded(tmp_path: Path, receiver: Receiver) -> None:
+    with own_postgres() as (server, runner):
+        cluster = Cluster(tmp_path, server.dsn, receiver, n=2, cluster=f"c{secrets.token_hex(4)}", tune=_zh)
+        board = None
+        chrome = None
+        try:
+            cluster.start_all()
+            leader = cluster.wait_leader()
+            postgres_stop(runner)
+            ha = _until(lambda: (cluster.health(leader) or {}).get("ha", {}).get("degraded_since") and
+                        cluster.health(leader)["ha"], "the leader says degraded, with the time")
+            assert ha["degraded_cause"] == "lease_store" and ha["role"] == "leader"
+            since = datetime.fromisoformat(ha["degraded_since"]).astimezone(ZoneInfo("Asia/Shanghai"))
+            hms = since.strftime("%H:%M:%S")
+
+            out = status(cluster)
+            assert out.returncode == 1, out.stdout + out.stderr
+            assert f"HA degraded: lease store unreachable since {hms} (says {cluster.nodes[leader].name})" \
+                in out.stdout, out.stdout
+            assert f": {cluster.nodes[leader].name} leads since " in out.stdout  # it goes on paging
+
+            port = free_port()
+            log = tmp_path / "board.log"
+            board = start_board(cluster.nodes[leader].config, cluster.nodes[leader].base, port, log,
+                                {"WARROOM_TOKEN": TOKEN, DSN_ENV: cluster.dsn})
+            wait_board(port, board, log)
+            chrome = chromium()
+            chrome.get(f"http://127.0.0.1:{port}/?kiosk=1")
+            shown = wait_dom(chrome, "document.querySelector('[data-ha=degraded]')?.textContent", 60,
+                             "the wall's header saying HA is degraded")
+            assert shown == f"⚠ HA 降级：租约库自 {hms} 起无法连接"
+            # in the header's clock line, never in the decision banner's place
+            assert chrome.execute_script("return !!document.querySelector('.wr-header [data-ha=degraded]')")
+            assert not chrome.execute_script("return !!document.querySelector('[data-decision] [data-ha]')")
+            ARTIFACTS.mkdir(exist_ok=True)
+            chrome.save_screenshot(str(ARTIFACTS / "wall-ha-degraded.png"))
+            chrome.get(f"http://127.0.0.1:{port}/phone")
+            phone = wait_dom(chrome, "document.querySelector('.wr-phone-head [data-ha=degraded]')?.textContent", 60,
+                             "the phone view's header line saying HA is degraded")
+            assert phone == f"⚠ HA 降级：租约库自 {hms} 起无法连接"
+        finally:
+            if chrome is not None:
+                close_chromium(chrome)
+            if board is not None:
+                stop_group(board)
+            cluster.stop_all()
