@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
+import requests
 
 from tests.app.board_kit import chromium, close_chromium, start_board, stop_group, wait_board, wait_dom
 from tests.harness.cluster import DSN_ENV, ROOT, Cluster, own_postgres, postgres_stop
@@ -140,9 +142,41 @@ def test_with_postgresql_stopped_status_and_the_wall_say_ha_degraded(tmp_path: P
             phone = wait_dom(chrome, "document.querySelector('.wr-phone-head [data-ha=degraded]')?.textContent", 60,
                              "the phone view's header line saying HA is degraded")
             assert phone == f"⚠ HA 降级：租约库自 {hms} 起无法连接"
+            chrome.save_screenshot(str(ARTIFACTS / "phone-ha-degraded.png"))
         finally:
             if chrome is not None:
                 close_chromium(chrome)
             if board is not None:
                 stop_group(board)
+            cluster.stop_all()
+
+
+def test_a_shared_log_that_takes_no_writes_is_degraded_with_its_own_words_and_paging_goes_on(
+        tmp_path: Path, receiver: Receiver) -> None:
+    with own_postgres() as (server, _runner):
+        cluster = Cluster(tmp_path, server.dsn, receiver, n=2, cluster=f"c{secrets.token_hex(4)}")
+        try:
+            cluster.start_all()
+            leader = cluster.wait_leader()
+            # The shared log refuses the nodes' writes (a wrong grant after a migration) while the lease row stays
+            # writable: only the shared alert log is unreachable.
+            with psycopg.connect(server.admin_dsn, dbname=server.dbname, autocommit=True) as admin:
+                admin.execute("REVOKE INSERT ON warroom_log FROM warroom")
+                cluster.push([{"metric": "failures", "value": 60}])
+                _until(lambda: receiver.to("general_manager"), "the leader pages with the shared log refusing writes")
+                ha = _until(lambda: (h := (cluster.health(leader) or {}).get("ha") or {}).get("degraded_since") and h,
+                            "the leader says the shared log is unreachable")
+                assert ha["degraded_cause"] == "shared_log" and ha["role"] == "leader", (ha["error"], ha["log"])
+                board = requests.get(f"{cluster.nodes[leader].base}/api/v1/board", timeout=10).json()
+                assert board["ha"]["degraded_cause"] == "shared_log"
+                assert board["ha"]["degraded_since"] == ha["degraded_since"]  # one stamp, whoever reads it
+                hms = datetime.fromisoformat(ha["degraded_since"]).astimezone(ZoneInfo("UTC")).strftime("%H:%M:%S")
+                out = status(cluster)
+                assert out.returncode == 1, out.stdout + out.stderr
+                assert f"HA degraded: shared alert log unreachable since {hms}" in out.stdout, out.stdout
+                admin.execute("GRANT INSERT ON warroom_log TO warroom")
+            _until(lambda: (cluster.health(leader) or {}).get("ha", {}).get("degraded") is None,
+                   "the held rows are shipped and HA is sound again")
+            assert len(receiver.to("general_manager")) == 1
+        finally:
             cluster.stop_all()
