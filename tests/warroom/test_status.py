@@ -111,3 +111,12 @@ def test_control_characters_from_a_node_are_shown_never_obeyed(tmp_path, capsys,
     assert not any(line.startswith("root leads") for line in out.splitlines())
     assert code == DEGRADED  # the dead address named on the command line does not answer
     assert "NO (ConnectionError)" in out
+
+
+def test_a_health_answer_of_the_wrong_shapes_is_reported_never_a_crash() -> None:
+    odd = _ha("a", "leader", takeovers="many", resent_after_failover=None,
+              nodes=["x", {"node": None, "url": 5, "heartbeat_age_s": "old", "lag_s": []}])
+    odd["ha"]["role"] = {"leader": True}
+    lines, code = status_lines({"http://a:8765": (odd, None)}, SHANGHAI)
+    assert code == NOBODY_LEADS and "NO NODE LEADS" in lines[0]  # a role that is not "leader" leads nothing
+    assert "takeovers 0 · pages resent after failover 0 (counted by the nodes that answer)" in lines

@@ -32,6 +32,8 @@ ASK_TIMEOUT_S = 3.0
 # A node the lease store lists but that does not answer counts as missing while its last heartbeat is this young;
 # an older row is a node taken out of the cluster (the table keeps every name it has seen).
 MISSING_WITHIN_S = 3600.0
+# A cluster is two or three nodes; a health answer naming many more is not followed past this many addresses.
+MAX_NODES = 16
 
 Health = dict[str, Any] | None
 Asker = Callable[[str], "tuple[Health, str | None]"]
@@ -80,6 +82,7 @@ def survey(bases: list[str], ask: Asker = ask_health) -> dict[str, tuple[Health,
             named = {str(n.get("url")).rstrip("/") for health, _ in answers.values() if health
                      for n in ((health.get("ha") or {}).get("nodes") or []) if isinstance(n, dict) and n.get("url")}
             todo = sorted(u for u in named if u not in answers and urlsplit(u).scheme in ("http", "https"))
+            todo = todo[:max(0, MAX_NODES - len(answers))]
     return answers
 
 
@@ -88,6 +91,10 @@ def _at(ts: Any, zone: ZoneInfo) -> str:
         return datetime.fromisoformat(str(ts)).astimezone(zone).strftime("%H:%M:%S")
     except (TypeError, ValueError):
         return "—"
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _secs(value: Any) -> str:
@@ -162,7 +169,7 @@ def status_lines(answers: dict[str, tuple[Health, str | None]], zone: ZoneInfo) 
         url = str(n.get("url") or "").rstrip("/")
         health, why = by_name.get(str(n.get("node"))) or answers.get(url, (None, "not asked (no url)"))
         ha = (health or {}).get("ha") or {}
-        role = ha.get("role") or ("leader" if n.get("leader") else "follower") if health else "—"
+        role = str(ha.get("role") or ("leader" if n.get("leader") else "follower")) if health else "—"
         age = n.get("heartbeat_age_s")
         if health is None and isinstance(age, int | float) and age < MISSING_WITHIN_S:
             code = max(code, DEGRADED)
@@ -176,10 +183,10 @@ def status_lines(answers: dict[str, tuple[Health, str | None]], zone: ZoneInfo) 
             if health is None:
                 code = max(code, DEGRADED)
             ha = (health or {}).get("ha") or {}
-            lines.append(f"  {str(ha.get('node') or b):<14} {ha.get('role') or '—':<9} "
+            lines.append(f"  {str(ha.get('node') or b):<14} {str(ha.get('role') or '—'):<9} "
                          f"{'yes' if health else f'NO ({why})':<24} {'— (not in the lease store)':<22} —")
-    takeovers = sum(int(h.get("takeovers") or 0) for h in has.values())
-    resent = sum(int(h.get("resent_after_failover") or 0) for h in has.values())
+    takeovers = sum(_count(h.get("takeovers")) for h in has.values())
+    resent = sum(_count(h.get("resent_after_failover")) for h in has.values())
     lines.append(f"takeovers {takeovers} · pages resent after failover {resent} (counted by the nodes that answer)")
     beat_from = leaders[0] if leaders else None
     beat = (answering.get(beat_from) or {}).get("heartbeat") if beat_from else None
