@@ -151,7 +151,11 @@ class ClusterNode:
         }
 
     def _shared_log_down(self) -> tuple[float, datetime] | None:
-        """Since when the shared log has been unreachable, on this node's clock (stamped at the first look)."""
+        """Since when the shared log has been unreachable, on this node's clock (stamped at the first look).
+
+        The shipper counts on the monotonic clock; the board asks every refresh, so on a demo night's faster
+        clock the stamp is off by at most one look's worth of real seconds.
+        """
         mono = self.shared.unreachable_since
         if mono is None:
             self._log_down = None
