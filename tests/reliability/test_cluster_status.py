@@ -69,21 +69,27 @@ def _row(out: str, node: str) -> str:
 def test_status_names_the_leader_the_follower_and_the_new_leader_after_a_kill(tmp_path: Path,
                                                                               receiver: Receiver) -> None:
     with own_postgres() as (server, _runner):
-        cluster = Cluster(tmp_path, server.dsn, receiver, n=2, cluster=f"c{secrets.token_hex(4)}")
+        def beat(raw: dict[str, Any]) -> None:  # the dead man's switch: a WarroomWatchdog to an "Alertmanager"
+            raw["heartbeat"] = {"every": "1s", "alertmanagers": [f"http://127.0.0.1:{receiver.port}/am"]}
+
+        cluster = Cluster(tmp_path, server.dsn, receiver, n=2, cluster=f"c{secrets.token_hex(4)}", tune=beat)
         try:
             cluster.start_all()
             leader = cluster.wait_leader()
             follower = 1 - leader
             lead, follow = cluster.nodes[leader].name, cluster.nodes[follower].name
             # both heartbeats are in the lease store once each node has renewed once
-            done = _until(lambda: (r := status(cluster)).returncode == 0 and "ago" in _row(r.stdout, follow) and r,
-                          "status lists the follower and exits 0")
+            done = _until(lambda: (r := status(cluster)).returncode == 0 and "ago" in _row(r.stdout, follow)
+                          and "last beat" in r.stdout and r, "status lists the follower and the leader's beat, exit 0")
             assert f": {lead} leads since " in done.stdout
             assert re.search(rf"{lead}\s+leader\s+yes\s+\d\d:\d\d:\d\d \(\d+\.\ds ago\)\s+\d+\.\ds",
                              _row(done.stdout, lead)), done.stdout
             assert re.search(rf"{follow}\s+follower\s+yes\s+\d\d:\d\d:\d\d \(\d+\.\ds ago\)\s+\d+\.\ds",
                              _row(done.stdout, follow)), done.stdout
             assert "epoch 1" in done.stdout and "HA degraded" not in done.stdout
+            assert re.search(rf"dead man's switch \(from {lead}\): last beat \d\d:\d\d:\d\d · \d+ beats, 0 failed, "
+                             r"every 1\.0s → http://…", done.stdout), done.stdout
+            assert receiver.to("am/api/v2/alerts")[0][0]["labels"]["alertname"] == "WarroomWatchdog"
 
             cluster.signal(leader, signal.SIGKILL)
             assert cluster.wait_leader(other_than=leader) == follower
@@ -93,6 +99,8 @@ def test_status_names_the_leader_the_follower_and_the_new_leader_after_a_kill(tm
             assert re.search(rf"{lead}\s+\S+\s+NO \(ConnectionError\)", _row(after.stdout, lead)), after.stdout
             assert after.returncode == 1, after.stdout
             assert "epoch 2" in after.stdout and "takeovers" in after.stdout
+            _until(lambda: f"dead man's switch (from {follow}): last beat" in status(cluster).stdout,
+                   "the new leader feeds the dead man's switch")
         finally:
             cluster.stop_all()
 
