@@ -9,11 +9,9 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,6 +21,7 @@ from tests.daemon_kit import ROOT, wait_for
 from tests.harness.cluster import Cluster
 from tests.harness.receiver import Receiver
 from tests.harness.rig import TOKEN
+from tests.harness.until import until
 from tests.realparts import find_binary, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_postgres]
@@ -45,23 +44,10 @@ def documented_config(nodes: list[str], listen: int) -> str:
 def answer_of(proxy: str) -> tuple[str, str | None]:
     """The node that answered /api/v1/health through the proxy, and its HA role."""
     resp = requests.get(f"{proxy}/api/v1/health", timeout=5)
-    if not resp.ok:  # a ValueError: _until tries again, a direct call fails naming the answer
+    if not resp.ok:  # a ValueError: until tries again, a direct call fails naming the answer
         raise ValueError(f"the proxy answered {resp.status_code}: {resp.text[:200]}")
     health = resp.json()
     return health["node"], (health.get("ha") or {}).get("role")
-
-
-def _until(check: Callable[[], Any], what: str, limit_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + limit_s
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (ValueError, requests.RequestException) as err:
-            last = err
-        time.sleep(0.05)
-    raise AssertionError(f"never happened within {limit_s:g}s: {what} (last: {last})")
 
 
 @contextmanager
@@ -99,8 +85,8 @@ def test_the_documented_haproxy_sends_to_the_leader_and_to_a_live_node_the_momen
         name = cluster.nodes[leader].name
         with haproxy_in_front(tmp_path, [n.base for n in cluster.nodes]) as proxy:
             # Once the checks have run, every request goes to the node whose health says it leads.
-            _until(lambda: [answer_of(proxy) for _ in range(4)] == [(name, "leader")] * 4,
-                   "requests to go to the leader")
+            until(lambda: [answer_of(proxy) for _ in range(4)] == [(name, "leader")] * 4,
+                  "requests to go to the leader", 60.0, (ValueError, requests.RequestException))
             push = requests.post(f"{proxy}/api/v1/push", json={"samples": [{"metric": "queue", "value": 4.0}]},
                                  headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
             assert push.status_code == 202, push.text
@@ -112,8 +98,8 @@ def test_the_documented_haproxy_sends_to_the_leader_and_to_a_live_node_the_momen
                                  headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
             assert push.status_code == 202, push.text
             # It takes the lease; the proxy goes on sending to it, now as the leader.
-            _until(lambda: [answer_of(proxy) for _ in range(4)] == [(other, "leader")] * 4,
-                   "the proxy to send to the new leader")
+            until(lambda: [answer_of(proxy) for _ in range(4)] == [(other, "leader")] * 4,
+                  "the proxy to send to the new leader", 60.0, (ValueError, requests.RequestException))
     finally:
         cluster.stop_all()
         receiver.stop()
