@@ -14,9 +14,9 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from tests.app.board_kit import chromium, close_chromium, start_board, stop_grou
 from tests.harness.cluster import DSN_ENV, ROOT, Cluster, own_postgres, postgres_stop
 from tests.harness.receiver import Receiver
 from tests.harness.rig import TOKEN
+from tests.harness.until import until
 from tests.realparts import free_port
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.slow]
@@ -36,15 +37,8 @@ pytestmark = [pytest.mark.needs_postgres, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
-def _until(check: Callable[[], Any], what: str, limit_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + limit_s
-    found = None
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"never happened within {limit_s:g}s: {what}\nlast: {found!r}")
+# The one bounded wait (tests/harness/until.py), with room for a loaded machine: a bound on a hang only.
+_until = partial(until, limit_s=60.0)
 
 
 @pytest.fixture
