@@ -12,6 +12,7 @@ from typing import Any
 from app.alert_lines import alert_line, strip_order, value_text
 from app.decision import decision_html, decision_view
 from app.labels import text
+from app.wall_html import ha_mark_html
 
 
 def alerts_for(alerts: list[dict[str, Any]] | None, role: str | None) -> list[dict[str, Any]]:
@@ -46,8 +47,12 @@ def phone_card_html(alert: dict[str, Any], locale: str | None, now: datetime,
 
 
 def phone_html(alerts: list[dict[str, Any]] | None, alerts_state: str, role: str | None, who: str,
-               locale: str | None, now: datetime, tiles: dict[str, dict[str, Any]] | None = None) -> str:
-    """Decision banner, then the cards of `role` (or every active alert), newest state first; `tiles` by metric."""
+               locale: str | None, now: datetime, tiles: dict[str, dict[str, Any]] | None = None,
+               ha: str = "") -> str:
+    """Decision banner, then the cards of `role` (or every active alert), newest state first; `tiles` by metric.
+
+    `ha` (app.wall_view.ha_words) says HA is degraded, on the header line as on the wall.
+    """
     banner = decision_html(decision_view(alerts, locale, now), locale, compact=True)
     title = text(locale, "phone.title", who=who) if role else text(locale, "phone.all")
     if alerts_state != "ok":
@@ -56,7 +61,8 @@ def phone_html(alerts: list[dict[str, Any]] | None, alerts_state: str, role: str
         mine = alerts_for(alerts, role)
         body = "".join(phone_card_html(a, locale, now, (tiles or {}).get(a.get("metric") or "")) for a in mine) or \
             f'<div class="wr-phone-none" data-phone-none="1">✓ {escape(text(locale, "phone.none"))}</div>'
-    return f'{banner}<div class="wr-phone-head">{escape(title)}</div><div data-phone-alerts="1">{body}</div>'
+    return (f'{banner}<div class="wr-phone-head">{escape(title)}{ha_mark_html(ha)}</div>'
+            f'<div data-phone-alerts="1">{body}</div>')
 
 
 def role_links_html(people: dict[str, Any], current: str | None, locale: str | None) -> str:

@@ -17,12 +17,13 @@ STRIP_MAX = 6
 
 
 def header_html(name: str, countdown: str, countdown_note: str, clock_text: str, kpi: KpiView | None,
-                locale: str | None, mark: str = "", record: str = "", at: str = "", node: str = "") -> str:
+                locale: str | None, mark: str = "", record: str = "", at: str = "", node: str = "",
+                ha: str = "") -> str:
     """Campaign name and clock (with `mark`, e.g. the demo's, and `record` when the disk stopped taking the record),
     the countdown, and orders against the KPI.
 
     `at` is the moment of the board answer drawn (`data-at`): a wall and its replay can be lined up by it;
-    `node` names the node it came from when the board reads one of several.
+    `node` names the node it came from when the board reads one of several; `ha` says HA is degraded.
     """
     kpi_html = ""
     if kpi is not None:
@@ -39,7 +40,7 @@ def header_html(name: str, countdown: str, countdown_note: str, clock_text: str,
     return (
         f'<div class="wr-header" data-at="{escape(at)}"><div class="wr-name">{escape(name)}'
         f'<div class="wr-clock">{escape(clock_text)}{demo_mark_html(mark)}{node_mark_html(node, locale)}'
-        f'{record_mark_html(record)}</div></div>'
+        f'{ha_mark_html(ha)}{record_mark_html(record)}</div></div>'
         f'<div class="wr-countdown" data-countdown="1">{escape(countdown)}<small>{escape(countdown_note)}</small></div>'
         f"{kpi_html}</div>"
     )
@@ -59,6 +60,14 @@ def node_mark_html(node: str, locale: str | None) -> str:
         return ""
     return (f'<span class="wr-node" data-node="{escape(node, quote=True)}" style="color:#8b95a3;'
             f'margin-left:10px">{escape(text(locale, "header.via", node=node))}</span>')
+
+
+def ha_mark_html(message: str) -> str:
+    """The amber mark saying HA is degraded (paging goes on): small, inline, never the decision banner's place."""
+    if not message:
+        return ""
+    return ('<span class="wr-ha" data-ha="degraded" style="font-size:1em;background:#f5a524;color:#1a1a1a;'
+            f'border-radius:4px;padding:1px 8px;margin-left:10px;font-weight:600">⚠ {escape(message)}</span>')
 
 
 def record_mark_html(message: str) -> str:

@@ -59,6 +59,18 @@ def record_words(record: dict[str, Any] | None, zone: str, locale: str | None) -
     return text(locale, "record.incomplete" if record.get("disk_full") else "record.unwritten", since=since)
 
 
+def ha_words(ha: dict[str, Any] | None, zone: str, locale: str | None) -> str:
+    """`HA degraded: lease store unreachable since 23:31:05` from the live board's `ha`; '' while HA is sound."""
+    if not ha or not ha.get("degraded"):
+        return ""
+    cause = ha.get("degraded_cause") if ha.get("degraded_cause") in ("lease_store", "shared_log") else "lease_store"
+    try:
+        since = datetime.fromisoformat(str(ha["degraded_since"])).astimezone(ZoneInfo(zone)).strftime("%H:%M:%S")
+    except (KeyError, TypeError, ValueError):
+        since = "?"  # a node older than `degraded_since`: still say degraded, never hide it
+    return text(locale, f"ha.{cause}", since=since)
+
+
 @dataclass(frozen=True)
 class WallHtml:
     """Every panel of a wall as the page's placeholders take it."""
@@ -96,7 +108,7 @@ def build_wall(board: dict[str, Any], alerts: list[dict[str, Any]] | None, alert
     name = campaign.get("name", "") + (f" · {plan.title}" if plan.title else "")
     header = header_html(name, countdown, note, clock, kpi_view(campaign.get("kpi"), locale), locale, mark=mark,
                          record=record_words(board.get("record"), zone, locale), at=str(board.get("at") or ""),
-                         node=node or "")
+                         node=node or "", ha=ha_words(board.get("ha"), zone, locale))
     by_metric = {t["metric"]: t for t in board.get("tiles", [])}
 
     def view(metric: str):  # noqa: ANN202 - a TileView

@@ -14,6 +14,7 @@ from app.api_client import ApiRefused, DaemonUnreachable, EndpointMissing
 from app.hub import SnapshotHub
 from app.phone_view import phone_html, role_links_html
 from app.viewers import viewer_pace
+from app.wall_view import ha_words
 
 
 def holders(hub: SnapshotHub, seq: int) -> dict[str, dict[str, Any]]:
@@ -38,8 +39,10 @@ def phone_panel(slot: DeltaGenerator, role: str | None) -> None:
     alerts_state = "unknown" if snap.error is not None else snap.alerts_state
     who = (holders(hub, snap.seq).get(role or "") or {}).get("name") or role or ""
     tiles = {t["metric"]: t for t in (snap.board or {}).get("tiles", [])}
+    zone = ((snap.board or {}).get("campaign") or {}).get("timezone") or "UTC"
+    ha = ha_words((snap.board or {}).get("ha"), zone, loc)
     html = hub.memo(("phone", snap.seq, loc, role),
-                    lambda: phone_html(snap.alerts, alerts_state, role, who, loc, now, tiles))
+                    lambda: phone_html(snap.alerts, alerts_state, role, who, loc, now, tiles, ha))
     slot.html(html)
     hub.seen(session.session_id(), False)
 

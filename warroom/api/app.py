@@ -37,11 +37,12 @@ def create_app(
     campaign: CampaignRecord | None = None,
     engine: AlertEngine | None = None,
     deliver: Callable[[PollResult], None] | None = None,
+    ha: Callable[[], dict[str, Any]] | None = None,
 ) -> FastAPI:
     """The FastAPI app with every router; with an engine (and `deliver` for pushes) live, else a read-only archive.
 
     `status` reports the daemon's own health; `night` is the record the reads come from (the engine
-    when live, else the reader's store read back).
+    when live, else the reader's store read back); `ha` is this node's part in a cluster (ClusterNode.health).
     """
     if (engine is None) != (deliver is None):
         raise ValueError("create_app: a live app needs both the engine and deliver, an archive neither")
@@ -55,7 +56,7 @@ def create_app(
         night = engine if engine is not None else ArchivedNight(reader.cfg, AlertLog(reader.store),
                                                                 Silences(reader.store), clock)
     refusals = Refusals()
-    app.state.context = ApiContext(reader, clock, status or (lambda: {}), night, campaign, refusals, live)
+    app.state.context = ApiContext(reader, clock, status or (lambda: {}), night, campaign, refusals, live, ha)
     app.add_middleware(RequestGate, token_env=reader.cfg.server.token_env, refusals=refusals)
     if live is None:
         # Outside the gate: a replayed night cannot be changed, so a write is 409 whatever token it carries.

@@ -44,6 +44,8 @@ class ApiContext:
     campaign: CampaignRecord | None
     refusals: Refusals
     live: LiveNight | None = None
+    ha: Callable[[], dict[str, Any]] | None = None
+    """This node's `ha` health (warroom.daemon.ha) when it is one of a cluster: the wall says when HA is degraded."""
 
     @property
     def token_env(self) -> str:

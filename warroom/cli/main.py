@@ -11,6 +11,7 @@ from warroom.cli.night import add_night_commands
 from warroom.cli.people import add_people_commands
 from warroom.cli.remote import add_remote_commands
 from warroom.cli.startup import load_or_exit
+from warroom.cli.status import add_status_command
 from warroom.cli.transfer import add_transfer_commands
 
 HELP = """\
@@ -29,6 +30,7 @@ shows beside each level the person who decides. Start with:
   warroom duty [set ROLE --person NAME --phone P --until T | end ROLE]   who is on duty; stand in
   warroom silence --metric M --for 30m --by NAME --reason WHY
   warroom link PERSON         print a personal sign-in link for the board (a role or a name)
+  warroom status              which node leads, since when, heartbeats and lag; exit 1 degraded, 2 nobody leads
 
 Every command takes -c/--config FILE (default: config.yaml in the current folder).
 """
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_night_commands(add)
     add_transfer_commands(add)
     add_people_commands(add)
+    add_status_command(add)
     return parser
 
 

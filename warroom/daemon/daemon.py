@@ -190,7 +190,7 @@ class Daemon:
                                   self.engine.phone_of, self.night_clock.json if self.night_clock else real_clock,
                                   since=self.campaign.anchor)
         self.app = create_app(self.reader, self.clock, self.status, campaign=self.campaign, engine=self.engine,
-                              deliver=self.deliver)
+                              deliver=self.deliver, ha=self.cluster.health if self.cluster is not None else None)
         if self.cluster is not None:
             from warroom.daemon.forward import Forwarder  # HA only: a lone node has nobody to forward to
 

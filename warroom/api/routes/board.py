@@ -95,6 +95,11 @@ def board(ctx: Context,
         health = ctx.reader.store.health
         answer["record"] = {"complete": health.complete, "since": health.since.isoformat() if health.since else None,
                             "disk_full": health.disk_full, "message": health.headline()}
+    if moment is None and ctx.ha is not None:
+        # The same words /api/v1/health gives (ClusterNode.health), so the wall and `warroom status` agree.
+        ha = ctx.ha()
+        answer["ha"] = {k: ha.get(k) for k in ("node", "role", "leader", "epoch", "degraded", "degraded_cause",
+                                               "degraded_since")}
     return answer
 
 
