@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 import time
 
+import psycopg
 import pytest
 
+from tests.harness.cluster import own_postgres, postgres_start, postgres_stop
 from tests.harness.until import until
 from tests.realparts import free_port
 from warroom.daemon.lease import Leadership, Lease
@@ -94,3 +96,28 @@ def test_an_unreachable_lease_store_never_silences_the_leader(postgres_dsn: str,
 def test_renewing_must_fit_twice_in_the_lease() -> None:
     with pytest.raises(ValueError, match="renew_every"):
         Lease("postgresql://x", "c", "n", ttl=2.0, renew_every=1.5)
+
+
+def test_after_a_lease_store_outage_the_node_that_paged_through_it_keeps_the_lease() -> None:
+    with own_postgres() as (server, runner):
+        a = Lease(server.dsn, "night", "a", ttl=1.0, renew_every=0.3, connect_timeout=1.0)
+        b = Lease(server.dsn, "night", "b", ttl=1.0, renew_every=0.3, connect_timeout=1.0)
+        try:
+            assert a.look().leader and not b.look().leader
+            postgres_stop(runner)
+            assert a.look().leader and a.state.unreachable_since is not None  # pages on, degraded
+            assert not b.look().leader
+            postgres_start(runner)
+            # the lease expired while PostgreSQL was down; the follower happens to look first
+            with psycopg.connect(server.dsn, autocommit=True) as con:
+                until(lambda: con.execute("SELECT expires_at < clock_timestamp() FROM warroom_lease").fetchone()[0],
+                      "the lease to have expired")
+            first = b.look()
+            # before: b took the expired lease (epoch 2) and a stepped down at its next renewal: a takeover,
+            # and its resent pages, caused by nothing but the outage
+            assert not first.leader and first.holder == "a", first
+            assert a.look().leader and a.state.epoch == 1 and a.state.unreachable_since is None
+            assert b.look().holder == "a"
+        finally:
+            a.stop(release=False)
+            b.stop()

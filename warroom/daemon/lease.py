@@ -10,7 +10,9 @@ clock (never a node's), so clock skew between nodes cannot hand the lease to two
 - a renewal that cannot reach PostgreSQL leaves a leader leading ("HA degraded: lease store unreachable
   since …"): a database outage must never silence the war room, and while PostgreSQL is down nobody else
   can take the lease either. If only the leader was cut off, another node takes over after `ttl` and both
-  page until the old one reconnects and learns it lost: a duplicate, never a miss.
+  page until the old one reconnects and learns it lost: a duplicate, never a miss. When PostgreSQL comes
+  back the lease has expired for everyone; a follower waits one ttl before taking it, so the leader that
+  paged through the outage renews it and no takeover (with its resent pages) follows from the outage alone.
 
 Like GoAlert's lease row and Zabbix's HA heartbeat; an advisory lock alone would not do, since a
 frozen (SIGSTOPped) leader keeps its session, and with it the lock, forever.
@@ -50,7 +52,7 @@ ON CONFLICT (cluster) DO UPDATE SET
     epoch = CASE WHEN l.holder = EXCLUDED.holder THEN l.epoch ELSE l.epoch + 1 END,
     acquired_at = CASE WHEN l.holder = EXCLUDED.holder THEN l.acquired_at ELSE clock_timestamp() END,
     renewed_at = clock_timestamp(), expires_at = EXCLUDED.expires_at
-WHERE l.holder = EXCLUDED.holder OR l.expires_at < clock_timestamp()
+WHERE l.holder = EXCLUDED.holder OR (%(may_take)s AND l.expires_at < clock_timestamp())
 """
 _READ = "SELECT holder, epoch, acquired_at, expires_at, clock_timestamp() FROM warroom_lease WHERE cluster = %s"
 _RELEASE = "UPDATE warroom_lease SET expires_at = clock_timestamp() WHERE cluster = %s AND holder = %s"
@@ -119,6 +121,7 @@ class Lease:
         """When the last look ended (taken, renewed, lost or unreachable), by this process's monotonic clock."""
         """Seconds since the holder last renewed, by PostgreSQL's clock, as of the last look."""
         self._con: psycopg.Connection | None = None
+        self._back_at: float | None = None  # when PostgreSQL answered again after an outage (monotonic)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -144,7 +147,12 @@ class Lease:
             if not before.leader:  # who led before us, should the claim below make us the leader
                 found = con.execute(_READ, (self.cluster,)).fetchone()
                 self.previous = found[0] if found else None
-            con.execute(_CLAIM, {"cluster": self.cluster, "node": self.node, "ttl": self.ttl})
+            if before.unreachable_since is not None:
+                self._back_at = time.monotonic()
+            # Back from a lease-store outage, the lease has expired for everyone: the node that paged through
+            # the outage renews first (within a renewal), so a follower waits one ttl before taking it over.
+            may_take = self._back_at is None or time.monotonic() - self._back_at >= self.ttl
+            con.execute(_CLAIM, {"cluster": self.cluster, "node": self.node, "ttl": self.ttl, "may_take": may_take})
             holder, epoch, since, expires, server_now = con.execute(_READ, (self.cluster,)).fetchone()
             leading = holder == self.node
             con.execute(_SEEN, {"cluster": self.cluster, "node": self.node, "url": self.url, "leader": leading,
