@@ -84,7 +84,9 @@ def test_eight_hanging_providers_delay_nobody_else(parts, engine_for):
     assert hang.wait(8, GIVE_UP_S), f"only {len(hang.requests())} of 8 hanging sends were under way at once"
     # all eight still hanging on their own lanes (the red page waits behind the yellow one on each)
     assert [o for o in outcomes(store) if o[1] not in (gm, shown(inbox.url("dba")))] == []
-    assert engine.pager.in_flight() == 8 and engine.pager.queued() == 8
+    # (the healthy sends' carriers end a moment after their outcome row: wait for them, not for a time)
+    assert wait(lambda: engine.pager.in_flight() == 8 and engine.pager.queued() == 8), \
+        (engine.pager.in_flight(), engine.pager.queued())
 
 
 def test_a_page_whose_fate_is_unknown_is_unconfirmed_and_sent_once(parts, engine_for):
