@@ -164,3 +164,27 @@ def test_with_postgresql_down_the_leader_keeps_paging(tmp_path: Path, receiver: 
             assert len(receiver.to("general_manager")) == 1
         finally:
             cluster.stop_all()
+
+
+def test_a_breach_only_followers_saw_is_paged_by_the_new_leader(tmp_path: Path, postgres_dsn: str,
+                                                                 receiver: Receiver) -> None:
+    # Found by bench/failover_bench.py: a breach pushed as the leader died was seen by the followers and
+    # decided by nobody; the new leader waited for the metric's next sample, which a pushed metric may never send.
+    cluster = _cluster(tmp_path, postgres_dsn, receiver)
+    try:
+        cluster.start_all()
+        leader = cluster.wait_leader()
+        followers = [i for i in range(3) if i != leader]
+        cluster.push([{"metric": "failures", "value": 60}], only=followers)  # the leader never sees it
+        _until(lambda: all(next(t["level"] for t in requests.get(f"{cluster.nodes[i].base}/api/v1/board",
+                                                                 timeout=5).json()["tiles"]
+                                if t["metric"] == "failures") == "red" for i in followers),
+               "both followers show the breach on their wall")
+        assert receiver.to("general_manager") == []  # a follower decides nothing
+        cluster.signal(leader, signal.SIGKILL)
+        new = cluster.wait_leader(other_than=leader)
+        pages = _until(lambda: receiver.to("general_manager"), "the new leader pages the breach it saw")
+        assert len(pages) == 1 and "Order failures" in pages[0]["title"], pages
+        assert [a["metric"] for a in cluster.alerts(new)] == ["failures"]
+    finally:
+        cluster.stop_all()
