@@ -102,3 +102,24 @@ def test_an_unreachable_lease_store_never_silences_the_leader(postgres_dsn: str,
 def test_renewing_must_fit_twice_in_the_lease() -> None:
     with pytest.raises(ValueError, match="renew_every"):
         Lease("postgresql://x", "c", "n", ttl=2.0, renew_every=1.5)
+
+
+def test_a_node_that_has_not_looked_yet_finds_the_leader_to_forward_to(postgres_dsn: str, cluster: str) -> None:
+    # Found by bench/failover_bench.py: an acknowledgement posted to a node that had just restarted (serving, still
+    # catching up with the shared log, its lease not yet read) was refused "no node leads the cluster right now".
+    from types import SimpleNamespace
+
+    from warroom.daemon.ha import ClusterNode
+
+    url = f"http://127.0.0.1:{free_port()}"
+    a = Lease(postgres_dsn, cluster, "a", ttl=3.0, renew_every=1.0, url=url)
+    b = Lease(postgres_dsn, cluster, "b", ttl=3.0, renew_every=1.0)
+    try:
+        assert a.look().leader
+        assert b.state.holder is None  # b has not looked
+        assert ClusterNode.leader_url(SimpleNamespace(lease=b)) == ("a", url)
+        a.stop(release=True)  # handed over, nobody holds a live lease: nobody to forward to, and b says so
+        assert ClusterNode.leader_url(SimpleNamespace(lease=b)) == (None, None)
+    finally:
+        a.stop(release=False)
+        b.stop()

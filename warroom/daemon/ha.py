@@ -66,6 +66,8 @@ class ClusterNode:
     def leader_url(self) -> tuple[str | None, str | None]:
         """The node holding the lease and its API's address (as of this node's last look)."""
         holder = self.lease.state.holder
+        if holder is None:  # not looked yet (catching up at start): ask PostgreSQL rather than refuse an ack
+            return self.lease.peek()
         return holder, next((str(n["url"]) for n in self.lease.seen if n["node"] == holder and n["url"]), None)
 
     def lag(self) -> float | None:
