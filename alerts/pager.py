@@ -254,6 +254,9 @@ class Pager:
                     starts, due = lane.ready(now, self.group_window)
                     for bundle in starts:
                         self._launch(lane, bundle)
+                    # a bundle _launch put back (this node not yet sure it leads) is looked at again when due,
+                    # not when the next page happens to come: that was 46 s for a new leader's first page
+                    due = min([b.due for b in lane.retries] + ([due] if due is not None else []), default=None)
                     if due is not None:
                         wake = due if wake is None else min(wake, due)
                 self._cv.wait(None if wake is None else max(0.0, wake - time.monotonic()))

@@ -66,7 +66,8 @@ def test_the_leader_keeps_the_lease_while_it_renews(postgres_dsn: str, cluster: 
         b.stop()
 
 
-def test_a_clean_stop_hands_the_lease_over_at_once(postgres_dsn: str, cluster: str) -> None:
+def test_a_clean_stop_hands_the_lease_over_at_once(postgres_dsn: str, cluster: str,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     a = Lease(postgres_dsn, cluster, "a", ttl=30.0, renew_every=1.0)
     b = Lease(postgres_dsn, cluster, "b", ttl=30.0, renew_every=1.0)
     try:
@@ -74,6 +75,10 @@ def test_a_clean_stop_hands_the_lease_over_at_once(postgres_dsn: str, cluster: s
         assert not b.look().leader
         a.stop()  # released: b need not wait the 30 s ttl
         assert b.look().leader
+        # a clean stop is said as one, never as an error "lost the lease ... to a" (itself), seen in every bench log
+        said = [r.getMessage() for r in caplog.records if r.name == "warroom.ha"]
+        assert "this node (a) handed the lease of cluster" in " ".join(said)
+        assert not [r for r in caplog.records if r.levelname == "ERROR"], said
     finally:
         b.stop()
 

@@ -177,6 +177,8 @@ class Lease:
                       "still paging from what this node holds" if now.leader else "not taking over")
         elif now.leader and not before.leader:
             log.warning("this node (%s) now leads cluster %s (epoch %d): it pages", self.node, self.cluster, now.epoch)
+        elif before.leader and not now.leader and now.holder == self.node:
+            log.warning("this node (%s) handed the lease of cluster %s over (a clean stop)", self.node, self.cluster)
         elif before.leader and not now.leader:
             log.error("this node (%s) lost the lease of cluster %s to %s (epoch %d): it stops paging", self.node,
                       self.cluster, now.holder, now.epoch)
