@@ -22,6 +22,7 @@ later than due by more than the failover goal, acknowledgements lost (goal 0), w
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import secrets
 import signal
@@ -50,9 +51,9 @@ def tuned(trials: int, escalate: str) -> Any:
     return tune
 
 
-def copies(rx: Receiver) -> dict[tuple[str, str], list[bool]]:
-    """Every (person, metric) page received, oldest first, as marked-as-resent flags."""
-    found: dict[tuple[str, str], list[bool]] = {}
+def copies(rx: Receiver) -> dict[tuple[str, str, str], list[bool]]:
+    """Every (person, metric, step) page received, oldest first, as marked-as-resent flags."""
+    found: dict[tuple[str, str, str], list[bool]] = {}
     for m in rx.snapshot():
         key = page_key(m.body, m.path)
         if key is not None:
@@ -60,12 +61,12 @@ def copies(rx: Receiver) -> dict[tuple[str, str], list[bool]]:
     return found
 
 
-def tally(trial: Trial, got: dict[tuple[str, str], list[bool]]) -> dict[str, int]:
+def tally(trial: Trial, got: dict[tuple[str, str, str], list[bool]]) -> dict[str, int]:
     """Missed, and copies beyond the first (marked and unmarked), of one trial's pages."""
     prefix = f"T{trial.n:02d}-"
     missed = sum(1 for key in trial.expected if not got.get(key))
     marked = unmarked = 0
-    for (_, metric), flags in got.items():
+    for (_, metric, _), flags in got.items():
         if metric.startswith(prefix) and len(flags) > 1:
             extra = len(flags) - 1
             marked_extra = min(extra, sum(flags[1:]) + (1 if flags[0] else 0))
@@ -81,10 +82,10 @@ def ms(values: list[float], q: str) -> str:
     return f"{(statistics.median(values) if q == 'p50' else max(values)) * 1000:.0f}"
 
 
-def report(trials: list[Trial], got: dict[tuple[str, str], list[bool]]) -> list[str]:
+def report(trials: list[Trial], got: dict[tuple[str, str, str], list[bool]]) -> list[str]:
     """The printed table, one row per kind and one for all, then the last line."""
     lines = [f"{'kind':<17} {'n':>3} {'missed':>6} {'dup marked':>10} {'dup unmarked':>12} {'takeover p50/max ms':>20} "
-             f"{'esc late':>8} {'acks lost/posted':>16} {'stale':>5} {'wall gap max s':>14}"]
+             f"{'esc late':>8} {'acks lost/taken':>15} {'refused':>7} {'stale':>5} {'wall gap max s':>14}"]
     total: dict[str, Any] = {}
     for kind in (*KINDS, "all"):
         rows = [t for t in trials if kind in (t.kind, "all")]
@@ -99,7 +100,8 @@ def report(trials: list[Trial], got: dict[tuple[str, str], list[bool]]) -> list[
         lines.append(f"{kind:<17} {len(rows):>3} {counts['missed']:>6} {counts['marked']:>10} {counts['unmarked']:>12} "
                      f"{ms(takeover, 'p50') + ' / ' + ms(takeover, 'max'):>20} "
                      f"{sum(1 for s in late if s > TAKEOVER_GOAL_S):>8} "
-                     f"{f'{acks_lost}/{sum(t.acks_posted for t in rows)}':>16} "
+                     f"{f'{acks_lost}/{sum(t.acks_posted - t.acks_refused for t in rows)}':>15} "
+                     f"{sum(t.acks_refused for t in rows):>7} "
                      f"{sum(t.stale_after_thaw for t in rows):>5} {max(t.wall_gap_s for t in rows):>14.1f}")
         total = {"counts": counts, "takeover": takeover, "late": late, "acks_lost": acks_lost}
     failovers = sum(1 for t in trials if t.kind != "postgres-restart")
@@ -110,7 +112,7 @@ def report(trials: list[Trial], got: dict[tuple[str, str], list[bool]]) -> list[
         "escalation lateness after its due time: " +
         (f"p50 {ms(late, 'p50')} ms, max {ms(late, 'max')} ms" if late else "none measured") +
         f" (late = more than the {TAKEOVER_GOAL_S:g} s failover goal)",
-        f"acks refused and said so (not taken, not lost): {sum(t.acks_refused for t in trials)}",
+        "acks refused (503, nothing changed, the sender told to try again) are not taken, so never lost",
     ]
     for t in trials:
         for note in t.notes:
@@ -122,7 +124,7 @@ def report(trials: list[Trial], got: dict[tuple[str, str], list[bool]]) -> list[
     return lines
 
 
-def run(trials: int, seed: int, workdir: Path, ttl: float, escalate_s: float) -> list[str]:
+def run(trials: int, seed: int, workdir: Path, ttl: float, escalate_s: float, keep: bool = False) -> list[str]:
     """Start PostgreSQL, the receiver and three nodes; run the trials; stop everything, whatever happens."""
     rng = random.Random(seed)
     rx = Receiver()
@@ -145,6 +147,7 @@ def run(trials: int, seed: int, workdir: Path, ttl: float, escalate_s: float) ->
                           f"{'-' if trial.takeover_s is None else f'{trial.takeover_s * 1000:.0f} ms'}"
                           f"{'; ' + '; '.join(trial.notes) if trial.notes else ''}", file=sys.stderr, flush=True)
                 time.sleep(2 * ttl)  # a last copy still on its way is counted too
+                rig.late_takeovers(done)
             except BaseException:
                 for i, node in enumerate(cluster.nodes):
                     print(f"--- {node.name} ---\n{cluster.tail(i)}", file=sys.stderr)
@@ -155,6 +158,10 @@ def run(trials: int, seed: int, workdir: Path, ttl: float, escalate_s: float) ->
                 cluster.stop_all()
     finally:
         rx.stop()
+    if keep:  # every page as received, one JSON line each, to read what a count is made of
+        with (workdir / "inbox.jsonl").open("w") as out:
+            for m in rx.snapshot():
+                out.write(json.dumps({"t": m.t, "to": m.path, "title": m.body.get("title")}, ensure_ascii=False) + "\n")
     return report(done, copies(rx))
 
 
@@ -171,7 +178,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        lines = run(args.trials, args.seed, args.keep, args.ttl, args.escalate)
+        lines = run(args.trials, args.seed, args.keep, args.ttl, args.escalate, keep=True)
     else:
         with tempfile.TemporaryDirectory(prefix="warroom-failover-") as tmp:
             lines = run(args.trials, args.seed, Path(tmp), args.ttl, args.escalate)

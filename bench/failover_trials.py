@@ -26,6 +26,7 @@ from tests.pg_server import _Runner
 
 RED, ORANGE = 60, 25
 MARK = "resent after failover"
+ESCALATED = "NOT ACKNOWLEDGED · ESCALATED"
 WAIT_S = 45.0  # no wait of a trial is longer: a page that has not come by then is missed
 
 
@@ -59,8 +60,8 @@ class Trial:
     acks_lost: int = 0
     stale_after_thaw: int = 0
     wall_gap_s: float = 0.0
-    expected: list[tuple[str, str]] = field(default_factory=list)
-    """(person, metric) pages that must arrive."""
+    expected: list[tuple[str, str, str]] = field(default_factory=list)
+    """(person, metric, step) pages that must arrive."""
     notes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     ended: float = 0.0
@@ -96,10 +97,16 @@ class Wall:
         self._thread.join(5)
 
 
-def page_key(body: dict[str, Any], path: str) -> tuple[str, str] | None:
-    """(person, metric) of a page, from its title; None for a page of no trial."""
-    found = re.search(r"T\d\d-[AB]", str(body.get("title", "")))
-    return (path, found.group(0)) if found else None
+def page_key(body: dict[str, Any], path: str) -> tuple[str, str, str] | None:
+    """(person, metric, step) of a page, from its title (`[RED] T07-A 60.0 · …`); None for a page of no trial.
+
+    The step is the title's tag: an escalation, or the "taken" notice after an acknowledgement, is another
+    page than the first one to the same person, never a copy of it.
+    """
+    title = str(body.get("title", ""))
+    found = re.search(r"T\d\d-[AB]", title)
+    step = re.match(r"\[([^\]]*)\]", title)
+    return (path, found.group(0), step.group(1) if step else "") if found else None
 
 
 class Rig:
@@ -122,7 +129,7 @@ class Rig:
     def arrived(self, person: str, metric: str, after: float = 0.0, marked: bool | None = None) -> list[float]:
         """When pages of `metric` reached `person` (after `after`; only marked/unmarked ones when asked)."""
         return [m.t for m in self.rx.snapshot() if m.path == person and m.t > after
-                and page_key(m.body, m.path) == (person, metric)
+                and (page_key(m.body, m.path) or ())[:2] == (person, metric)
                 and (marked is None or (MARK in str(m.body.get("title", ""))) == marked)]
 
     def wait_page(self, person: str, metric: str, after: float = 0.0, limit: float = WAIT_S) -> float | None:
@@ -183,12 +190,20 @@ class Rig:
                 self.cluster.start(i)
                 self.cluster.wait_serving(i)
 
-    def takeover(self, trial: Trial, killed_at: float, b: str) -> None:
+    def takeover(self, trial: Trial, killed_at: float, b: str, limit: float = WAIT_S) -> None:
         """Death → the first page the new leader sent: B (pushed after the death) or a copy marked as resent."""
-        first_b = self.wait_page("general_manager", b, after=killed_at)
+        first_b = self.wait_page("general_manager", b, after=killed_at, limit=limit)
         marked = [m.t for m in self.rx.snapshot() if m.t > killed_at and MARK in str(m.body.get("title", ""))]
         firsts = [t for t in [first_b, *marked] if t is not None]
         trial.takeover_s = min(firsts) - killed_at if firsts else None
+        if trial.takeover_s is None and limit:
+            trial.notes.append(f"no page by the new leader within {limit:g} s of the death")
+
+    def late_takeovers(self, trials: list[Trial]) -> None:
+        """Trials whose new leader paged later than the wait: their takeover time from what came by the end."""
+        for trial in trials:
+            if trial.killed_at is not None and trial.takeover_s is None:
+                self.takeover(trial, trial.killed_at, tag(trial.n, "B"), limit=0)
 
     # --- the kinds ---------------------------------------------------------------------------------
 
@@ -210,7 +225,7 @@ class Rig:
         self.rx.release("general_manager")
         self.push(b, RED, only=[i for i in self.cluster.alive() if i != leader])
         new = self.cluster.wait_leader(other_than=leader, timeout=WAIT_S)
-        trial.expected = [("general_manager", a), ("general_manager", b)]
+        trial.expected = [("general_manager", a, "RED"), ("general_manager", b, "RED")]
         self.takeover(trial, trial.killed_at, b)
         self.wait_page("general_manager", a)
         self.check_acks(trial, taken, new)
@@ -245,7 +260,7 @@ class Rig:
         paged = self.wait_page("ops_lead", a, after=start)
         if paged is None:
             trial.notes.append("the operations lead was never paged")
-            trial.expected = [("ops_lead", a)]
+            trial.expected = [("ops_lead", a, "ORANGE")]
             return
         due = paged + self.escalate_s
         time.sleep(max(0.0, due - self.rng.uniform(0.2, 1.5) - time.time()))
@@ -253,7 +268,7 @@ class Rig:
         self.cluster.signal(leader, signal.SIGKILL)
         self.push(b, RED, only=[i for i in self.cluster.alive() if i != leader])
         new = self.cluster.wait_leader(other_than=leader, timeout=WAIT_S)
-        trial.expected = [("ops_lead", a), ("general_manager", a), ("general_manager", b)]
+        trial.expected = [("ops_lead", a, "ORANGE"), ("general_manager", a, ESCALATED), ("general_manager", b, "RED")]
         self.takeover(trial, trial.killed_at, b)
         escalated = self.wait_page("general_manager", a, after=start)
         if escalated is not None:
@@ -269,7 +284,7 @@ class Rig:
         try:
             taken = self.ack_previous(trial, leader)
             self.push(a, RED)
-            trial.expected = [("general_manager", a)]
+            trial.expected = [("general_manager", a, "RED")]
             self.wait_page("general_manager", a)
             roles = [((self.cluster.health(i) or {}).get("ha") or {}).get("role") for i in range(3)]
             if roles != ["leader" if i == leader else "follower" for i in range(3)]:
