@@ -3,7 +3,8 @@
 Each trial breaches metrics of its own (`T07-A`, `T07-B`), so every page names the trial it belongs to:
 a page is keyed by (person, metric) and counted at the end from what the receivers got. Just before
 each kill the previous trial's alerts are acknowledged through a random node (mostly a follower), and
-checked on the new leader afterwards: an acknowledgement taken must hold across the failover.
+checked on the new leader afterwards (in kill, mid-delivery and sigstop trials the node dies the moment the
+last acknowledgement is answered): an acknowledgement taken must hold across the failover.
 """
 
 from __future__ import annotations
@@ -211,7 +212,6 @@ class Rig:
         """SIGKILL (or SIGSTOP) the leader at a random moment after a red breach; B is breached after its death."""
         a, b = tag(trial.n, "A"), tag(trial.n, "B")
         leader = self.cluster.wait_leader()
-        taken = self.ack_previous(trial, leader)
         if how == "delivery":  # the page reaches the phone, the answer never reaches the leader
             self.rx.hold("general_manager", only=lambda body: a in str(body.get("title", "")))
         self.push(a, RED)
@@ -220,6 +220,7 @@ class Rig:
                 trial.notes.append("the page never got in flight")
         else:
             time.sleep(self.rng.uniform(0.0, 1.5))
+        taken = self.ack_previous(trial, leader)  # the last thing before the death: its answer came, it must hold
         trial.killed_at = time.time()
         self.cluster.signal(leader, signal.SIGSTOP if how == "freeze" else signal.SIGKILL)
         self.rx.release("general_manager")
