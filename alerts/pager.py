@@ -253,25 +253,27 @@ class Pager:
                 for lane in self._lanes.values():
                     starts, due = lane.ready(now, self.group_window)
                     for bundle in starts:
-                        self._launch(lane, bundle)
-                    # a bundle _launch put back (this node not yet sure it leads) is looked at again when due,
-                    # not when the next page happens to come: that was 46 s for a new leader's first page
-                    due = min([b.due for b in lane.retries] + ([due] if due is not None else []), default=None)
+                        parked = self._launch(lane, bundle)
+                        if parked is not None:  # it must wake for a page it put back, or it sleeps on it for good
+                            due = parked if due is None else min(due, parked)
                     if due is not None:
                         wake = due if wake is None else min(wake, due)
                 self._cv.wait(None if wake is None else max(0.0, wake - time.monotonic()))
 
-    def _launch(self, lane: _Lane, bundle: _Bundle) -> None:
+    def _launch(self, lane: _Lane, bundle: _Bundle) -> float | None:
+        """Start the bundle's send; when this node may not send yet, put it back and say when to look again."""
         if self.holding or not self.may_send():
             lane.asking_in_flight = lane.telling_in_flight = False
             if not self.holding:  # not sure yet it still leads: look again in a moment, keep the page
                 bundle.due = time.monotonic() + 0.1
-                lane.retries.append(bundle)  # the scheduler wakes for it (Lane.ready)
-            return  # no longer the leader: the new one sends it
+                lane.retries.append(bundle)
+                return bundle.due
+            return None  # no longer the leader: the new one sends it
         carrier = threading.Thread(target=self._carry, args=(lane, bundle), daemon=True,
                                    name=f"page {lane.channel}")
         self._carriers.add(carrier)
         carrier.start()
+        return None
 
     # --- one send ---------------------------------------------------------------------------------
 

@@ -131,7 +131,9 @@ def tile_view(tile: dict[str, Any], locale: str | None, down_for_s: float | None
     return TileView(
         metric=tile["metric"], title=tile.get("title") or tile["metric"],
         value_text=format_value(tile.get("value"), int(tile.get("decimals", 1))), unit=tile.get("unit") or "",
-        level=level, word=level_word(locale, level), accent=ACCENT[level], background=BACKGROUND[level],
+        # After the close a metric is not judged any more: not "OK", which would claim it was checked.
+        level=level, word=text(locale, "level.unwatched") if note == "watch_ended" else level_word(locale, level),
+        accent=ACCENT[level], background=BACKGROUND[level],
         on_accent=ON_ACCENT[level], age_text=age_text, stale=stale, owner=owner,
         reason=(reason[:117] + "…") if reason and len(reason) > 118 else reason,
     )

@@ -6,6 +6,7 @@ clock, so "the page is still on its way" is a state the test sees, not a timing 
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -174,6 +175,30 @@ def test_a_higher_level_is_never_held_behind_a_lower_one(tmp_path, receivers):
         pager.submit(job(2, "orange"))  # worse news than the page that opened the window: at once
         assert wait(lambda: len(receivers.to("ops")) == 2)
         assert receivers.to("ops")[1]["title"] == "orange #2"
+    finally:
+        pager.stop()
+        store.close()
+
+
+def test_a_page_put_back_while_a_node_is_not_yet_sure_it_leads_goes_out_once_it_is(tmp_path, receivers):
+    # A node taking over resumes pages before it says it leads: the scheduler puts them back for a moment.
+    store = Store(tmp_path / "unsure.duckdb")
+    pager = Pager(AlertLog(store), 1, 1.0, lambda job: None, send=lambda url, page: deliver(url, page, 5.0))
+    sure, asked = threading.Event(), threading.Event()
+
+    def may_send() -> bool:
+        asked.set()
+        return sure.is_set()
+
+    pager.may_send = may_send
+    pager.start()
+    page = Page(1, "failures", "opened", "red", "red #1 (resent after failover)", "body", T0)
+    try:
+        pager.submit(PageJob("1:1:opened:red:gm", "general_manager", receivers.url("gm"), page, asking=True))
+        assert wait(asked.is_set)  # the scheduler looked while the node was not sure, and put the page back
+        sure.set()
+        # measured before: never sent (the scheduler slept with no wake-up for the page it put back)
+        assert wait(lambda: receivers.to("gm")), f"still queued: {pager.queued()}"
     finally:
         pager.stop()
         store.close()

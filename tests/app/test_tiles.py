@@ -162,6 +162,15 @@ def test_no_traffic_is_said_in_words_not_greyed_out():
     assert not view.stale and view.level == "green" and view.age_text.startswith("无流量")
 
 
+def test_a_metric_no_longer_watched_after_the_close_is_not_called_ok():
+    tile = {"metric": "order_success", "title": "Order success", "value": None, "level": "green", "stale": False,
+            "age_s": 14.0, "note": "watch_ended", "decimals": 1, "unit": "%"}
+    zh, en = tile_view(tile, "zh-CN"), tile_view(tile, "en")
+    # before: a green 正常 badge above "活动已结束, 不再监控"
+    assert (zh.word, en.word) == ("已停止监控", "NOT WATCHED")
+    assert zh.age_text.startswith("活动已结束, 不再监控") and zh.level == "green"
+
+
 def test_an_address_typed_with_a_plus_offset_still_parses():
     # The README's /replay?at=2024-11-11T23:31:00+08:00: a + in a query string reaches the page as a space.
     assert parse_ts("2024-11-11T23:31:00 08:00") == parse_ts("2024-11-11T15:31:00Z")

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.harness.receiver import Receiver
+from tests.harness.until import until
 from tests.realparts import find_binary, free_port
 from warroom.daemon.deadman import WATCHDOG, DeadMansSwitch
 
@@ -41,15 +42,6 @@ def pings() -> Iterator[Pings]:
     server.stop()
 
 
-def _until(check, what: str, limit_s: float = 20.0):  # noqa: ANN001, ANN202 - a bounded wait on a condition
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if (found := check()):
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
-
-
 def test_only_the_leader_beats(pings: Pings) -> None:
     leading = threading.Event()
     switch = DeadMansSwitch(f"http://127.0.0.1:{pings.port}/ping/abc", [], 0.05, "c", "a", leading.is_set)
@@ -58,7 +50,7 @@ def test_only_the_leader_beats(pings: Pings) -> None:
         time.sleep(0.3)  # a follower's switch runs, and must not ping: checked on the count, not a time
         assert pings.gets == 0 and switch.beats == 0
         leading.set()
-        _until(lambda: pings.gets >= 3, "three pings once leading")
+        until(lambda: pings.gets >= 3, "three pings once leading")
         leading.clear()
         quiet_from = switch.beats
         time.sleep(0.3)
@@ -88,17 +80,17 @@ def test_the_watchdog_fires_in_a_real_alertmanager_while_the_leader_lives(tmp_pa
                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     switch = DeadMansSwitch(None, [f"alertmanager://127.0.0.1:{port}"], 0.5, "night", "node-a", lambda: True)
     try:
-        _until(lambda: _ready(port), "alertmanager ready", 30)
+        until(lambda: _ready(port), "alertmanager ready", 30)
         switch.start()
 
         def watchdog() -> list[dict]:
             got = requests.get(f"http://127.0.0.1:{port}/api/v2/alerts", timeout=2).json()
             return [a for a in got if a["labels"].get("alertname") == WATCHDOG and a["status"]["state"] == "active"]
 
-        (alert,) = _until(watchdog, "the watchdog active in Alertmanager")
+        (alert,) = until(watchdog, "the watchdog active in Alertmanager")
         assert alert["labels"]["cluster"] == "night" and "node-a" in alert["annotations"]["summary"]
         switch.stop()  # every node gone: the watchdog lapses on its own, which is what pages someone
-        _until(lambda: not watchdog(), "the watchdog lapsed after the beats stopped", 30)
+        until(lambda: not watchdog(), "the watchdog lapsed after the beats stopped", 30)
     finally:
         switch.stop()
         am.terminate()

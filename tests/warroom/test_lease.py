@@ -7,19 +7,11 @@ import time
 
 import pytest
 
+from tests.harness.until import until
 from tests.realparts import free_port
 from warroom.daemon.lease import Leadership, Lease
 
 pytestmark = pytest.mark.needs_postgres
-
-
-def _until(check, what: str, limit_s: float = 20.0):  # noqa: ANN001, ANN202 - a bounded wait on a condition
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if (found := check()):
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
 
 
 @pytest.fixture
@@ -36,7 +28,7 @@ def test_one_leader_and_a_takeover_when_the_leader_stops_renewing(postgres_dsn: 
         first = b.look()
         assert not first.leader and first.holder == "a" and first.epoch == 1
         # a is frozen (it stops renewing, as under SIGSTOP): b takes over once a's lease has expired, not before
-        taken = _until(lambda: (s := b.look()).leader and s, "b takes the expired lease")
+        taken = until(lambda: (s := b.look()).leader and s, "b takes the expired lease")
         assert taken.holder == "b" and taken.epoch == 2
         # a wakes up: its renewal finds another holder, so it stops paging and says so
         woke = a.look()

@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
+from tests.harness.until import until
 from warroom.daemon.lease import Lease
 from warroom.daemon.shared_log import SharedLog, decode, encode
 from warroom.record import decisions
 from warroom.store.database import Store
 
 pytestmark = pytest.mark.needs_postgres
-
-
-def _until(check: Callable[[], Any], what: str, limit_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if (found := check()):
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
 
 
 def _texts(store: Store) -> list[str]:
@@ -54,13 +43,13 @@ def test_the_leaders_rows_reach_a_follower_and_a_stale_leaders_are_refused(tmp_p
         a_log.start()
         b_log.start()
         decisions.record(a_store, datetime.now(UTC), "Wang", "add two agents to the call centre")
-        _until(lambda: _texts(b_store) == ["add two agents to the call centre"], "the follower mirrors the row")
+        until(lambda: _texts(b_store) == ["add two agents to the call centre"], "the follower mirrors the row")
         # a stops renewing (frozen): b takes the lease once it expired, with a new epoch
-        taken = _until(lambda: (s := b_lease.look()).leader and s, "b takes the expired lease")
+        taken = until(lambda: (s := b_lease.look()).leader and s, "b takes the expired lease")
         assert taken.epoch == 2
         # a's late write under epoch 1 is refused, and a is told so (it stops paging)
         decisions.record(a_store, datetime.now(UTC), "Wang", "a stale leader's late row")
-        _until(lambda: fenced == [1], "the stale leader is fenced")
+        until(lambda: fenced == [1], "the stale leader is fenced")
         assert a_log.refused == 1 and a_log.epoch is None
         with psycopg.connect(postgres_dsn) as con:
             texts = [r[0] for r in con.execute("SELECT vals FROM warroom_log WHERE cluster = %s", (cluster,))]
@@ -89,12 +78,12 @@ def test_a_restarted_follower_mirrors_from_where_it_stopped(tmp_path: Path, post
         a_log.lead(lease.state.epoch)
         a_log.start()
         decisions.record(a_store, datetime.now(UTC), "Li", "first")
-        _until(lambda: a_log.shipped == 1, "shipped")
+        until(lambda: a_log.shipped == 1, "shipped")
         b_store = Store(tmp_path / "b.duckdb")
         assert SharedLog(postgres_dsn, cluster, "b", b_store).catch_up() == 1
         b_store.close()
         decisions.record(a_store, datetime.now(UTC), "Li", "second")
-        _until(lambda: a_log.shipped == 2, "shipped")
+        until(lambda: a_log.shipped == 2, "shipped")
         b_store = Store(tmp_path / "b.duckdb")  # restarted: only what it has not mirrored yet, never twice
         assert SharedLog(postgres_dsn, cluster, "b", b_store).catch_up() == 1
         assert _texts(b_store) == ["first", "second"]
