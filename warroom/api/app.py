@@ -49,7 +49,8 @@ def create_app(
                   description="Read API of the warroom daemon: the board, series, runs and /metrics.")
     live = None
     if engine is not None and deliver is not None:
-        live = LiveNight(engine, deliver, AckPages(engine.writer), Sessions(engine.log.store, engine.secret, clock()))
+        sessions = Sessions(engine.log.store, engine.secret, clock(), shared=engine.cfg.ha is not None)
+        live = LiveNight(engine, deliver, AckPages(engine.writer), sessions)
     if night is None:
         night = engine if engine is not None else ArchivedNight(reader.cfg, AlertLog(reader.store),
                                                                 Silences(reader.store), clock)

@@ -25,11 +25,13 @@ from starlette.responses import JSONResponse, Response
 
 log = logging.getLogger("warroom.ha")
 
-# What changes the night's alert state; pushed samples stay on the node they were pushed to (each node
-# collects its own), and sign-ins are kept by the node that opened them.
+# What changes the night's alert state, and sign-in/sign-out (the leader writes the session and every node
+# mirrors it, so a failover signs nobody out); pushed samples stay on the node they were pushed to.
 ACTIONS = re.compile(r"^/api/v1/(alerts/\d+/ack(/form)?|annotations|silences(/\d+)?|duty(/[a-z][a-z0-9_]*)?"
-                     r"|runsheet/\d+/(done|undo))$")
-PASSED_HEADERS = ("authorization", "content-type", "cookie", "accept", "user-agent", "x-warroom-wall")
+                     r"|runsheet/\d+/(done|undo)|signin|signout)$")
+# The session header: a signed-in person's action is theirs on the leader too.
+PASSED_HEADERS = ("authorization", "content-type", "cookie", "accept", "user-agent", "x-warroom-wall",
+                  "x-warroom-session")
 FORWARD_TIMEOUT_S = 10.0
 HOP = "x-warroom-forwarded-by"
 

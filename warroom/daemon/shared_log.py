@@ -1,7 +1,8 @@
 """The shared alert log of a warroom cluster: the leader's record rows in PostgreSQL, mirrored by every node.
 
 The alert state a new leader needs (alerts and their trail with every `notify` row and its outcome,
-silences, stand-ins, decisions) is written by the alert engine through `Store.record`, as on one node.
+silences, stand-ins, decisions, and who is signed in on the board) is written through `Store.record`, as
+on one node.
 With HA on, the leader's rows of those tables are also shipped, in order, to one PostgreSQL table;
 every other node copies them into its own DuckDB file. So each node's file holds the whole night and
 replays it, and a node taking the lease first catches up, then starts exactly as a restarted daemon
@@ -35,7 +36,7 @@ from warroom.store.database import Store
 
 log = logging.getLogger("warroom.ha")
 
-SHARED = ("alerts", "alert_events", "silences", "duty", "annotations")
+SHARED = ("alerts", "alert_events", "silences", "duty", "annotations", "sign_ins")
 CHANNEL = "warroom_log"
 POLL_S = 0.5
 RETRY_S = 0.5
