@@ -304,6 +304,20 @@ class Pager:
 
     def _carry(self, lane: _Lane, bundle: _Bundle) -> None:
         """One send of one bundle on this thread; the lane is free again the moment its fate is known."""
+        if self.holding or not self.may_send():
+            # frozen between the launch and the send (SIGSTOP, a paused VM) and thawed: not sure it still leads,
+            # so nothing leaves; the page goes back as in _launch, its row pending for whoever leads
+            with self._cv:
+                if bundle.asking:
+                    lane.asking_in_flight = False
+                else:
+                    lane.telling_in_flight = False
+                if not self.holding:
+                    bundle.due = time.monotonic() + 0.1
+                    lane.retries.append(bundle)
+                self._carriers.discard(threading.current_thread())
+                self._cv.notify_all()
+            return
         outcome, took, retry = Delivery(False, "not sent"), 0.0, False
         bundle.attempt += 1
         attempt = bundle.attempt  # a retry may start (and count on) before this outcome is written

@@ -16,6 +16,7 @@ from typing import Any
 from alerts.levels import LevelState
 from alerts.log import Alert
 from warroom.store.backlog import RecordRow
+from warroom.values import Level
 
 # The engine imports this module (its start reloads through load_open), so it is not imported back here.
 AlertEngine = Any
@@ -35,6 +36,7 @@ def load_open(engine: AlertEngine) -> None:
 def take_over(engine: AlertEngine, previous: str | None) -> int:
     """This node now leads: reload from its file and resume unconfirmed deliveries; how many were resent."""
     with engine._lock:
+        seen = dict(engine.states)  # what this node's own samples said while it followed
         engine.log.reload()
         engine.silences.reload()
         engine.roster.reload()
@@ -42,8 +44,32 @@ def take_over(engine: AlertEngine, previous: str | None) -> int:
         engine.dispatch.forget_trips()
         engine.pager.release()
         resent = engine.dispatch.resume(list(engine.open.values()), resent=f"after {previous or 'another node'}")
-    log.warning("took over paging: %d open alert(s), %d unconfirmed page(s) resent", len(engine.open), resent)
+        acted = act_on_what_was_seen(engine, seen)
+    log.warning("took over paging: %d open alert(s), %d unconfirmed page(s) resent, %d level(s) acted on "
+                "that the old leader never did", len(engine.open), resent, acted)
     return resent
+
+
+def act_on_what_was_seen(engine: AlertEngine, seen: dict[str, LevelState]) -> int:
+    """Levels this node's samples reached while it followed and the shared log does not hold: act on them now.
+
+    A breach pushed (or polled) just as the leader died was seen by this node and decided by nobody;
+    waiting for the metric's next sample could be minutes for a pushed metric, so it is paged at takeover.
+    """
+    now = engine.clock()
+    acted = 0
+    for metric, state in seen.items():
+        view = engine.snapshot.get(metric)
+        if view is None or view.value is None or view.stale or engine._watch_ended(metric, now):
+            continue
+        alert = engine.open.get((metric, "level"))
+        held = alert.level if alert is not None else Level.GREEN
+        if state.level == held:
+            continue
+        engine.states[metric] = state
+        engine._follow(metric, alert, state.level, now, view.value)
+        acted += 1
+    return acted
 
 
 def step_down(engine: AlertEngine) -> int:

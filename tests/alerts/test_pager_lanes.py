@@ -137,3 +137,26 @@ def test_when_the_next_tier_is_unreachable_too_the_chain_goes_on_and_says_when_i
     finally:
         engine.stop()
         store.close()
+
+
+def test_a_leader_thawed_between_launch_and_send_sends_nothing_until_sure(tmp_path, receivers):
+    # Found by bench/failover_bench.py (sigstop trials): a leader frozen after a page's launch and thawed after the
+    # new leader had resent it sent its own copy too: leadership was checked at the launch only, not at the send.
+    engine, store = engine_with(tmp_path, receivers, {"general_manager": ["gm"]})
+    asked, sure = [], []
+
+    def may_send():
+        asked.append(True)
+        return len(asked) == 1 or bool(sure)  # leading at the launch; frozen, and unsure, by the send
+
+    engine.pager.may_send = may_send
+    try:
+        push(engine, engine.clock, "success", 70)
+        assert wait(lambda: len(asked) >= 2 or receivers.to("gm")), "the page was never launched"
+        assert receivers.to("gm") == [], "sent although this node was not sure it still led"
+        sure.append(True)
+        assert wait(lambda: receivers.to("gm")), "the page put back was never sent"
+        assert wait(lambda: engine.pager.sent == 1) and len(receivers.to("gm")) == 1
+    finally:
+        engine.stop()
+        store.close()

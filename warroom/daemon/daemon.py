@@ -194,7 +194,8 @@ class Daemon:
         if self.cluster is not None:
             from warroom.daemon.forward import Forwarder  # HA only: a lone node has nobody to forward to
 
-            self.app.middleware("http")(Forwarder(self.cluster.node, self.cluster.leading, self.cluster.leader_url))
+            self.app.middleware("http")(Forwarder(self.cluster.node, self.cluster.leading, self.cluster.leader_url,
+                                                  self.cluster.durable))
         self.writer.start()
         self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
         self.scheduler.start()

@@ -5,7 +5,8 @@ opened on a phone) is passed whole to the leader's API, whose gate, rights and e
 it exactly as if it had been posted there (one code path for who may act), and the leader's answer
 is the follower's. The leader writes the result to the shared log, so every node shows it.
 With no leader reachable the follower answers 503 and says why: an acknowledgement must never be
-taken and then lost.
+taken and then lost. For the same reason the leader answers an action only once its rows are in the
+shared log (bounded; at once while PostgreSQL is unreachable, when the leader alone holds them).
 Why HTTP to the leader rather than a request row in PostgreSQL: the leader's own route is the only
 code that must know what an acknowledgement is, and a follower waiting for a row would wait for the
 same leader anyway.
@@ -38,16 +39,26 @@ HOP = "x-warroom-forwarded-by"
 class Forwarder:
     """Starlette `http` middleware: on a follower, actions go to the leader."""
 
-    def __init__(self, node: str, leading: Callable[[], bool], leader_url: Callable[[], tuple[str | None, str | None]]):
-        self.node, self.leading, self.leader_url = node, leading, leader_url
+    def __init__(self, node: str, leading: Callable[[], bool], leader_url: Callable[[], tuple[str | None, str | None]],
+                 durable: Callable[[], bool] | None = None):
+        self.node, self.leading, self.leader_url, self.durable = node, leading, leader_url, durable
         self.forwarded = 0
         self.refused = 0
         self._session = requests.Session()
 
     async def __call__(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """Pass an action to the leader when this node follows; everything else is served here."""
-        if request.method not in ("POST", "DELETE") or not ACTIONS.match(request.url.path) or self.leading():
+        if request.method not in ("POST", "DELETE") or not ACTIONS.match(request.url.path):
             return await call_next(request)
+        if self.leading():
+            response = await call_next(request)
+            # answered once the action is in the shared log: a leader killed right after answering must not take
+            # the acknowledgement with it (a leader that dies before gives no answer, and the sender tries again)
+            if self.durable is not None and response.status_code < 400 and \
+                    not await run_in_threadpool(self.durable):
+                log.warning("%s %s answered before it reached the shared log (PostgreSQL slow or unreachable)",
+                            request.method, request.url.path)
+            return response
         if request.headers.get(HOP):
             # the other node thought we lead and we do not: never bounce between followers
             self.refused += 1

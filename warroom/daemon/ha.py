@@ -34,6 +34,9 @@ from warroom.store.database import Store
 
 log = logging.getLogger("warroom.ha")
 
+# How long the leader holds an action's answer for its rows to reach the shared log (milliseconds when healthy).
+DURABLE_WAIT_S = 3.0
+
 
 class ClusterNode:
     """This node's part in the cluster; `leading()` is the one answer to "may this node page now"."""
@@ -68,7 +71,13 @@ class ClusterNode:
     def leader_url(self) -> tuple[str | None, str | None]:
         """The node holding the lease and its API's address (as of this node's last look)."""
         holder = self.lease.state.holder
+        if holder is None:  # not looked yet (catching up at start): ask PostgreSQL rather than refuse an ack
+            return self.lease.peek()
         return holder, next((str(n["url"]) for n in self.lease.seen if n["node"] == holder and n["url"]), None)
+
+    def durable(self) -> bool:
+        """Wait (bounded) until what this leader wrote so far is in the shared log; False if it is not."""
+        return self.shared.wait_shipped(self.shared.mark(), DURABLE_WAIT_S)
 
     def lag(self) -> float | None:
         """Seconds this node's share of the shared log trails (rows held unshipped, or a mirror behind)."""

@@ -62,6 +62,9 @@ VALUES (%(cluster)s, %(node)s, %(url)s, %(leader)s, %(epoch)s, clock_timestamp()
 ON CONFLICT (cluster, node) DO UPDATE SET url = EXCLUDED.url, leader = EXCLUDED.leader, epoch = EXCLUDED.epoch,
     seen_at = EXCLUDED.seen_at, started_at = EXCLUDED.started_at, lag_s = EXCLUDED.lag_s
 """
+_PEEK = """SELECT l.holder, n.url FROM warroom_lease l
+            LEFT JOIN warroom_nodes n ON n.cluster = l.cluster AND n.node = l.holder
+            WHERE l.cluster = %s AND l.expires_at > clock_timestamp()"""
 _NODES = """SELECT node, url, leader, epoch, seen_at, started_at, lag_s, clock_timestamp() - seen_at
             FROM warroom_nodes WHERE cluster = %s ORDER BY node"""
 
@@ -182,6 +185,8 @@ class Lease:
                       "still paging from what this node holds" if now.leader else "not taking over")
         elif now.leader and not before.leader:
             log.warning("this node (%s) now leads cluster %s (epoch %d): it pages", self.node, self.cluster, now.epoch)
+        elif before.leader and not now.leader and now.holder == self.node:
+            log.warning("this node (%s) handed the lease of cluster %s over (a clean stop)", self.node, self.cluster)
         elif before.leader and not now.leader:
             log.error("this node (%s) lost the lease of cluster %s to %s (epoch %d): it stops paging", self.node,
                       self.cluster, now.holder, now.epoch)
@@ -209,6 +214,21 @@ class Lease:
             self._drop()
             return []
         return self._nodes(rows)
+
+    def peek(self) -> tuple[str | None, str | None]:
+        """Who holds a live lease and its API's address, read now without claiming; (None, None) if unknown.
+
+        For a node that has not looked yet (it is still catching up with the shared log at start) and is
+        asked where the leader is: on its own connection, so the lease thread's renewals never wait on it.
+        """
+        try:
+            with psycopg.connect(self.dsn, autocommit=True, connect_timeout=max(1, int(self.connect_timeout)),
+                                 application_name=f"warroom {self.cluster}/{self.node} peek") as con:
+                con.execute(f"SET statement_timeout = {int(self.connect_timeout * 1000)}")
+                row = con.execute(_PEEK, (self.cluster,)).fetchone()
+        except psycopg.Error:
+            return None, None
+        return (row[0], row[1]) if row else (None, None)
 
     @staticmethod
     def _nodes(rows: list[tuple]) -> list[dict[str, object]]:

@@ -98,6 +98,8 @@ class SharedLog:
         self._ship_con: psycopg.Connection | None = None
         self._mirror_lock = threading.Lock()
         self.shipped = 0
+        self._queued = 0
+        """Rows ever queued to ship (`mark`); `shipped` counts those in PostgreSQL."""
         self.refused = 0
         self.mirrored = 0
         self.unreachable_since: float | None = None
@@ -127,7 +129,9 @@ class SharedLog:
         """Stop shipping: rows written from now on stay in this node's file only; those held are dropped."""
         with self._cv:
             self.epoch = None
+            self._queued -= len(self._held)  # dropped, never to be shipped: nobody waits for them
             self._held.clear()
+            self._cv.notify_all()
 
     def tap(self, rows: list[RecordRow]) -> None:
         """Store.tap: queue the leader's rows of the shared tables; never blocks, never touches the network."""
@@ -138,12 +142,30 @@ class SharedLog:
         if shared:
             with self._cv:
                 self._held.extend(shared)
+                self._queued += len(shared)
                 self._cv.notify_all()
 
     def lag(self) -> float:
         """Seconds this node's share of the log trails: 0 while in step (a poll period allowed)."""
         behind = time.monotonic() - self.in_step_at
         return 0.0 if behind <= 2 * POLL_S and not self.held() else round(behind, 1)
+
+    def mark(self) -> int:
+        """How many rows were queued so far: `wait_shipped(mark)` waits for every one of them."""
+        with self._cv:
+            return self._queued
+
+    def wait_shipped(self, mark: int, timeout: float) -> bool:
+        """Until the rows queued up to `mark` are in PostgreSQL; False when not within `timeout`, when this node
+        stopped shipping (it no longer leads), or at once while PostgreSQL is unreachable (they are held)."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while self.shipped < mark:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.epoch is None or self.unreachable_since is not None:
+                    return False
+                self._cv.wait(min(left, 0.1))
+            return True
 
     def held(self) -> int:
         """Rows waiting to be shipped (PostgreSQL unreachable, or a burst in flight)."""
@@ -163,7 +185,8 @@ class SharedLog:
                 with self._cv:
                     for _ in batch:
                         self._held.popleft()
-                self.shipped += len(batch)
+                    self.shipped += len(batch)
+                    self._cv.notify_all()
                 self.unreachable_since, self.last_error = None, None
             except Fenced:
                 epoch = batch[0][0]
