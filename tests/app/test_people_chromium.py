@@ -146,8 +146,10 @@ def test_the_general_managers_link_signs_him_in_and_he_acknowledges_his_red_aler
     button = wait_dom(browser, "[...document.querySelectorAll('button')].find(b => b.innerText.includes("
                                f"'#{red['id']} '))", 30, f"the acknowledge button of alert #{red['id']}")
     button.click()
-    acked = wait_for(lambda: next((a for a in night.alerts() if a["id"] == red["id"] and a["acked_by"]), None), 20,
-                     "the acknowledgement")
+    # the alert's row and its trail row are two writes: wait for both, not the first one seen
+    acked = wait_for(lambda: next((a for a in night.alerts() if a["id"] == red["id"] and a["acked_by"]
+                                   and any(e["event"] == "acked" for e in a["events"])), None), 20,
+                     "the acknowledgement and its trail row")
     assert acked["acked_by"] == "general_manager"
     event = next(e for e in acked["events"] if e["event"] == "acked")
     assert (event["person"], event["channel"]) == ("王强 · 总经理", "board")
