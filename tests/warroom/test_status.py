@@ -15,7 +15,7 @@ import pytest
 
 from tests.harness.rig import pushed_config, running_daemon
 from tests.realparts import free_port
-from warroom.cli.status import DEGRADED, NOBODY_LEADS, OK, parse_apis, show_status, status_lines
+from warroom.cli.status import DEGRADED, NOBODY_LEADS, OK, show_status, status_lines
 from warroom.config.load import parse_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -61,11 +61,6 @@ def test_two_leaders_are_named_and_degraded() -> None:
                                 "http://b:8765": (_ha("b", "leader", epoch=3), None)}, SHANGHAI)
     assert code == DEGRADED and any(line.startswith("TWO LEADERS (a, b)") for line in lines)
 
-
-def test_an_api_list_naming_no_address_is_refused_naming_the_entry() -> None:
-    assert parse_apis("http://a:1, http://a:1/ ,http://b:2") == ["http://a:1", "http://b:2"]
-    with pytest.raises(ValueError, match=r"--api entry 2 \('ftp://x'\)"):
-        parse_apis("http://a:1,ftp://x")
 
 
 def test_a_single_real_daemon_is_a_single_node(tmp_path, capsys) -> None:

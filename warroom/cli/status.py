@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from app.nodes import parse_bases
 from warroom.cli.remote import say
 from warroom.cli.startup import load_or_exit
 from warroom.config.load import LoadedConfig
@@ -38,22 +39,6 @@ MAX_NODES = 16
 Health = dict[str, Any] | None
 Asker = Callable[[str], "tuple[Health, str | None]"]
 
-
-def parse_apis(text: str) -> list[str]:
-    """'http://a:8765, http://b:8765/' -> ['http://a:8765', 'http://b:8765']; a wrong entry raises naming it."""
-    bases: list[str] = []
-    for i, part in enumerate(text.split(",")):
-        base = part.strip().rstrip("/")
-        if not base:
-            continue
-        parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"--api entry {i + 1} ({base!r}) is not an http(s)://host:port address")
-        if base not in bases:
-            bases.append(base)
-    if not bases:
-        raise ValueError("--api names no address")
-    return bases
 
 
 def ask_health(base: str) -> tuple[Health, str | None]:
@@ -216,7 +201,7 @@ def show_status(loaded: LoadedConfig, api: str | None, as_json: bool, ask: Asker
     cfg = loaded.config
     if api:
         try:
-            bases = parse_apis(api)
+            bases = list(parse_bases(api))  # the board's own reading of an --api list
         except ValueError as err:
             say(f"warroom status: {err}")
             return NOBODY_LEADS
