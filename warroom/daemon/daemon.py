@@ -194,8 +194,9 @@ class Daemon:
         if self.cluster is not None:
             from warroom.daemon.forward import Forwarder  # HA only: a lone node has nobody to forward to
 
+            ha = self.cfg.ha
             self.app.middleware("http")(Forwarder(self.cluster.node, self.cluster.leading, self.cluster.leader_url,
-                                                  self.cluster.durable))
+                                                  self.cluster.durable, ha.lease_ttl + 2 * ha.renew_every))
         self.writer.start()
         self.scheduler = Scheduler(self.collectors, self.deliver, clock=self.clock)
         self.scheduler.start()
