@@ -18,6 +18,9 @@ import requests
 from app.nodes import Nodes, parse_bases
 
 TIMEOUT_S = 2.0
+# With several nodes a write may land on a follower while the leader dies; the follower waits for the next
+# leader (the lease's ttl and two renewals, 5 s by default) rather than answer "try again": wait for that answer.
+WRITE_TIMEOUT_S = 8.0
 
 
 class DaemonUnreachable(Exception):
@@ -74,6 +77,7 @@ class DaemonClient:
         self.nodes = Nodes(parse_bases(base), self._health)
         self._token = token or None
         self.timeout = min(timeout, TIMEOUT_S)
+        self.write_timeout = WRITE_TIMEOUT_S if self.nodes.several else self.timeout
         self.clock = clock
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -126,7 +130,7 @@ class DaemonClient:
         while True:
             try:
                 resp = self._session().request(method, base + path, params=params, json=body, headers=headers,
-                                               timeout=self.timeout)
+                                               timeout=self.write_timeout if write else self.timeout)
                 break
             except requests.RequestException as err:
                 tried.append(base)

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from alerts.signin import make_signin
+from app.api_client import Actor, DaemonClient
 from tests.harness.cluster import Cluster
 from tests.harness.receiver import Receiver
 from tests.harness.rig import ACK_SECRET, TOKEN
@@ -83,3 +84,21 @@ def test_a_signed_in_person_stays_signed_in_through_a_failover_and_signs_out_eve
     out = until(lambda: _post(cluster, rest, "/api/v1/signout", session), "the sign-out taken")
     assert out.json() == {"signed_out": True}, out.text
     until(lambda: [_who(cluster, i, session) for i in (new, rest)] == [401, 401], "signed out on every node")
+
+
+def test_the_board_signed_in_as_a_person_decides_while_the_leader_dies(cluster: Cluster) -> None:
+    leader = cluster.wait_leader()
+    board = DaemonClient(",".join(n.base for n in cluster.nodes), token=TOKEN)
+    board.nodes.survey()  # as the board's first snapshot does: ask every node, read the leader
+    assert board.nodes.current == cluster.nodes[leader].base
+    token = make_signin(ACK_SECRET, "general_manager", "Wang", int(time.time()) + 3600)
+    session = board.sign_in(token, "127.0.0.1")["session"]
+    cluster.signal(leader, signal.SIGKILL)
+    # the board's write: refused by the dead leader, taken by a follower, which waits for the next leader
+    # (before: the board gave up after 2 s while the follower waited, "unreachable", the decision unknown)
+    board.annotate("switch to the standby site", Actor(session=session))
+    new = cluster.wait_leader(other_than=leader)
+    notes = until(lambda: [n for n in requests.get(f"{cluster.nodes[new].base}/api/v1/annotations",
+                                                   params={"from": "-1h"}, timeout=5).json()["annotations"]
+                           if n["text"] == "switch to the standby site"], "the decision in the new leader's log")
+    assert len(notes) == 1 and "Wang" in notes[0]["author"], notes
